@@ -1,0 +1,185 @@
+/* cn_runtime: OpenCL devices, one context and one in-order queue per run, device buffers,
+ * program build with an on-disk binary cache, and kernel launch.
+ *
+ * Ownership: a cn_runtime owns its context, queue, programs and kernels; buffers are owned by
+ * whoever allocated them (a net frees its own) and must be freed before the runtime closes. */
+#ifndef CN_RUNTIME_H
+#define CN_RUNTIME_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coopnets/cn_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- devices ---------------------------------------------------------------------------------- */
+
+typedef struct cn_device_info {
+    int index;          /* global index over all platforms, as --device takes it */
+    int platform_index;
+    cl_platform_id platform;
+    cl_device_id id;
+    cl_device_type type;
+    char platform_name[128];
+    char name[256];
+    char vendor[128];
+    char driver_version[128];
+    char version[128];  /* "OpenCL 3.0 PoCL ..." */
+    cl_uint compute_units;
+    cl_uint clock_mhz;
+    cl_ulong global_mem_bytes;
+    cl_ulong max_alloc_bytes;
+    cl_ulong local_mem_bytes;
+    size_t max_work_group_size;
+    cl_uint base_addr_align_bytes; /* sub-buffer offsets must be multiples of this */
+    int fp16, fp64;
+} cn_device_info;
+
+const char *cn_device_type_name(cl_device_type type); /* "GPU", "CPU", "ACCEL", "OTHER" */
+
+/* Every device of every platform; *devices is malloc'd (free it). No platform is an error. */
+cn_status cn_devices_list(cn_device_info **devices, size_t *count, cn_error *e);
+
+/* The device a run uses: `requested` >= 0 names it; -1 means the environment variable
+ * COOPNETS_DEVICE, else the first GPU, else device 0. A bad index is CN_ERR_DEVICE. */
+cn_status cn_device_choose(const cn_device_info *devices, size_t count, int requested, size_t *chosen,
+                           cn_error *e);
+
+/* ---- runtime ---------------------------------------------------------------------------------- */
+
+typedef struct cn_runtime_options {
+    int device;            /* -1: automatic (see cn_device_choose) */
+    int profiling;         /* create the queue with CL_QUEUE_PROFILING_ENABLE */
+    const char *cache_dir; /* NULL: $COOPNETS_CACHE_DIR, else $XDG_CACHE_HOME/coopnets_cl, else ~/.cache/coopnets_cl */
+    int no_cache;          /* also set by COOPNETS_NO_CACHE=1 */
+} cn_runtime_options;
+
+typedef struct cn_runtime_stats {
+    unsigned cache_hits, cache_misses, cache_corrupt; /* program binary cache */
+    double build_seconds;  /* clBuildProgram + cache I/O, summed */
+    size_t bytes_allocated, peak_bytes_allocated;
+} cn_runtime_stats;
+
+typedef struct cn_program_entry cn_program_entry;
+typedef struct cn_kernel_entry cn_kernel_entry;
+
+typedef struct cn_runtime {
+    cn_device_info device;
+    cl_context context;
+    cl_command_queue queue; /* in-order: every enqueue of a run goes here */
+    int profiling;
+    int cache_enabled;
+    char cache_dir[1024];
+    cn_runtime_stats stats;
+    cn_program_entry *programs;
+    size_t program_count;
+    cn_kernel_entry *kernels;
+    size_t kernel_count;
+    struct cn_gemm *gemm; /* per-device GEMM state, made on first use by src/nn/gemm.c ... */
+    void (*gemm_release)(struct cn_runtime *rt); /* ... which also sets how to free it */
+} cn_runtime;
+
+cn_runtime_options cn_runtime_default_options(void);
+cn_status cn_runtime_open(cn_runtime **rt, const cn_runtime_options *options, cn_error *e);
+void cn_runtime_close(cn_runtime *rt);
+/* Waits for everything enqueued; the place where asynchronous kernel faults surface. */
+cn_status cn_finish(cn_runtime *rt, cn_error *e);
+
+/* ---- buffers ---------------------------------------------------------------------------------- */
+
+typedef struct cn_buffer {
+    cl_mem mem;
+    size_t bytes;
+    int is_view; /* a sub-buffer of another: freeing it does not count against the total */
+} cn_buffer;
+
+/* Refuses, in words, a buffer larger than CL_DEVICE_MAX_MEM_ALLOC_SIZE or a total beyond
+ * CL_DEVICE_GLOBAL_MEM_SIZE, before asking the device. `what` names the buffer for the message. */
+cn_status cn_buffer_alloc(cn_runtime *rt, cn_buffer *b, size_t bytes, const char *what, cn_error *e);
+/* Checks that `bytes` more would fit on the device (for planning a whole net before allocating). */
+cn_status cn_device_memory_check(const cn_runtime *rt, size_t total_bytes, size_t largest_bytes,
+                                 const char *what, cn_error *e);
+/* A view of [offset, offset+bytes) of parent; offset must be a multiple of base_addr_align_bytes. */
+cn_status cn_buffer_view(cn_runtime *rt, cn_buffer *view, const cn_buffer *parent, size_t offset,
+                         size_t bytes, cn_error *e);
+void cn_buffer_free(cn_runtime *rt, cn_buffer *b);
+/* Blocking transfers (used at set-up, log points and in tests, never inside an iteration). */
+cn_status cn_buffer_write(cn_runtime *rt, cn_buffer *b, size_t offset, const void *src, size_t bytes, cn_error *e);
+cn_status cn_buffer_read(cn_runtime *rt, const cn_buffer *b, size_t offset, void *dst, size_t bytes, cn_error *e);
+/* Non-blocking, in queue order. */
+cn_status cn_buffer_fill_f32(cn_runtime *rt, cn_buffer *b, float value, size_t offset_floats, size_t count,
+                             cn_error *e);
+cn_status cn_buffer_copy(cn_runtime *rt, cn_buffer *dst, size_t dst_offset, const cn_buffer *src, size_t src_offset,
+                         size_t bytes, cn_error *e);
+
+/* ---- programs and kernels --------------------------------------------------------------------- */
+
+/* The kernel sources embedded at build time (cl/NAME.cl, includes resolved). */
+typedef struct cn_cl_source {
+    const char *name;
+    const char *text;
+    size_t length;
+} cn_cl_source;
+extern const cn_cl_source cn_cl_sources[];
+extern const size_t cn_cl_source_count;
+const cn_cl_source *cn_cl_source_find(const char *name);
+
+/* Builds (or takes from the runtime, then from the disk cache) program `name` with `options`
+ * (may be NULL). On a build failure the error is CN_ERR_BUILD with the full log in e->log. */
+cn_status cn_program_get(cn_runtime *rt, const char *name, const char *options, cl_program *program, cn_error *e);
+/* The same for a source given as text (tests use it for deliberately broken kernels). */
+cn_status cn_program_build_text(cn_runtime *rt, const char *label, const char *text, size_t length,
+                                const char *options, cl_program *program, cn_error *e);
+/* The cache file a source + options would use on this device (tests corrupt it on purpose). */
+cn_status cn_program_cache_path(const cn_runtime *rt, const char *text, size_t length, const char *options,
+                                char *path, size_t path_size);
+/* A kernel of program `program` (built with `options`, may be NULL), created once per runtime. */
+cn_status cn_kernel_get(cn_runtime *rt, const char *program, const char *options, const char *kernel,
+                        cl_kernel *out, cn_error *e);
+
+/* ---- launch ----------------------------------------------------------------------------------- */
+
+typedef struct cn_arg {
+    size_t size;
+    const void *value; /* NULL with size > 0: local memory of that many bytes */
+} cn_arg;
+
+#define CN_MEM(buffer) ((cn_arg){sizeof(cl_mem), &(buffer)->mem})
+#define CN_F32(x) ((cn_arg){sizeof(cl_float), &(cl_float){(cl_float)(x)}})
+#define CN_I32(x) ((cn_arg){sizeof(cl_int), &(cl_int){(cl_int)(x)}})
+#define CN_U32(x) ((cn_arg){sizeof(cl_uint), &(cl_uint){(cl_uint)(x)}})
+#define CN_U64(x) ((cn_arg){sizeof(cl_ulong), &(cl_ulong){(cl_ulong)(x)}})
+#define CN_LOCAL(bytes) ((cn_arg){(bytes), NULL})
+
+/* Sets the arguments and enqueues kernel on the runtime's queue. local may be NULL. */
+cn_status cn_launch(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t *global, const size_t *local,
+                    const cn_arg *args, size_t nargs, cn_error *e);
+
+/* Looks up program/kernel (built without options) and launches it:
+ *   CN_RUN(rt, "activation", "cn_leaky_relu_forward", 1, global, NULL, e, CN_MEM(x), CN_F32(0.2f)) */
+#define CN_RUN(rt, program, kernel, dims, global, local, e, ...)                                          \
+    cn_run((rt), (program), NULL, (kernel), (dims), (global), (local), (const cn_arg[]){__VA_ARGS__},      \
+           sizeof((const cn_arg[]){__VA_ARGS__}) / sizeof(cn_arg), (e))
+cn_status cn_run(cn_runtime *rt, const char *program, const char *options, const char *kernel, cl_uint dims,
+                 const size_t *global, const size_t *local, const cn_arg *args, size_t nargs, cn_error *e);
+
+static inline size_t cn_round_up(size_t n, size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+/* Turns an OpenCL error code into a cn_error: "CL_OUT_OF_RESOURCES while <what>". */
+cn_status cn_cl_fail(cn_error *e, cl_int code, const char *what_fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,27 @@
+/* The coopnets_cl command line: global options and one function per subcommand. Only the CLI
+ * prints errors and chooses exit codes. */
+#ifndef CN_CLI_H
+#define CN_CLI_H
+
+#include "coopnets/cn_runtime.h"
+
+typedef struct cn_cli {
+    int device;        /* --device N, -1 when not given */
+    const char *device_arg; /* its text, for bench's "all" */
+    int quiet;         /* --quiet: no progress lines */
+    const char *program;
+} cn_cli;
+
+/* Exit codes: 0 ok, 1 runtime failure, 2 usage or bad input. */
+enum { CN_EXIT_OK = 0, CN_EXIT_FAILURE = 1, CN_EXIT_USAGE = 2 };
+
+/* Prints "coopnets_cl: <message>" (and the build log, when there is one) to stderr and returns the
+ * exit code for the status. */
+int cn_cli_report(const cn_cli *cli, const cn_error *e);
+/* Opens the runtime on the chosen device; on a bad index prints the device list too. */
+int cn_cli_open_runtime(const cn_cli *cli, int profiling, cn_runtime **rt);
+void cn_cli_print_devices(FILE *out);
+
+int cn_cmd_devices(cn_cli *cli, int argc, char **argv);
+
+#endif
