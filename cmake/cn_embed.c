@@ -43,13 +43,36 @@ static FILE *open_include(const char *from, const char *name, char *path, size_t
     return NULL;
 }
 
+/* Whether a block comment is still open at the end of `line`, given whether one was open at its
+ * start: an #include inside a comment is text, not a directive. */
+static int comment_open_after(const char *line, int open) {
+    for (const char *p = line; *p; p++) {
+        if (open) {
+            if (p[0] == '*' && p[1] == '/') open = 0, p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            open = 1, p++;
+        } else if (p[0] == '/' && p[1] == '/') {
+            break;
+        } else if (*p == '"' || *p == '\'') {
+            char quote = *p;
+            for (p++; *p && *p != quote && *p != '\n'; p++)
+                if (*p == '\\' && p[1]) p++;
+            if (!*p) break;
+        }
+    }
+    return open;
+}
+
 static void expand(text *out, const char *path, FILE *f, int depth) {
     char line[4096];
+    int in_comment = 0;
     if (depth > MAX_DEPTH) { fprintf(stderr, "cn_embed: includes nested too deep at %s\n", path); exit(1); }
     while (fgets(line, sizeof line, f)) {
         const char *p = line;
         while (*p == ' ' || *p == '\t') p++;
-        if (*p == '#') {
+        int directive = !in_comment && *p == '#';
+        in_comment = comment_open_after(line, in_comment);
+        if (directive) {
             const char *q = p + 1;
             while (*q == ' ' || *q == '\t') q++;
             if (strncmp(q, "include", 7) == 0) {
@@ -67,9 +90,8 @@ static void expand(text *out, const char *path, FILE *f, int depth) {
                         fclose(inc);
                         text_add(out, "\n", 1);
                     } else {
-                        text_add(out, "/* not embedded: ", 17);
-                        text_add(out, name, strlen(name));
-                        text_add(out, " */\n", 4);
+                        text_add(out, "// not embedded: ", 17);
+                        text_add(out, line, strlen(line));
                     }
                     continue;
                 }

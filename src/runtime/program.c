@@ -84,12 +84,24 @@ cn_status cn_program_cache_init(cn_runtime *rt, const cn_runtime_options *option
     return CN_OK;
 }
 
-cn_status cn_program_cache_path(const cn_runtime *rt, const char *text, size_t length, const char *options,
-                                char *path, size_t path_size) {
-    uint64_t key[2];
-    cache_key(rt, text, length, options, key);
+static void key_path(const cn_runtime *rt, const uint64_t key[2], char *path, size_t path_size) {
     snprintf(path, path_size, "%s/%016llx%016llx.bin", rt->cache_dir, (unsigned long long)key[0],
              (unsigned long long)key[1]);
+}
+
+/* The options every program gets: OpenCL C 1.2 with correctly rounded float math, never relaxed
+ * (DESIGN §4). They are part of the cache key. */
+static void full_options(const char *options, char *out, size_t size) {
+    snprintf(out, size, "-cl-std=CL1.2 %s", options ? options : "");
+}
+
+cn_status cn_program_cache_path(const cn_runtime *rt, const char *text, size_t length, const char *options,
+                                char *path, size_t path_size) {
+    char opts[1024];
+    uint64_t key[2];
+    full_options(options, opts, sizeof opts);
+    cache_key(rt, text, length, opts, key);
+    key_path(rt, key, path, path_size);
     return CN_OK;
 }
 
@@ -142,11 +154,6 @@ static char *build_log(cl_program p, cl_device_id d) {
     return log;
 }
 
-/* The options every program gets: correctly rounded float math, never relaxed (DESIGN §4). */
-static void full_options(const char *options, char *out, size_t size) {
-    snprintf(out, size, "-cl-std=CL1.2 %s", options ? options : "");
-}
-
 static cn_status build(cn_runtime *rt, const char *label, const char *text, size_t length, const char *options,
                        cl_program *out, cn_error *e) {
     double t0 = now_seconds();
@@ -155,7 +162,7 @@ static cn_status build(cn_runtime *rt, const char *label, const char *text, size
     uint64_t key[2];
     char path[1100];
     cache_key(rt, text, length, opts, key);
-    cn_program_cache_path(rt, text, length, opts, path, sizeof path);
+    key_path(rt, key, path, sizeof path);
     cl_int err, status;
     cl_program p = NULL;
     if (rt->cache_enabled) {

@@ -87,23 +87,30 @@ cn_status cn_finish(cn_runtime *rt, cn_error *e) {
 
 /* ---- buffers ---------------------------------------------------------------------------------- */
 
-static double mib(size_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+/* "412.0 MiB", or bytes when small, so messages never say 0.0 MiB. */
+static const char *size_text(size_t bytes, char *out, size_t size) {
+    if (bytes < 1024 * 1024) snprintf(out, size, "%zu bytes", bytes);
+    else snprintf(out, size, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
+    return out;
+}
 
 cn_status cn_device_memory_check(const cn_runtime *rt, size_t total_bytes, size_t largest_bytes, const char *what,
                                  cn_error *e) {
     const cn_device_info *d = &rt->device;
+    char a[32], b[32], c[32];
     if (largest_bytes > d->max_alloc_bytes)
         return cn_error_set(e, CN_ERR_OOM,
-                            "%s needs a buffer of %.1f MiB but device %d (%s) allows at most %.1f MiB per buffer "
+                            "%s needs a buffer of %s but device %d (%s) allows at most %s per buffer "
                             "(CL_DEVICE_MAX_MEM_ALLOC_SIZE); use fewer chains, a smaller batch or smaller nets",
-                            what, mib(largest_bytes), d->index, d->name, mib(d->max_alloc_bytes));
+                            what, size_text(largest_bytes, a, sizeof a), d->index, d->name,
+                            size_text(d->max_alloc_bytes, b, sizeof b));
     size_t total = rt->stats.bytes_allocated + total_bytes;
     if (total > d->global_mem_bytes)
         return cn_error_set(e, CN_ERR_OOM,
-                            "%s needs %.1f MiB of device memory (%.1f MiB in use already) but device %d (%s) has "
-                            "%.1f MiB (CL_DEVICE_GLOBAL_MEM_SIZE); use fewer chains, a smaller batch or smaller nets",
-                            what, mib(total_bytes), mib(rt->stats.bytes_allocated), d->index, d->name,
-                            mib(d->global_mem_bytes));
+                            "%s needs %s of device memory (%s in use already) but device %d (%s) has "
+                            "%s (CL_DEVICE_GLOBAL_MEM_SIZE); use fewer chains, a smaller batch or smaller nets",
+                            what, size_text(total_bytes, a, sizeof a), size_text(rt->stats.bytes_allocated, b, sizeof b),
+                            d->index, d->name, size_text(d->global_mem_bytes, c, sizeof c));
     return CN_OK;
 }
 
@@ -114,9 +121,11 @@ cn_status cn_buffer_alloc(cn_runtime *rt, cn_buffer *b, size_t bytes, const char
     cl_int err = CL_SUCCESS;
     b->mem = cn_fault_hit("alloc") ? (err = CL_MEM_OBJECT_ALLOCATION_FAILURE, NULL)
                                    : clCreateBuffer(rt->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS)
-        return cn_cl_fail(e, err, "allocating %.1f MiB for %s on device %d (%s)", mib(bytes), what,
+    if (err != CL_SUCCESS) {
+        char size[32];
+        return cn_cl_fail(e, err, "allocating %s for %s on device %d (%s)", size_text(bytes, size, sizeof size), what,
                           rt->device.index, rt->device.name);
+    }
     b->bytes = bytes;
     rt->stats.bytes_allocated += bytes;
     if (rt->stats.bytes_allocated > rt->stats.peak_bytes_allocated)

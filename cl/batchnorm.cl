@@ -1,0 +1,77 @@
+/* Batch normalisation with batch statistics, NCHW (vectors and sums: cn_elementwise.h).
+ * Statistics and gradient sums: one work-item per channel walks its n planes of hw contiguous
+ * floats. scale may be a NULL buffer, meaning 1. */
+#include "cn_elementwise.h"
+
+/* mean[ch] and invstd[ch] = 1/sqrt(var + eps), var biased; two passes, the second centred (exact
+ * for data far from zero, unlike E[x^2] - E[x]^2). */
+__kernel void cn_batchnorm_statistics(__global const float *x, __global float *mean_out, __global float *invstd_out,
+                                      const ulong n, const ulong c, const ulong hw, const float eps) {
+    size_t ch = get_global_id(0);
+    if (ch >= c) return;
+    float values = (float)(n * hw);
+    cn_kahan8 sum = CN_KAHAN8_ZERO, squares = CN_KAHAN8_ZERO;
+    CN_FOR_CHANNEL_VECTORS(at, count, n, c, ch, hw, cn_kahan8_add(&sum, cn_load8(x + at, count));)
+    float mean = cn_kahan8_total(&sum) / values;
+    CN_FOR_CHANNEL_VECTORS(at, count, n, c, ch, hw, {
+        float8 d = cn_first_lanes(cn_load8(x + at, count) - mean, count);
+        cn_kahan8_add(&squares, d * d);
+    })
+    mean_out[ch] = mean;
+    invstd_out[ch] = 1.0f / sqrt(cn_kahan8_total(&squares) / values + eps);
+}
+
+/* y[row, :] = (x[row, :] - mean) * invstd * scale + shift of channel row % c, a work-item a row. */
+__kernel void cn_batchnorm_normalise(__global const float *x, __global const float *scale, __global const float *shift,
+                                     __global const float *mean_in, __global const float *invstd_in, __global float *y,
+                                     const ulong rows, const ulong c, const ulong hw) {
+    size_t row = get_global_id(0);
+    if (row >= rows) return;
+    size_t ch = row % c;
+    float mean = mean_in[ch], gain = invstd_in[ch] * (scale ? scale[ch] : 1.0f), offset = shift[ch];
+    CN_FOR_VECTORS(at, count, row * hw, hw, cn_store8((cn_load8(x + at, count) - mean) * gain + offset, y + at, count);)
+}
+
+/* The two channel sums both backward passes need: sum dy and sum dy * (x - mean) (padded lanes
+ * have dy = 0, so they add nothing). */
+static inline float2 cn_batchnorm_gradient_sums(__global const float *x, __global const float *dy, float mean,
+                                                size_t n, size_t c, size_t ch, size_t hw) {
+    cn_kahan8 sum_dy = CN_KAHAN8_ZERO, sum_dy_centred = CN_KAHAN8_ZERO;
+    CN_FOR_CHANNEL_VECTORS(at, count, n, c, ch, hw, {
+        float8 g = cn_load8(dy + at, count);
+        cn_kahan8_add(&sum_dy, g);
+        cn_kahan8_add(&sum_dy_centred, g * (cn_load8(x + at, count) - mean));
+    })
+    return (float2)(cn_kahan8_total(&sum_dy), cn_kahan8_total(&sum_dy_centred));
+}
+
+/* dx = scale*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)), xhat = (x - mean)*invstd: the sums,
+ * then the writes, in one work-item per channel (there is no buffer to pass the sums through). */
+__kernel void cn_batchnorm_backward_data(__global const float *x, __global const float *scale,
+                                         __global const float *mean_in, __global const float *invstd_in,
+                                         __global const float *dy, __global float *dx, const ulong n, const ulong c,
+                                         const ulong hw) {
+    size_t ch = get_global_id(0);
+    if (ch >= c) return;
+    float mean = mean_in[ch], invstd = invstd_in[ch], values = (float)(n * hw);
+    float2 sums = cn_batchnorm_gradient_sums(x, dy, mean, n, c, ch, hw);
+    float mean_dy = sums.x / values;
+    float centred_factor = invstd * invstd * (sums.y / values); /* xhat*mean(dy*xhat) = (x-mean)*this */
+    float gain = invstd * (scale ? scale[ch] : 1.0f);
+    CN_FOR_CHANNEL_VECTORS(at, count, n, c, ch, hw, {
+        float8 centred = cn_load8(x + at, count) - mean;
+        cn_store8(gain * (cn_load8(dy + at, count) - mean_dy - centred * centred_factor), dx + at, count);
+    })
+}
+
+/* dshift = sum dy;  dscale = sum dy * xhat = invstd * sum dy * (x - mean)  (dscale may be NULL). */
+__kernel void cn_batchnorm_backward_params(__global const float *x, __global const float *mean_in,
+                                           __global const float *invstd_in, __global const float *dy,
+                                           __global float *dscale, __global float *dshift, const ulong n,
+                                           const ulong c, const ulong hw) {
+    size_t ch = get_global_id(0);
+    if (ch >= c) return;
+    float2 sums = cn_batchnorm_gradient_sums(x, dy, mean_in[ch], n, c, ch, hw);
+    dshift[ch] = sums.x;
+    if (dscale) dscale[ch] = invstd_in[ch] * sums.y;
+}

@@ -1,0 +1,28 @@
+/* Deterministic row reductions and the scaled difference of the losses (vectors and sums:
+ * cn_elementwise.h). */
+#include "cn_elementwise.h"
+
+/* Work-item i = r*chunks + k sums op(x) over chunk k of row r (row length cols, chunk length
+ * `chunk`, the last chunk shorter) into out[i]. With chunks = 1 this is the whole row; the host
+ * runs it a second time over the chunk sums when a row has several. square: op is x^2, else x
+ * (padded lanes are 0 either way). */
+__kernel void cn_reduce_chunks(__global const float *x, __global float *out, const ulong rows, const ulong cols,
+                               const ulong chunks, const ulong chunk, const int square) {
+    size_t i = get_global_id(0);
+    if (i >= rows * chunks) return;
+    size_t r = i / chunks, k = i % chunks;
+    size_t begin = r * cols + k * chunk, length = min((size_t)chunk, (size_t)cols - k * chunk);
+    cn_kahan8 sum = CN_KAHAN8_ZERO;
+    CN_FOR_VECTORS(at, count, begin, length, {
+        float8 v = cn_load8(x + at, count);
+        cn_kahan8_add(&sum, square ? v * v : v);
+    })
+    out[i] = cn_kahan8_total(&sum);
+}
+
+/* out[i] = a * (x[i] - y[i]) */
+__kernel void cn_scaled_difference(__global const float *x, __global const float *y, __global float *out,
+                                   const float a, const ulong n) {
+    CN_MY_SPAN(i, count, n);
+    if (count) cn_store8(a * (cn_load8(x + i, count) - cn_load8(y + i, count)), out + i, count);
+}

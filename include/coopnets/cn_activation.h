@@ -1,0 +1,40 @@
+/* cn_activation: point-wise nonlinearities after a layer (DESIGN §3: leaky ReLU with slope 0.2 in
+ * both nets, ReLU in the texture descriptor, tanh at the generator's output), plus two helpers the
+ * other element-wise modules (bias, batch norm, reduce, Adam) share. */
+#ifndef CN_ACTIVATION_H
+#define CN_ACTIVATION_H
+
+#include <stddef.h>
+
+#include "coopnets/cn_config.h" /* cn_activation */
+#include "coopnets/cn_runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* y = act(x) over `count` floats; y may be x (in place). CN_ACT_NONE copies when y is not x. */
+cn_status cn_activation_forward(cn_runtime *rt, cn_activation act, float leaky_slope, size_t count, const cn_buffer *x,
+                                cn_buffer *y, cn_error *e);
+
+/* dx = dy * act'(.), with the derivative taken from the forward OUTPUT y:
+ *   relu: y > 0 ? 1 : 0;  leaky: y > 0 ? 1 : slope;  tanh: 1 - y^2;  none: 1 (copies when dx is not dy).
+ * For leaky ReLU this is right only for leaky_slope > 0 (then y > 0 exactly when x > 0), which is
+ * checked. dx may be dy (in place). */
+cn_status cn_activation_backward(cn_runtime *rt, cn_activation act, float leaky_slope, size_t count, const cn_buffer *y,
+                                 const cn_buffer *dy, cn_buffer *dx, cn_error *e);
+
+/* Shared checks: CN_ERR_ARG, naming the function and the argument, when b is NULL or holds fewer
+ * than `count` floats. */
+cn_status cn_buffer_check_floats(const cn_buffer *b, size_t count, const char *function, const char *argument,
+                                 cn_error *e);
+/* 1-D global sizes: for an element-wise kernel of cl/cn_elementwise.h over `count` floats (8 a
+ * work-item), and for a kernel with one work-item per item (a row, a channel). Both are rounded up
+ * to a multiple the device can split into groups; the kernels check their range. */
+size_t cn_elementwise_global(size_t count);
+size_t cn_per_item_global(size_t items);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,85 @@
+/* Activations: one kernel pair per nonlinearity (cl/activation.cl). */
+#include "coopnets/cn_activation.h"
+
+/* Floats a work-item of an element-wise kernel handles: the float8 of cl/cn_elementwise.h. */
+#define CN_ELEMENTWISE_VECTOR 8
+/* Kernels launch in groups the device chooses; a rounded global size never forces it down to 1. */
+#define CN_GLOBAL_MULTIPLE 64
+
+size_t cn_per_item_global(size_t items) { return cn_round_up(items, CN_GLOBAL_MULTIPLE); }
+
+size_t cn_elementwise_global(size_t count) {
+    return cn_per_item_global((count + CN_ELEMENTWISE_VECTOR - 1) / CN_ELEMENTWISE_VECTOR);
+}
+
+cn_status cn_buffer_check_floats(const cn_buffer *b, size_t count, const char *function, const char *argument,
+                                 cn_error *e) {
+    if (!b || !b->mem) return cn_error_set(e, CN_ERR_ARG, "%s: %s is missing", function, argument);
+    if (b->bytes / sizeof(float) < count)
+        return cn_error_set(e, CN_ERR_ARG, "%s: %s holds %zu floats, needs %zu", function, argument,
+                            b->bytes / sizeof(float), count);
+    return CN_OK;
+}
+
+static cn_status check_act(cn_activation act, float leaky_slope, const char *function, cn_error *e) {
+    switch (act) {
+    case CN_ACT_NONE:
+    case CN_ACT_RELU:
+    case CN_ACT_TANH: return CN_OK;
+    case CN_ACT_LEAKY_RELU:
+        /* The backward pass reads the derivative off the output's sign, which needs slope > 0. */
+        if (!(leaky_slope > 0.0f))
+            return cn_error_set(e, CN_ERR_ARG, "%s: leaky ReLU slope %g must be > 0", function, leaky_slope);
+        return CN_OK;
+    }
+    return cn_error_set(e, CN_ERR_ARG, "%s: unknown activation %d", function, (int)act);
+}
+
+/* Runs kernel (in, dy or NULL, out[, slope], n): the argument lists of activation.cl. */
+static cn_status launch(cn_runtime *rt, const char *kernel, cn_activation act, float leaky_slope, size_t count,
+                        const cn_buffer *in, const cn_buffer *dy, cn_buffer *out, cn_error *e) {
+    /* The argument values live here, not in compound literals inside the ifs (those end with them). */
+    cl_float slope = leaky_slope;
+    cl_ulong n = count;
+    cn_arg args[5];
+    size_t nargs = 0;
+    args[nargs++] = CN_MEM(in);
+    if (dy) args[nargs++] = CN_MEM(dy);
+    args[nargs++] = CN_MEM(out);
+    if (act == CN_ACT_LEAKY_RELU) args[nargs++] = (cn_arg){sizeof slope, &slope};
+    args[nargs++] = (cn_arg){sizeof n, &n};
+    size_t global = cn_elementwise_global(count);
+    return cn_run(rt, "activation", NULL, kernel, 1, &global, NULL, args, nargs, e);
+}
+
+static cn_status copy_unless_same(cn_runtime *rt, size_t count, const cn_buffer *src, cn_buffer *dst, cn_error *e) {
+    if (src->mem == dst->mem) return CN_OK;
+    return cn_buffer_copy(rt, dst, 0, src, 0, count * sizeof(float), e);
+}
+
+cn_status cn_activation_forward(cn_runtime *rt, cn_activation act, float leaky_slope, size_t count, const cn_buffer *x,
+                                cn_buffer *y, cn_error *e) {
+    static const char *const kernels[] = {[CN_ACT_RELU] = "cn_relu_forward",
+                                          [CN_ACT_LEAKY_RELU] = "cn_leaky_relu_forward",
+                                          [CN_ACT_TANH] = "cn_tanh_forward"};
+    const char *fn = "cn_activation_forward";
+    CN_TRY(check_act(act, leaky_slope, fn, e));
+    CN_TRY(cn_buffer_check_floats(x, count, fn, "x", e));
+    CN_TRY(cn_buffer_check_floats(y, count, fn, "y", e));
+    if (act == CN_ACT_NONE) return copy_unless_same(rt, count, x, y, e);
+    return launch(rt, kernels[act], act, leaky_slope, count, x, NULL, y, e);
+}
+
+cn_status cn_activation_backward(cn_runtime *rt, cn_activation act, float leaky_slope, size_t count, const cn_buffer *y,
+                                 const cn_buffer *dy, cn_buffer *dx, cn_error *e) {
+    static const char *const kernels[] = {[CN_ACT_RELU] = "cn_relu_backward",
+                                          [CN_ACT_LEAKY_RELU] = "cn_leaky_relu_backward",
+                                          [CN_ACT_TANH] = "cn_tanh_backward"};
+    const char *fn = "cn_activation_backward";
+    CN_TRY(check_act(act, leaky_slope, fn, e));
+    CN_TRY(cn_buffer_check_floats(dy, count, fn, "dy", e));
+    CN_TRY(cn_buffer_check_floats(dx, count, fn, "dx", e));
+    if (act == CN_ACT_NONE) return copy_unless_same(rt, count, dy, dx, e);
+    CN_TRY(cn_buffer_check_floats(y, count, fn, "y", e));
+    return launch(rt, kernels[act], act, leaky_slope, count, y, dy, dx, e);
+}
