@@ -24,10 +24,6 @@ cn_status cn_activation_forward(cn_runtime *rt, cn_activation act, float leaky_s
 cn_status cn_activation_backward(cn_runtime *rt, cn_activation act, float leaky_slope, size_t count, const cn_buffer *y,
                                  const cn_buffer *dy, cn_buffer *dx, cn_error *e);
 
-/* Shared checks: CN_ERR_ARG, naming the function and the argument, when b is NULL or holds fewer
- * than `count` floats. */
-cn_status cn_buffer_check_floats(const cn_buffer *b, size_t count, const char *function, const char *argument,
-                                 cn_error *e);
 /* 1-D global sizes: for an element-wise kernel of cl/cn_elementwise.h over `count` floats (8 a
  * work-item), and for a kernel with one work-item per item (a row, a channel). Both are rounded up
  * to a multiple the device can split into groups; the kernels check their range. */

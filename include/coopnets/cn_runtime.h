@@ -110,6 +110,10 @@ cn_status cn_device_memory_check(const cn_runtime *rt, size_t total_bytes, size_
 cn_status cn_buffer_view(cn_runtime *rt, cn_buffer *view, const cn_buffer *parent, size_t offset,
                          size_t bytes, cn_error *e);
 void cn_buffer_free(cn_runtime *rt, cn_buffer *b);
+/* Argument check for kernels' host side: CN_ERR_ARG, naming the function and the argument, when b is NULL or holds fewer
+ * than `count` floats. */
+cn_status cn_buffer_check_floats(const cn_buffer *b, size_t count, const char *function, const char *argument,
+                                 cn_error *e);
 /* Blocking transfers (used at set-up, log points and in tests, never inside an iteration). */
 cn_status cn_buffer_write(cn_runtime *rt, cn_buffer *b, size_t offset, const void *src, size_t bytes, cn_error *e);
 cn_status cn_buffer_read(cn_runtime *rt, const cn_buffer *b, size_t offset, void *dst, size_t bytes, cn_error *e);
@@ -146,6 +150,8 @@ cn_status cn_kernel_get(cn_runtime *rt, const char *program, const char *options
 
 /* ---- launch ----------------------------------------------------------------------------------- */
 
+/* Kernel arguments. CN_F32 & co. point at compound literals, which live until the end of the
+ * enclosing block: build the argument list in the same block as the launch, never store one. */
 typedef struct cn_arg {
     size_t size;
     const void *value; /* NULL with size > 0: local memory of that many bytes */

@@ -12,15 +12,6 @@ size_t cn_elementwise_global(size_t count) {
     return cn_per_item_global((count + CN_ELEMENTWISE_VECTOR - 1) / CN_ELEMENTWISE_VECTOR);
 }
 
-cn_status cn_buffer_check_floats(const cn_buffer *b, size_t count, const char *function, const char *argument,
-                                 cn_error *e) {
-    if (!b || !b->mem) return cn_error_set(e, CN_ERR_ARG, "%s: %s is missing", function, argument);
-    if (b->bytes / sizeof(float) < count)
-        return cn_error_set(e, CN_ERR_ARG, "%s: %s holds %zu floats, needs %zu", function, argument,
-                            b->bytes / sizeof(float), count);
-    return CN_OK;
-}
-
 static cn_status check_act(cn_activation act, float leaky_slope, const char *function, cn_error *e) {
     switch (act) {
     case CN_ACT_NONE:

@@ -165,6 +165,15 @@ static cn_status check_range(const cn_buffer *b, size_t offset, size_t bytes, co
     return CN_OK;
 }
 
+cn_status cn_buffer_check_floats(const cn_buffer *b, size_t count, const char *function, const char *argument,
+                                 cn_error *e) {
+    if (!b || !b->mem) return cn_error_set(e, CN_ERR_ARG, "%s: %s is missing", function, argument);
+    if (b->bytes / sizeof(float) < count)
+        return cn_error_set(e, CN_ERR_ARG, "%s: %s holds %zu floats, needs %zu", function, argument,
+                            b->bytes / sizeof(float), count);
+    return CN_OK;
+}
+
 cn_status cn_buffer_write(cn_runtime *rt, cn_buffer *b, size_t offset, const void *src, size_t bytes, cn_error *e) {
     CN_TRY(check_range(b, offset, bytes, "write", e));
     cl_int err = cn_fault_hit("cl") ? CL_OUT_OF_RESOURCES

@@ -1,0 +1,179 @@
+/* Our own SGEMM: C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b], row-major, b = get_global_id(2).
+ * No local memory, no barriers: PoCL vectorises each work-item's own vector code, and this beats
+ * CLBlast on PoCL by several times (DESIGN §4). Block sizes are build options.
+ *
+ * Tile kernels (NN, TN, TT): each
+ * work-item owns a CN_GEMM_TM x CN_GEMM_TN tile of C in TM vectors of TN floats and streams K:
+ * per k it loads TM values of op(A), one TN-wide row of op(B), and does TM vector FMAs. With
+ * TM = 6, TN = 16 the 12 accumulators, the B row and the broadcast fit AVX2's 16 registers.
+ * "full" kernels cover whole tiles only and test no bounds; "edge" kernels cover the partial tiles
+ * at the right and bottom borders, clamping their loads into the matrix and storing only inside.
+ *
+ * Dot kernel (NT, where rows of A and of B^T both run along K): each work-item owns a
+ * CN_GEMM_DM x CN_GEMM_DN block of C and keeps one CN_GEMM_DV-wide partial sum per entry,
+ * loading DM + DN contiguous vectors per DV steps of K; the partial sums are added in a fixed
+ * order at the end (deterministic). Edges clamp their loads, so one kernel covers everything.
+ *
+ * Every kernel takes the same arguments; the tile kernels work on the region
+ * [row_begin, row_end) x [col_begin, col_end) of C. Global dims 0 and 1 run over the tiles along
+ * n and m, or m and n when `rows_first`: neighbouring work-items share the operand panel of the
+ * slower dimension, so the host picks the order that re-reads the smaller operand. */
+
+#ifndef CN_GEMM_TM
+#define CN_GEMM_TM 6
+#endif
+#ifndef CN_GEMM_TN
+#define CN_GEMM_TN 16 /* an OpenCL vector width: 4, 8 or 16 */
+#endif
+#ifndef CN_GEMM_DM
+#define CN_GEMM_DM 3
+#endif
+#ifndef CN_GEMM_DN
+#define CN_GEMM_DN 4
+#endif
+#ifndef CN_GEMM_DV
+#define CN_GEMM_DV 8 /* an OpenCL vector width: 4, 8 or 16 */
+#endif
+
+#ifdef __clang__
+/* float16 values passed between inlined functions: the x86 ABI note about AVX-512 is moot. */
+#pragma clang diagnostic ignored "-Wpsabi"
+#endif
+
+#define CN_CAT_(a, b) a##b
+#define CN_CAT(a, b) CN_CAT_(a, b)
+#define floatTN CN_CAT(float, CN_GEMM_TN)
+#define vloadTN CN_CAT(vload, CN_GEMM_TN)
+#define vstoreTN CN_CAT(vstore, CN_GEMM_TN)
+#define floatDV CN_CAT(float, CN_GEMM_DV)
+#define vloadDV CN_CAT(vload, CN_GEMM_DV)
+#define vstoreDV CN_CAT(vstore, CN_GEMM_DV)
+/* Loops over tile rows and columns must unroll, or the accumulators live in memory (3x slower). */
+#define CN_UNROLLED _Pragma("unroll")
+
+#define CN_GEMM_ARGS                                                                                  \
+    const ulong m, const ulong n, const ulong k, const float alpha, const float beta,                 \
+        __global const float *a, const ulong a_offset, const ulong lda, const ulong a_stride,         \
+        __global const float *b, const ulong b_offset, const ulong ldb, const ulong b_stride,         \
+        __global float *c, const ulong c_offset, const ulong ldc, const ulong c_stride,               \
+        const ulong row_begin, const ulong col_begin, const ulong row_end, const ulong col_end,       \
+        const int rows_first
+
+/* op(A)[row, kk] for A stored as is (N) or transposed (T). */
+#define CN_A_N(a, lda, row, kk) (a)[(row) * (lda) + (kk)]
+#define CN_A_T(a, lda, row, kk) (a)[(kk) * (lda) + (row)]
+
+/* One TN-wide row of op(B) at kk from column col0: a vector load when B is not transposed and the
+ * tile is whole, else gathered element by element (clamp, a constant after inlining, keeps edge
+ * tiles inside the matrix). */
+static inline floatTN cn_gemm_b_row_gather(__global const float *b, size_t ldb, size_t kk, size_t col0, size_t n,
+                                           int transposed, int clamp) {
+    float row[CN_GEMM_TN];
+    CN_UNROLLED for (size_t j = 0; j < CN_GEMM_TN; j++) {
+        const size_t col = clamp ? min(col0 + j, n - 1) : col0 + j;
+        row[j] = transposed ? b[col * ldb + kk] : b[kk * ldb + col];
+    }
+    return vloadTN(0, row);
+}
+static inline floatTN cn_gemm_b_row_n(__global const float *b, size_t ldb, size_t kk, size_t col0, size_t n) {
+    return vloadTN(0, b + kk * ldb + col0);
+}
+static inline floatTN cn_gemm_b_row_t(__global const float *b, size_t ldb, size_t kk, size_t col0, size_t n) {
+    return cn_gemm_b_row_gather(b, ldb, kk, col0, n, 1, 0);
+}
+static inline floatTN cn_gemm_b_row_n_edge(__global const float *b, size_t ldb, size_t kk, size_t col0, size_t n) {
+    return cn_gemm_b_row_gather(b, ldb, kk, col0, n, 0, 1);
+}
+static inline floatTN cn_gemm_b_row_t_edge(__global const float *b, size_t ldb, size_t kk, size_t col0, size_t n) {
+    return cn_gemm_b_row_gather(b, ldb, kk, col0, n, 1, 1);
+}
+
+/* c = alpha * value + beta * c, never reading c when beta is 0 (it may hold garbage). */
+static inline float cn_gemm_blend(float alpha, float value, float beta, __global const float *c) {
+    return beta != 0.0f ? fma(beta, *c, alpha * value) : alpha * value;
+}
+
+#define CN_GEMM_TILE_KERNEL(NAME, A_AT, B_ROW, EDGE)                                                          \
+    __kernel void NAME(CN_GEMM_ARGS) {                                                                        \
+        const size_t id0 = get_global_id(0), id1 = get_global_id(1);                                         \
+        const size_t col0 = col_begin + (rows_first ? id1 : id0) * CN_GEMM_TN;                                \
+        const size_t row0 = row_begin + (rows_first ? id0 : id1) * CN_GEMM_TM;                                \
+        if (col0 >= col_end || row0 >= row_end) return;                                                       \
+        const size_t batch = get_global_id(2);                                                                \
+        a += a_offset + batch * a_stride;                                                                     \
+        b += b_offset + batch * b_stride;                                                                     \
+        c += c_offset + batch * c_stride;                                                                     \
+        size_t rows[CN_GEMM_TM];                                                                              \
+        floatTN acc[CN_GEMM_TM];                                                                              \
+        CN_UNROLLED for (size_t i = 0; i < CN_GEMM_TM; i++) {                                                 \
+            rows[i] = EDGE ? min(row0 + i, (size_t)m - 1) : row0 + i;                                         \
+            acc[i] = (floatTN)(0.0f);                                                                         \
+        }                                                                                                     \
+        for (size_t kk = 0; kk < k; kk++) {                                                                   \
+            const floatTN brow = B_ROW(b, ldb, kk, col0, n);                                                  \
+            CN_UNROLLED for (size_t i = 0; i < CN_GEMM_TM; i++)                                               \
+                acc[i] = fma((floatTN)(A_AT(a, lda, rows[i], kk)), brow, acc[i]);                             \
+        }                                                                                                     \
+        CN_UNROLLED for (size_t i = 0; i < CN_GEMM_TM; i++) {                                                 \
+            __global float *crow = c + (row0 + i) * ldc + col0;                                               \
+            if (!EDGE) {                                                                                      \
+                floatTN r = alpha * acc[i];                                                                   \
+                if (beta != 0.0f) r = fma((floatTN)(beta), vloadTN(0, crow), r);                             \
+                vstoreTN(r, 0, crow);                                                                         \
+            } else if (row0 + i < m) {                                                                        \
+                float out[CN_GEMM_TN];                                                                        \
+                vstoreTN(acc[i], 0, out);                                                                     \
+                for (size_t j = 0; j < CN_GEMM_TN && col0 + j < n; j++)                                       \
+                    crow[j] = cn_gemm_blend(alpha, out[j], beta, crow + j);                                   \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+
+CN_GEMM_TILE_KERNEL(cn_gemm_tile_nn, CN_A_N, cn_gemm_b_row_n, 0)
+CN_GEMM_TILE_KERNEL(cn_gemm_tile_tn, CN_A_T, cn_gemm_b_row_n, 0)
+CN_GEMM_TILE_KERNEL(cn_gemm_tile_tt, CN_A_T, cn_gemm_b_row_t, 0)
+CN_GEMM_TILE_KERNEL(cn_gemm_tile_edge_nn, CN_A_N, cn_gemm_b_row_n_edge, 1)
+CN_GEMM_TILE_KERNEL(cn_gemm_tile_edge_tn, CN_A_T, cn_gemm_b_row_n_edge, 1)
+CN_GEMM_TILE_KERNEL(cn_gemm_tile_edge_tt, CN_A_T, cn_gemm_b_row_t_edge, 1)
+
+static inline float cn_gemm_sum_lanes(floatDV v) {
+    float lanes[CN_GEMM_DV];
+    vstoreDV(v, 0, lanes);
+    float s = 0.0f;
+    CN_UNROLLED for (int i = 0; i < CN_GEMM_DV; i++) s += lanes[i];
+    return s;
+}
+
+__kernel void cn_gemm_dot_nt(CN_GEMM_ARGS) {
+    const size_t id0 = get_global_id(0), id1 = get_global_id(1); /* get_global_id(variable) breaks PoCL */
+    const size_t col0 = (rows_first ? id1 : id0) * CN_GEMM_DN;
+    const size_t row0 = (rows_first ? id0 : id1) * CN_GEMM_DM;
+    if (col0 >= n || row0 >= m) return;
+    const size_t batch = get_global_id(2);
+    a += a_offset + batch * a_stride;
+    b += b_offset + batch * b_stride;
+    c += c_offset + batch * c_stride;
+    __global const float *arow[CN_GEMM_DM], *brow[CN_GEMM_DN];
+    CN_UNROLLED for (size_t i = 0; i < CN_GEMM_DM; i++) arow[i] = a + min(row0 + i, (size_t)m - 1) * lda;
+    CN_UNROLLED for (size_t j = 0; j < CN_GEMM_DN; j++) brow[j] = b + min(col0 + j, (size_t)n - 1) * ldb;
+    floatDV acc[CN_GEMM_DM][CN_GEMM_DN];
+    CN_UNROLLED for (size_t i = 0; i < CN_GEMM_DM; i++)
+        CN_UNROLLED for (size_t j = 0; j < CN_GEMM_DN; j++) acc[i][j] = (floatDV)(0.0f);
+    const size_t k_vectors = k / CN_GEMM_DV * CN_GEMM_DV;
+    for (size_t kk = 0; kk < k_vectors; kk += CN_GEMM_DV) {
+        floatDV av[CN_GEMM_DM], bv[CN_GEMM_DN];
+        CN_UNROLLED for (size_t i = 0; i < CN_GEMM_DM; i++) av[i] = vloadDV(0, arow[i] + kk);
+        CN_UNROLLED for (size_t j = 0; j < CN_GEMM_DN; j++) bv[j] = vloadDV(0, brow[j] + kk);
+        CN_UNROLLED for (size_t i = 0; i < CN_GEMM_DM; i++)
+            CN_UNROLLED for (size_t j = 0; j < CN_GEMM_DN; j++) acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+    }
+    CN_UNROLLED for (size_t i = 0; i < CN_GEMM_DM; i++) {
+        CN_UNROLLED for (size_t j = 0; j < CN_GEMM_DN; j++) {
+            if (row0 + i >= m || col0 + j >= n) continue;
+            float s = cn_gemm_sum_lanes(acc[i][j]);
+            for (size_t kk = k_vectors; kk < k; kk++) s = fma(arow[i][kk], brow[j][kk], s);
+            __global float *out = c + (row0 + i) * ldc + col0 + j;
+            *out = cn_gemm_blend(alpha, s, beta, out);
+        }
+    }
+}

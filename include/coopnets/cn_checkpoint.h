@@ -1,0 +1,21 @@
+/* cn_checkpoint: self-contained training state — the resolved config, both nets' parameters and
+ * Adam moments, the iteration (which is also the RNG position: noise is keyed by it).
+ *
+ * File: "CNCKPT01" | u32 version | u32 header bytes | header JSON | for each net: parameters,
+ * Adam m, Adam v as float32 tensor by tensor (no device padding) | u64 FNV-1a of all before.
+ * Written to a temporary file, flushed to disk, then renamed: a crash never leaves a broken one. */
+#ifndef CN_CHECKPOINT_H
+#define CN_CHECKPOINT_H
+
+#include "coopnets/cn_coop.h"
+
+cn_status cn_checkpoint_save(cn_runtime *rt, const cn_coop *coop, uint64_t iteration, const char *path, cn_error *e);
+/* Reads and verifies the whole file (magic, version, checksum) and returns its config and
+ * iteration, without touching a device. */
+cn_status cn_checkpoint_read_config(const char *path, cn_config *c, uint64_t *iteration, cn_error *e);
+/* Loads parameters and Adam state into a coop built from the checkpoint's config. */
+cn_status cn_checkpoint_load(cn_runtime *rt, cn_coop *coop, const char *path, uint64_t *iteration, cn_error *e);
+/* A checkpoint file, or a run folder (its newest checkpoints/ckpt-*.cnck), to a file path. */
+cn_status cn_checkpoint_find(const char *file_or_run, char *path, size_t size, cn_error *e);
+
+#endif

@@ -1,0 +1,68 @@
+/* cn_coop: the CoopNets iteration of DESIGN §2 — five steps, one function each, enqueued in order
+ * on the runtime's in-order queue with no host wait inside an iteration. Metric reductions are
+ * enqueued only on log iterations and read back by cn_coop_read_metrics afterwards. */
+#ifndef CN_COOP_H
+#define CN_COOP_H
+
+#include "coopnets/cn_config.h"
+#include "coopnets/cn_net.h"
+#include "coopnets/cn_runtime.h"
+
+typedef struct cn_metrics {
+    double f_observed;     /* mean over observed images of f(X) (sum over the top outputs) */
+    double f_generated;    /* mean f of the generator's samples before revision (NaN when l_D = 0) */
+    double f_revised;      /* mean f of the revised samples Ỹ */
+    double loss_d;         /* L_D = mean f(Ỹ) − mean f(X), before the descriptor update */
+    double loss_g;         /* L_G = (1/M) Σ ‖Ỹ − g(h)‖² / (2σ²), before the generator update */
+    double grad_f_norm;    /* mean over chains of ‖∂f/∂Y‖ at the last descriptor Langevin step */
+} cn_metrics;
+
+typedef struct cn_coop {
+    cn_config config;
+    cn_net descriptor, generator;
+    size_t batch, chain_count;     /* n observed, M synthesized */
+    size_t image_floats, latent_floats;
+    cn_buffer images;      /* [M + n] images: the chains Ỹ first, then the observed batch X */
+    cn_buffer chains;      /* view: images[0, M) */
+    cn_buffer latent;      /* h [M, latent] */
+    cn_buffer image_grad;  /* ∂f/∂Y, [M, image] */
+    cn_buffer latent_grad; /* [M, latent] */
+    cn_buffer residual;    /* d/dg of the reconstruction loss, [M, image] */
+    cn_buffer ones;        /* [M, descriptor outputs]: d(Σ f)/d(outputs) */
+    cn_buffer loss_weights;/* [M + n, descriptor outputs]: dL_D/d(outputs) = +1/M (chains), −1/n (observed) */
+    cn_buffer f_generated, f_batch, grad_norms, residual_sq; /* metric reductions */
+    cn_buffer reduce_ws;
+    int generated_pending; /* the logged iteration ran descriptor Langevin steps */
+} cn_coop;
+
+/* Builds both nets and all buffers for config c (checks device memory first). Weights start from
+ * cn_coop_init_weights or a checkpoint. */
+cn_status cn_coop_create(cn_runtime *rt, const cn_config *c, cn_coop *coop, cn_error *e);
+void cn_coop_free(cn_runtime *rt, cn_coop *coop);
+cn_status cn_coop_init_weights(cn_runtime *rt, cn_coop *coop, cn_error *e);
+
+/* Uploads the observed batch [n][c][h][w] (the one blocking transfer of an iteration, before it). */
+cn_status cn_coop_set_observed(cn_runtime *rt, cn_coop *coop, const float *images, cn_error *e);
+
+/* The five steps of DESIGN §2 for iteration `iteration` (which keys the noise); `log` enqueues
+ * the metric reductions. */
+cn_status cn_coop_generate(cn_runtime *rt, cn_coop *coop, uint64_t iteration, cn_error *e);
+cn_status cn_coop_revise(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e);
+cn_status cn_coop_update_descriptor(cn_runtime *rt, cn_coop *coop, int log, cn_error *e);
+cn_status cn_coop_infer_latent(cn_runtime *rt, cn_coop *coop, uint64_t iteration, cn_error *e);
+cn_status cn_coop_update_generator(cn_runtime *rt, cn_coop *coop, int log, cn_error *e);
+/* All five in order. */
+cn_status cn_coop_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e);
+/* Waits for the queue and reads the metrics of the last logged iteration. */
+cn_status cn_coop_read_metrics(cn_runtime *rt, cn_coop *coop, cn_metrics *m, cn_error *e);
+
+/* Sampling: `count` generator samples for latent draws keyed by (seed, iteration, stream)
+ * written to host images [count][c][h][w], optionally revised by `langevin_steps` descriptor
+ * steps. Runs in batches of M (batch norm uses the statistics of each sampling batch). */
+cn_status cn_coop_sample(cn_runtime *rt, cn_coop *coop, uint64_t seed, size_t count, int langevin_steps,
+                         float *out_generated, float *out_revised, cn_error *e);
+/* Generator output for given host latent vectors [count][latent] (interpolation). */
+cn_status cn_coop_generate_from(cn_runtime *rt, cn_coop *coop, const float *latent, size_t count, float *out,
+                                cn_error *e);
+
+#endif

@@ -1,0 +1,50 @@
+/* cn_gemm: single-precision matrix products on the runtime's queue, behind one interface with two
+ * implementations (DESIGN §6): CLBlast, and our own kernels (cl/gemm.cl), which are several times
+ * faster on PoCL. Each device gets the faster, chosen by measurement and recorded next to the
+ * program cache, so later runs (and resumes) use the same one and get the same bits. */
+#ifndef CN_GEMM_H
+#define CN_GEMM_H
+
+#include <stddef.h>
+
+#include "coopnets/cn_error.h"
+#include "coopnets/cn_runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { CN_GEMM_AUTO, CN_GEMM_CLBLAST, CN_GEMM_OWN } cn_gemm_backend;
+
+/* C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b], row-major, b in [0, batch). op(A) is m x k,
+ * op(B) is k x n, C is m x n. Offsets, leading dimensions and strides count floats. With beta = 0,
+ * C is not read (it may hold anything). A stride of 0 shares that operand across the batch
+ * (not allowed for C when batch > 1). */
+typedef struct cn_gemm_args {
+    int trans_a, trans_b;
+    size_t m, n, k;
+    float alpha, beta;
+    const cn_buffer *a; size_t a_offset, lda, a_stride;
+    const cn_buffer *b; size_t b_offset, ldb, b_stride;
+    cn_buffer *c; size_t c_offset, ldc, c_stride;
+    size_t batch; /* 0 is treated as 1 */
+} cn_gemm_args;
+
+/* Enqueues the product (never waits). Checks the shapes against the buffers' sizes first: a bad
+ * leading dimension or a product that would read or write past a buffer is CN_ERR_ARG. */
+cn_status cn_gemm(cn_runtime *rt, const cn_gemm_args *g, cn_error *e);
+
+/* Chooses the backend for this device. CN_GEMM_AUTO: the environment variable
+ * COOPNETS_GEMM=clblast|own if set; else the choice recorded for this device, driver and kernel
+ * source in the runtime's cache folder; else it times CLBlast against our kernels on a few
+ * conv-like shapes (< 2 s with a warm PoCL cache), keeps the faster and records it. The choice
+ * lives in rt->gemm (freed by rt->gemm_release) and is made on the first cn_gemm if not before. */
+cn_status cn_gemm_select(cn_runtime *rt, cn_gemm_backend backend, cn_error *e);
+/* CN_GEMM_CLBLAST or CN_GEMM_OWN once chosen; CN_GEMM_AUTO before. */
+cn_gemm_backend cn_gemm_backend_in_use(const cn_runtime *rt);
+const char *cn_gemm_backend_name(cn_gemm_backend b); /* "auto", "clblast", "own" */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

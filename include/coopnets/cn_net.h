@@ -1,0 +1,79 @@
+/* cn_net: a network built from a config — a list of layers walked the same way forward and
+ * backward. A net owns every device buffer it uses (parameters, gradients, Adam moments,
+ * activations for its largest batch, workspace), allocated once in cn_net_build and released by
+ * cn_net_free; nothing is allocated during forward or backward.
+ *
+ * Each layer is: linear (conv, transposed conv or fc) + bias, then optional batch norm (batch
+ * statistics, learnable shift, optional scale), then an activation. */
+#ifndef CN_NET_H
+#define CN_NET_H
+
+#include "coopnets/cn_adam.h"
+#include "coopnets/cn_config.h"
+#include "coopnets/cn_conv2d.h"
+#include "coopnets/cn_runtime.h"
+
+typedef struct cn_layer {
+    cn_layer_config config;
+    int in_c, in_h, in_w, out_c, out_h, out_w;
+    cn_conv2d_shape conv; /* conv: this conv; deconv: the conv it is the adjoint of */
+    /* parameters, their gradients: views into the net's contiguous buffers */
+    cn_buffer weight, bias, scale, shift;
+    cn_buffer weight_grad, bias_grad, scale_grad, shift_grad;
+    /* activations for the largest batch: the linear output (bias added) and the layer output */
+    cn_buffer linear, out;
+    int out_is_linear; /* no batch norm and no activation: out is linear */
+    cn_buffer bn_mean, bn_invstd;
+} cn_layer;
+
+/* A parameter tensor of the net, in the order PyTorch's reference lists them. */
+typedef struct cn_tensor_info {
+    char name[48];
+    int shape[4], dims;
+    size_t offset, count; /* in floats, inside the net's parameter buffer */
+} cn_tensor_info;
+
+typedef struct cn_net {
+    char name[16]; /* "descriptor" / "generator" */
+    int layer_count;
+    cn_layer layers[CN_MAX_LAYERS];
+    int in_c, in_h, in_w;
+    size_t max_batch;
+    float leaky_slope, bn_eps, weight_std;
+    int tensor_count;
+    cn_tensor_info tensors[CN_MAX_LAYERS * 4];
+    size_t param_floats; /* including alignment padding between tensors */
+    cn_buffer params, grads, adam_m, adam_v;
+    cn_adam_params adam;
+    unsigned long adam_step;
+    cn_buffer grad_in, grad_out; /* backward ping-pong, each the largest activation */
+    cn_buffer workspace;
+    size_t bytes; /* device memory this net holds */
+} cn_net;
+
+/* Builds the descriptor or the generator of config c for batches up to max_batch (checking the
+ * device memory first, naming the net and the batch). Weights start at zero: call
+ * cn_net_init_weights or load them. */
+cn_status cn_net_build_descriptor(cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net, cn_error *e);
+cn_status cn_net_build_generator(cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net, cn_error *e);
+void cn_net_free(cn_runtime *rt, cn_net *net);
+
+/* Weights ~ N(0, weight_std²) from the Philox stream (seed, CN_STREAM_WEIGHTS, tensor index),
+ * biases, shifts 0, scales 1; Adam moments 0. */
+cn_status cn_net_init_weights(cn_runtime *rt, cn_net *net, uint64_t seed, cn_error *e);
+
+size_t cn_net_input_size(const cn_net *net);  /* floats per sample */
+size_t cn_net_output_size(const cn_net *net); /* floats per sample */
+const cn_buffer *cn_net_output(const cn_net *net);
+
+/* Runs the net on n samples of x; the result is cn_net_output(net) (valid until the next forward). */
+cn_status cn_net_forward(cn_runtime *rt, cn_net *net, size_t n, const cn_buffer *x, cn_error *e);
+/* Back-propagates d(loss)/d(output) = dy through the activations of the last forward on (n, x).
+ * dx (may be NULL) receives d(loss)/d(input); with want_params the parameter gradients are
+ * written (overwritten) into the net's gradient buffer. */
+cn_status cn_net_backward(cn_runtime *rt, cn_net *net, size_t n, const cn_buffer *x, const cn_buffer *dy,
+                          cn_buffer *dx, int want_params, cn_error *e);
+/* One Adam step over every parameter with the current gradients. */
+cn_status cn_net_adam_step(cn_runtime *rt, cn_net *net, cn_error *e);
+
+#endif

@@ -1,0 +1,176 @@
+/* `coopnets_cl sample CKPT` and `coopnets_cl interpolate CKPT`: images from a trained model. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "coopnets/cn_checkpoint.h"
+#include "coopnets/cn_data.h"
+#include "coopnets/cn_noise.h"
+
+/* Opens the device and rebuilds the model stored in a checkpoint (file or run folder). */
+static int load_model(cn_cli *cli, const char *where, cn_runtime **rt, cn_coop *coop) {
+    cn_error e = {0};
+    char path[CN_PATH_MAX];
+    cn_config config;
+    uint64_t it;
+    int rc = CN_EXIT_OK;
+    if (cn_checkpoint_find(where, path, sizeof path, &e) != CN_OK ||
+        cn_checkpoint_read_config(path, &config, &it, &e) != CN_OK) {
+        rc = cn_cli_report(cli, &e);
+    } else if ((rc = cn_cli_open_runtime(cli, 0, rt)) == CN_EXIT_OK) {
+        if (cn_coop_create(*rt, &config, coop, &e) != CN_OK) {
+            rc = cn_cli_report(cli, &e);
+        } else if (cn_checkpoint_load(*rt, coop, path, &it, &e) != CN_OK) {
+            cn_coop_free(*rt, coop);
+            rc = cn_cli_report(cli, &e);
+        } else if (!cli->quiet) {
+            printf("model: %s (iteration %llu) on device %d: %s\n", path, (unsigned long long)it, (*rt)->device.index,
+                   (*rt)->device.name);
+        }
+        if (rc != CN_EXIT_OK) {
+            cn_runtime_close(*rt);
+            *rt = NULL;
+        }
+    }
+    cn_error_clear(&e);
+    return rc;
+}
+
+static int parse_count(const char *cmd, const char *opt, const char *v, long lo, long *out) {
+    char *end;
+    long n = v ? strtol(v, &end, 10) : 0;
+    if (!v || *end || n < lo) {
+        fprintf(stderr, "coopnets_cl %s: %s needs an integer >= %ld, got '%s'\n", cmd, opt, lo, v ? v : "");
+        return 0;
+    }
+    *out = n;
+    return 1;
+}
+
+static int write_grid(cn_cli *cli, const char *path, const float *images, const cn_coop *coop, int n, int cols) {
+    cn_error e = {0};
+    const cn_data_config *d = &coop->config.data;
+    if (cn_grid_write(path, images, n, d->channels, d->image_size, d->image_size, cols, &e) != CN_OK)
+        return cn_cli_report(cli, &e);
+    if (!cli->quiet) printf("wrote %s\n", path);
+    return CN_EXIT_OK;
+}
+
+int cn_cmd_sample(cn_cli *cli, int argc, char **argv) {
+    const char *ckpt = NULL, *out = "samples.png";
+    long count = 64, steps = -1, seed = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--out") == 0 && v) out = v, i++;
+        else if (strcmp(argv[i], "--count") == 0) { if (!parse_count("sample", "--count", v, 1, &count)) return CN_EXIT_USAGE; i++; }
+        else if (strcmp(argv[i], "--langevin") == 0) { if (!parse_count("sample", "--langevin", v, 0, &steps)) return CN_EXIT_USAGE; i++; }
+        else if (strcmp(argv[i], "--seed") == 0) { if (!parse_count("sample", "--seed", v, 0, &seed)) return CN_EXIT_USAGE; i++; }
+        else if (argv[i][0] != '-' && !ckpt) ckpt = argv[i];
+        else {
+            fprintf(stderr, "coopnets_cl sample: unexpected argument '%s'\nusage: coopnets_cl sample CKPT [--count N] "
+                            "[--langevin STEPS] [--seed S] [--out FILE.png]\n", argv[i]);
+            return CN_EXIT_USAGE;
+        }
+    }
+    if (!ckpt) {
+        fprintf(stderr, "usage: coopnets_cl sample CKPT [--count N] [--langevin STEPS] [--seed S] [--out FILE.png]\n");
+        return CN_EXIT_USAGE;
+    }
+    cn_runtime *rt = NULL;
+    cn_coop coop;
+    int rc = load_model(cli, ckpt, &rt, &coop);
+    if (rc != CN_EXIT_OK) return rc;
+    if (steps < 0) steps = coop.config.descriptor.langevin_steps;
+    size_t img = coop.image_floats;
+    float *gen = malloc((size_t)count * img * sizeof(float)), *rev = malloc((size_t)count * img * sizeof(float));
+    cn_error e = {0};
+    int cols = (int)ceil(sqrt((double)count));
+    if (!gen || !rev) {
+        rc = CN_EXIT_FAILURE;
+    } else if (cn_coop_sample(rt, &coop, (uint64_t)seed, (size_t)count, (int)steps, gen, steps > 0 ? rev : NULL, &e) !=
+               CN_OK) {
+        rc = cn_cli_report(cli, &e);
+    } else if (steps > 0) {
+        /* both grids: the generator's samples and the descriptor's revision of them */
+        char gen_path[CN_PATH_MAX + 16];
+        snprintf(gen_path, sizeof gen_path, "%.*s-generated.png",
+                 (int)(strlen(out) > 4 && strcmp(out + strlen(out) - 4, ".png") == 0 ? strlen(out) - 4 : strlen(out)), out);
+        rc = write_grid(cli, gen_path, gen, &coop, (int)count, cols);
+        if (rc == CN_EXIT_OK) rc = write_grid(cli, out, rev, &coop, (int)count, cols);
+    } else {
+        rc = write_grid(cli, out, gen, &coop, (int)count, cols);
+    }
+    free(gen);
+    free(rev);
+    cn_error_clear(&e);
+    cn_coop_free(rt, &coop);
+    cn_runtime_close(rt);
+    return rc;
+}
+
+/* Spherical interpolation keeps the norm of Gaussian latents; linear shrinks it in the middle. */
+static void interpolate(const float *a, const float *b, float *out, size_t n, double t, int spherical) {
+    double dot = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < n; i++) dot += (double)a[i] * b[i], na += (double)a[i] * a[i], nb += (double)b[i] * b[i];
+    double omega = acos(fmax(-1.0, fmin(1.0, dot / sqrt(na * nb + 1e-30))));
+    for (size_t i = 0; i < n; i++) {
+        if (spherical && sin(omega) > 1e-6)
+            out[i] = (float)((sin((1 - t) * omega) * a[i] + sin(t * omega) * b[i]) / sin(omega));
+        else
+            out[i] = (float)((1 - t) * a[i] + t * b[i]);
+    }
+}
+
+int cn_cmd_interpolate(cn_cli *cli, int argc, char **argv) {
+    const char *ckpt = NULL, *out = "interpolation.png";
+    long rows = 8, cols = 10, seed = 1;
+    int spherical = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--out") == 0 && v) out = v, i++;
+        else if (strcmp(argv[i], "--rows") == 0) { if (!parse_count("interpolate", "--rows", v, 1, &rows)) return CN_EXIT_USAGE; i++; }
+        else if (strcmp(argv[i], "--cols") == 0) { if (!parse_count("interpolate", "--cols", v, 2, &cols)) return CN_EXIT_USAGE; i++; }
+        else if (strcmp(argv[i], "--seed") == 0) { if (!parse_count("interpolate", "--seed", v, 0, &seed)) return CN_EXIT_USAGE; i++; }
+        else if (strcmp(argv[i], "--spherical") == 0) spherical = 1;
+        else if (argv[i][0] != '-' && !ckpt) ckpt = argv[i];
+        else {
+            fprintf(stderr, "coopnets_cl interpolate: unexpected argument '%s'\nusage: coopnets_cl interpolate CKPT "
+                            "[--rows R] [--cols C] [--spherical] [--seed S] [--out FILE.png]\n", argv[i]);
+            return CN_EXIT_USAGE;
+        }
+    }
+    if (!ckpt) {
+        fprintf(stderr, "usage: coopnets_cl interpolate CKPT [--rows R] [--cols C] [--spherical] [--seed S] [--out FILE.png]\n");
+        return CN_EXIT_USAGE;
+    }
+    cn_runtime *rt = NULL;
+    cn_coop coop;
+    int rc = load_model(cli, ckpt, &rt, &coop);
+    if (rc != CN_EXIT_OK) return rc;
+    size_t lat = coop.latent_floats, n = (size_t)(rows * cols);
+    float *ends = malloc(2 * (size_t)rows * lat * sizeof(float)), *latent = malloc(n * lat * sizeof(float));
+    float *images = malloc(n * coop.image_floats * sizeof(float));
+    cn_error e = {0};
+    if (!ends || !latent || !images) {
+        rc = CN_EXIT_FAILURE;
+    } else {
+        /* each row runs from one random latent vector to another */
+        cn_noise_key key = {(uint64_t)seed, 0, CN_STREAM_LATENT, 2};
+        cn_noise_normal_host(&key, 2 * (size_t)rows * lat, ends);
+        for (long r = 0; r < rows; r++)
+            for (long c = 0; c < cols; c++)
+                interpolate(ends + 2 * r * lat, ends + (2 * r + 1) * lat, latent + (r * cols + c) * lat, lat,
+                            (double)c / (double)(cols - 1), spherical);
+        if (cn_coop_generate_from(rt, &coop, latent, n, images, &e) != CN_OK) rc = cn_cli_report(cli, &e);
+        else rc = write_grid(cli, out, images, &coop, (int)n, (int)cols);
+    }
+    free(ends);
+    free(latent);
+    free(images);
+    cn_error_clear(&e);
+    cn_coop_free(rt, &coop);
+    cn_runtime_close(rt);
+    return rc;
+}

@@ -1,0 +1,128 @@
+/* `coopnets_cl train CONFIG [--out DIR] [--iters N] [--resume DIR] [--set key.path=value]...` */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "coopnets/cn_checkpoint.h"
+#include "coopnets/cn_gemm.h"
+#include "coopnets/cn_train.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+    stop_requested = 1;
+    signal(sig, SIG_DFL); /* a second signal ends the process at once */
+}
+
+static void format_duration(double s, char *out, size_t size) {
+    if (!isfinite(s) || s < 0) snprintf(out, size, "?");
+    else if (s < 60) snprintf(out, size, "%.0fs", s);
+    else if (s < 3600) snprintf(out, size, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(out, size, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+static void print_progress(void *user, const cn_progress *p) {
+    const cn_cli *cli = user;
+    if (cli->quiet) return;
+    char eta[32], elapsed[32];
+    format_duration(p->eta_seconds, eta, sizeof eta);
+    format_duration(p->elapsed_seconds, elapsed, sizeof elapsed);
+    const cn_metrics *m = &p->metrics;
+    printf("iter %6llu/%llu  epoch %3llu | L_D %9.4g  L_G %9.4g | f(X) %9.4g  f(Y~) %9.4g  |df/dY| %8.3g | "
+           "%.2f s/it %6.1f img/s | %s elapsed, ETA %s\n",
+           (unsigned long long)p->iteration, (unsigned long long)p->total, (unsigned long long)p->epoch, m->loss_d,
+           m->loss_g, m->f_observed, m->f_revised, m->grad_f_norm, p->seconds_per_iteration, p->images_per_second,
+           elapsed, eta);
+    fflush(stdout);
+}
+
+static void print_message(void *user, const char *message) {
+    const cn_cli *cli = user;
+    if (!cli->quiet) printf("%s\n", message);
+    fflush(stdout);
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "coopnets_cl train: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nusage: coopnets_cl [--device N] train CONFIG [--out DIR] [--iters N] [--resume RUN] "
+                    "[--set key.path=value]...\n       coopnets_cl train --resume RUN [--iters N]\n");
+    return CN_EXIT_USAGE;
+}
+
+int cn_cmd_train(cn_cli *cli, int argc, char **argv) {
+    const char *config_path = NULL, *out = NULL, *resume = NULL;
+    long iters = 0;
+    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    int nsets = 0;
+    if (!sets) return CN_EXIT_FAILURE;
+    int rc = CN_EXIT_OK;
+    for (int i = 1; i < argc && rc == CN_EXIT_OK; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--out") == 0 && v) out = v, i++;
+        else if (strcmp(a, "--resume") == 0 && v) resume = v, i++;
+        else if (strcmp(a, "--set") == 0 && v) sets[nsets++] = v, i++;
+        else if (strcmp(a, "--iters") == 0 && v) {
+            char *end;
+            iters = strtol(v, &end, 10);
+            if (*end || iters <= 0) rc = usage_error("--iters needs a positive integer, got '%s'", v);
+            i++;
+        } else if (a[0] == '-') rc = usage_error("unknown or incomplete option '%s'", a);
+        else if (!config_path) config_path = a;
+        else rc = usage_error("unexpected argument '%s'", a);
+    }
+    if (rc == CN_EXIT_OK && !config_path && !resume) rc = usage_error("%s", "needs a CONFIG file (or --resume RUN)");
+    cn_config config;
+    cn_error e = {0};
+    cn_runtime *rt = NULL;
+    if (rc != CN_EXIT_OK) goto end;
+    /* The config: the file given, else the one inside the checkpoint to resume from. */
+    cn_status s;
+    if (config_path) {
+        s = cn_config_load(config_path, sets, nsets, &config, &e);
+    } else {
+        char ckpt[CN_PATH_MAX];
+        uint64_t it;
+        s = cn_checkpoint_find(resume, ckpt, sizeof ckpt, &e);
+        if (s == CN_OK) s = cn_checkpoint_read_config(ckpt, &config, &it, &e);
+        if (s == CN_OK && nsets) {
+            char *json = cn_config_to_json(&config);
+            s = json ? cn_config_parse(json, ckpt, sets, nsets, &config, &e) : CN_ERR_NOMEM;
+            free(json);
+        }
+        struct stat st;
+        if (s == CN_OK && !out && stat(resume, &st) == 0 && S_ISDIR(st.st_mode)) out = resume;
+    }
+    if (s == CN_OK && out) snprintf(config.training.output, sizeof config.training.output, "%s", out);
+    if (s == CN_OK) s = cn_config_validate(&config, &e);
+    if (s != CN_OK) {
+        rc = cn_cli_report(cli, &e);
+        goto end;
+    }
+    if ((rc = cn_cli_open_runtime(cli, 0, &rt)) != CN_EXIT_OK) goto end;
+    if (!cli->quiet) printf("device %d: %s (%s)\n", rt->device.index, rt->device.name, rt->device.version);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    cn_train_options o = {.resume = resume, .iterations = iters, .stop = &stop_requested,
+                          .on_log = print_progress, .on_message = print_message, .user = cli};
+    s = cn_train(rt, &config, &o, &e);
+    if (s == CN_OK) {
+        if (!cli->quiet) printf("done: %s (GEMM: %s)\n", config.training.output,
+                                cn_gemm_backend_name(cn_gemm_backend_in_use(rt)));
+    } else if (s == CN_ERR_INTERRUPTED) {
+        fprintf(stderr, "coopnets_cl: %s\n", e.message);
+        rc = 130;
+    } else {
+        rc = cn_cli_report(cli, &e);
+    }
+end:
+    cn_error_clear(&e);
+    if (rt) cn_runtime_close(rt);
+    free(sets);
+    return rc;
+}

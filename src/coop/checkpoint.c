@@ -1,0 +1,303 @@
+/* Checkpoint save/load (format in include/coopnets/cn_checkpoint.h). */
+#include "coopnets/cn_checkpoint.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAGIC "CNCKPT01"
+#define VERSION 1u
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+#define FNV_START 0xcbf29ce484222325ULL
+
+/* ---- writing ---------------------------------------------------------------------------------- */
+
+typedef struct writer {
+    FILE *f;
+    uint64_t hash;
+    int failed;
+} writer;
+
+static void put(writer *w, const void *data, size_t n) {
+    if (w->failed) return;
+    if (cn_fault_hit("write") || fwrite(data, 1, n, w->f) != n) {
+        w->failed = errno ? errno : EIO;
+        return;
+    }
+    w->hash = fnv1a(w->hash, data, n);
+}
+
+static cJSON *net_json(const cn_net *net) {
+    cJSON *o = cJSON_CreateObject(), *tensors = cJSON_AddArrayToObject(o, "tensors");
+    cJSON_AddStringToObject(o, "name", net->name);
+    cJSON_AddNumberToObject(o, "adam_step", (double)net->adam_step);
+    for (int t = 0; t < net->tensor_count; t++) {
+        const cn_tensor_info *ti = &net->tensors[t];
+        cJSON *tj = cJSON_CreateObject();
+        cJSON_AddStringToObject(tj, "name", ti->name);
+        cJSON_AddItemToObject(tj, "shape", cJSON_CreateIntArray(ti->shape, ti->dims));
+        cJSON_AddItemToArray(tensors, tj);
+    }
+    return o;
+}
+
+/* The net's three state buffers, read to host (padded layout). */
+static cn_status read_state(cn_runtime *rt, const cn_net *net, float **out, cn_error *e) {
+    size_t floats = net->params.bytes / sizeof(float);
+    float *host = malloc(3 * net->params.bytes);
+    if (!host) return cn_error_set(e, CN_ERR_NOMEM, "out of memory saving the %s", net->name);
+    const cn_buffer *bufs[] = {&net->params, &net->adam_m, &net->adam_v};
+    for (int k = 0; k < 3; k++) {
+        cn_status s = cn_buffer_read(rt, bufs[k], 0, host + k * floats, net->params.bytes, e);
+        if (s != CN_OK) {
+            free(host);
+            return s;
+        }
+    }
+    *out = host;
+    return CN_OK;
+}
+
+static int fsync_dir_of(const char *path) {
+    char dir[CN_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY);
+    if (fd < 0) return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
+cn_status cn_checkpoint_save(cn_runtime *rt, const cn_coop *coop, uint64_t iteration, const char *path, cn_error *e) {
+    const cn_net *nets[] = {&coop->descriptor, &coop->generator};
+    float *state[2] = {NULL, NULL};
+    cn_status s = CN_OK;
+    for (int i = 0; i < 2 && s == CN_OK; i++) s = read_state(rt, nets[i], &state[i], e);
+    char *config_json = s == CN_OK ? cn_config_to_json(&coop->config) : NULL;
+    cJSON *header = cJSON_CreateObject();
+    cJSON_AddNumberToObject(header, "iteration", (double)iteration);
+    cJSON *config = config_json ? cJSON_Parse(config_json) : NULL;
+    free(config_json);
+    char *text = NULL;
+    if (s == CN_OK && !config) s = cn_error_set(e, CN_ERR_NOMEM, "cannot serialise the config for %s", path);
+    if (s == CN_OK) {
+        cJSON_AddItemToObject(header, "config", config);
+        cJSON *arr = cJSON_AddArrayToObject(header, "nets");
+        for (int i = 0; i < 2; i++) cJSON_AddItemToArray(arr, net_json(nets[i]));
+        text = cJSON_PrintUnformatted(header);
+        if (!text) s = cn_error_set(e, CN_ERR_NOMEM, "out of memory writing %s", path);
+    }
+    cJSON_Delete(header);
+    char tmp[CN_PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    writer w = {NULL, FNV_START, 0};
+    if (s == CN_OK && !(w.f = fopen(tmp, "wb")))
+        s = cn_error_set(e, CN_ERR_IO, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+    if (s == CN_OK) {
+        uint32_t version = VERSION, header_len = (uint32_t)strlen(text);
+        put(&w, MAGIC, 8);
+        put(&w, &version, 4);
+        put(&w, &header_len, 4);
+        put(&w, text, header_len);
+        for (int i = 0; i < 2; i++) {
+            size_t floats = nets[i]->params.bytes / sizeof(float);
+            for (int k = 0; k < 3; k++)
+                for (int t = 0; t < nets[i]->tensor_count; t++) {
+                    const cn_tensor_info *ti = &nets[i]->tensors[t];
+                    put(&w, state[i] + k * floats + ti->offset, ti->count * sizeof(float));
+                }
+        }
+        uint64_t hash = w.hash;
+        put(&w, &hash, 8);
+        if (!w.failed && (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0)) w.failed = errno ? errno : EIO;
+        if (fclose(w.f) != 0 && !w.failed) w.failed = errno ? errno : EIO;
+        if (!w.failed && rename(tmp, path) != 0) w.failed = errno ? errno : EIO;
+        if (w.failed) {
+            remove(tmp);
+            s = cn_error_set(e, CN_ERR_IO, "cannot write checkpoint %s: %s (the previous checkpoints are intact)", path,
+                             strerror(w.failed));
+        } else {
+            fsync_dir_of(path);
+        }
+    }
+    free(text);
+    free(state[0]);
+    free(state[1]);
+    return s;
+}
+
+/* ---- reading ---------------------------------------------------------------------------------- */
+
+typedef struct loaded {
+    unsigned char *data;
+    size_t size;
+    cJSON *header;
+    size_t payload; /* offset of the tensor data */
+} loaded;
+
+static cn_status load_file(const char *path, loaded *l, cn_error *e) {
+    memset(l, 0, sizeof *l);
+    FILE *f = fopen(path, "rb");
+    if (!f) return cn_error_set(e, CN_ERR_IO, "cannot open checkpoint %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || st.st_size < 24) {
+        fclose(f);
+        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s is truncated (%lld bytes)", path, (long long)st.st_size);
+    }
+    l->size = (size_t)st.st_size;
+    l->data = malloc(l->size);
+    if (!l->data) {
+        fclose(f);
+        return cn_error_set(e, CN_ERR_NOMEM, "out of memory reading checkpoint %s", path);
+    }
+    size_t got = fread(l->data, 1, l->size, f);
+    fclose(f);
+    if (got != l->size) return cn_error_set(e, CN_ERR_IO, "cannot read checkpoint %s", path);
+    if (memcmp(l->data, MAGIC, 8) != 0) return cn_error_set(e, CN_ERR_FORMAT, "%s is not a coopnets_cl checkpoint", path);
+    uint32_t version, header_len;
+    memcpy(&version, l->data + 8, 4);
+    memcpy(&header_len, l->data + 12, 4);
+    if (version != VERSION)
+        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s has format version %u; this build reads version %u", path,
+                            version, VERSION);
+    uint64_t stored;
+    memcpy(&stored, l->data + l->size - 8, 8);
+    if (fnv1a(FNV_START, l->data, l->size - 8) != stored)
+        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s is corrupt (checksum mismatch)", path);
+    if ((size_t)header_len > l->size - 24)
+        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s is corrupt (header length)", path);
+    l->header = cJSON_ParseWithLength((const char *)l->data + 16, header_len);
+    if (!l->header) return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s is corrupt (header is not JSON)", path);
+    l->payload = 16 + header_len;
+    return CN_OK;
+}
+
+static void loaded_free(loaded *l) {
+    cJSON_Delete(l->header);
+    free(l->data);
+}
+
+static cn_status header_config(const char *path, const loaded *l, cn_config *c, uint64_t *iteration, cn_error *e) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(l->header, "iteration");
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(l->header, "config");
+    if (!cJSON_IsNumber(it) || !cJSON_IsObject(config))
+        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s: header lacks iteration or config", path);
+    *iteration = (uint64_t)it->valuedouble;
+    char *text = cJSON_PrintUnformatted(config);
+    if (!text) return cn_error_set(e, CN_ERR_NOMEM, "out of memory");
+    char source[CN_PATH_MAX + 16];
+    snprintf(source, sizeof source, "%s (checkpoint)", path);
+    cn_status s = cn_config_parse(text, source, NULL, 0, c, e);
+    free(text);
+    return s;
+}
+
+cn_status cn_checkpoint_read_config(const char *path, cn_config *c, uint64_t *iteration, cn_error *e) {
+    loaded l;
+    cn_status s = load_file(path, &l, e);
+    if (s == CN_OK) s = header_config(path, &l, c, iteration, e);
+    loaded_free(&l);
+    return s;
+}
+
+/* Checks the stored tensor list against the built net, then uploads params, m, v. */
+static cn_status load_net(cn_runtime *rt, const char *path, const loaded *l, const cJSON *nj, size_t *cursor,
+                          cn_net *net, cn_error *e) {
+    const cJSON *tensors = cJSON_GetObjectItemCaseSensitive(nj, "tensors");
+    const cJSON *step = cJSON_GetObjectItemCaseSensitive(nj, "adam_step");
+    if (!cJSON_IsArray(tensors) || cJSON_GetArraySize(tensors) != net->tensor_count || !cJSON_IsNumber(step))
+        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s: the %s does not match its config", path, net->name);
+    size_t total = 0;
+    for (int t = 0; t < net->tensor_count; t++) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tensors, t), "name");
+        if (!cJSON_IsString(name) || strcmp(name->valuestring, net->tensors[t].name) != 0)
+            return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s: %s tensor %d is %s, expected %s", path, net->name, t,
+                                cJSON_IsString(name) ? name->valuestring : "?", net->tensors[t].name);
+        total += net->tensors[t].count;
+    }
+    if (*cursor + 3 * total * sizeof(float) > l->size - 8)
+        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s is truncated inside the %s", path, net->name);
+    size_t floats = net->params.bytes / sizeof(float);
+    float *host = calloc(floats, sizeof(float));
+    if (!host) return cn_error_set(e, CN_ERR_NOMEM, "out of memory loading %s", path);
+    cn_buffer *bufs[] = {&net->params, &net->adam_m, &net->adam_v};
+    cn_status s = CN_OK;
+    for (int k = 0; k < 3 && s == CN_OK; k++) {
+        for (int t = 0; t < net->tensor_count; t++) {
+            const cn_tensor_info *ti = &net->tensors[t];
+            memcpy(host + ti->offset, l->data + *cursor, ti->count * sizeof(float));
+            *cursor += ti->count * sizeof(float);
+        }
+        s = cn_buffer_write(rt, bufs[k], 0, host, net->params.bytes, e);
+    }
+    free(host);
+    net->adam_step = (unsigned long)step->valuedouble;
+    return s;
+}
+
+cn_status cn_checkpoint_load(cn_runtime *rt, cn_coop *coop, const char *path, uint64_t *iteration, cn_error *e) {
+    loaded l;
+    cn_status s = load_file(path, &l, e);
+    if (s != CN_OK) {
+        loaded_free(&l);
+        return s;
+    }
+    const cJSON *nets = cJSON_GetObjectItemCaseSensitive(l.header, "nets");
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(l.header, "iteration");
+    if (!cJSON_IsArray(nets) || cJSON_GetArraySize(nets) != 2 || !cJSON_IsNumber(it)) {
+        loaded_free(&l);
+        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s: header lacks the nets", path);
+    }
+    size_t cursor = l.payload;
+    s = load_net(rt, path, &l, cJSON_GetArrayItem(nets, 0), &cursor, &coop->descriptor, e);
+    if (s == CN_OK) s = load_net(rt, path, &l, cJSON_GetArrayItem(nets, 1), &cursor, &coop->generator, e);
+    if (s == CN_OK && cursor != l.size - 8)
+        s = cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s has %zu unexpected bytes", path, l.size - 8 - cursor);
+    if (s == CN_OK) *iteration = (uint64_t)it->valuedouble;
+    loaded_free(&l);
+    return s;
+}
+
+cn_status cn_checkpoint_find(const char *file_or_run, char *path, size_t size, cn_error *e) {
+    struct stat st;
+    if (stat(file_or_run, &st) != 0)
+        return cn_error_set(e, CN_ERR_IO, "no checkpoint at %s: %s", file_or_run, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(path, size, "%s", file_or_run);
+        return CN_OK;
+    }
+    char dir[CN_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/checkpoints", file_or_run);
+    DIR *d = opendir(dir);
+    if (!d) return cn_error_set(e, CN_ERR_IO, "%s is a folder without checkpoints/ (not a run folder)", file_or_run);
+    char best[256] = "";
+    struct dirent *ent;
+    /* Names carry zero-padded iterations, so the greatest name is the newest checkpoint. */
+    while ((ent = readdir(d))) {
+        size_t len = strlen(ent->d_name);
+        if (strncmp(ent->d_name, "ckpt-", 5) == 0 && len > 5 && strcmp(ent->d_name + len - 5, ".cnck") == 0 &&
+            strcmp(ent->d_name, best) > 0)
+            snprintf(best, sizeof best, "%s", ent->d_name);
+    }
+    closedir(d);
+    if (!best[0]) return cn_error_set(e, CN_ERR_IO, "no checkpoint in %s", dir);
+    snprintf(path, size, "%s/%s", dir, best);
+    return CN_OK;
+}

@@ -1,0 +1,264 @@
+/* The five cooperative steps of DESIGN §2 and the iteration that enqueues them in order. */
+#include "coopnets/cn_coop.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coopnets/cn_langevin.h"
+#include "coopnets/cn_noise.h"
+#include "coopnets/cn_reduce.h"
+
+static size_t bytes_of(size_t floats) { return floats * sizeof(float); }
+
+static cn_status fill_host(cn_runtime *rt, cn_buffer *b, size_t rows, size_t cols, size_t split, float head,
+                           float tail, cn_error *e) {
+    float *host = malloc(bytes_of(rows * cols));
+    if (!host) return cn_error_set(e, CN_ERR_NOMEM, "out of memory");
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) host[r * cols + c] = r < split ? head : tail;
+    cn_status s = cn_buffer_write(rt, b, 0, host, bytes_of(rows * cols), e);
+    free(host);
+    return s;
+}
+
+/* Scratch for the metric reductions: the largest any of them needs. */
+static size_t reduce_workspace(const cn_coop *coop, size_t outs) {
+    size_t m = coop->chain_count, img = coop->image_floats;
+    size_t sizes[] = {cn_reduce_workspace_floats(m, outs), cn_reduce_workspace_floats(m + coop->batch, outs),
+                      cn_reduce_workspace_floats(m, img), cn_reduce_workspace_floats(1, m * img)};
+    size_t most = 1;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        if (sizes[i] > most) most = sizes[i];
+    return most;
+}
+
+cn_status cn_coop_create(cn_runtime *rt, const cn_config *c, cn_coop *coop, cn_error *e) {
+    memset(coop, 0, sizeof *coop);
+    coop->config = *c;
+    coop->batch = (size_t)c->training.batch_size;
+    coop->chain_count = (size_t)c->training.chains;
+    size_t n = coop->batch, m = coop->chain_count;
+    cn_status s = cn_net_build_descriptor(rt, c, m + n, &coop->descriptor, e);
+    if (s == CN_OK) s = cn_net_build_generator(rt, c, m, &coop->generator, e);
+    if (s != CN_OK) goto fail;
+    coop->image_floats = cn_net_input_size(&coop->descriptor);
+    coop->latent_floats = cn_net_input_size(&coop->generator);
+    size_t outs = cn_net_output_size(&coop->descriptor), img = coop->image_floats;
+    struct {
+        cn_buffer *b;
+        size_t floats;
+    } plan[] = {
+        {&coop->images, (m + n) * img},   {&coop->latent, m * coop->latent_floats},
+        {&coop->image_grad, m * img},     {&coop->latent_grad, m * coop->latent_floats},
+        {&coop->residual, m * img},       {&coop->ones, m * outs},
+        {&coop->loss_weights, (m + n) * outs}, {&coop->f_generated, m},
+        {&coop->f_batch, m + n},          {&coop->grad_norms, m},
+        {&coop->residual_sq, 1},          {&coop->reduce_ws, reduce_workspace(coop, outs)},
+    };
+    size_t total = 0, largest = 0;
+    for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) {
+        total += bytes_of(plan[i].floats);
+        if (bytes_of(plan[i].floats) > largest) largest = bytes_of(plan[i].floats);
+    }
+    if ((s = cn_device_memory_check(rt, total, largest, "the CoopNets chains and images", e)) != CN_OK) goto fail;
+    for (size_t i = 0; i < sizeof plan / sizeof *plan; i++)
+        if ((s = cn_buffer_alloc(rt, plan[i].b, bytes_of(plan[i].floats), "CoopNets chains and images", e)) != CN_OK)
+            goto fail;
+    if ((s = cn_buffer_view(rt, &coop->chains, &coop->images, 0, bytes_of(m * img), e)) != CN_OK) goto fail;
+    if ((s = fill_host(rt, &coop->ones, m, outs, m, 1.0f, 1.0f, e)) != CN_OK) goto fail;
+    s = fill_host(rt, &coop->loss_weights, m + n, outs, m, 1.0f / (float)m, -1.0f / (float)n, e);
+    if (s != CN_OK) goto fail;
+    return CN_OK;
+fail:
+    cn_coop_free(rt, coop);
+    return s;
+}
+
+void cn_coop_free(cn_runtime *rt, cn_coop *coop) {
+    cn_buffer *all[] = {&coop->chains, &coop->images, &coop->latent, &coop->image_grad, &coop->latent_grad,
+                        &coop->residual, &coop->ones, &coop->loss_weights, &coop->f_generated, &coop->f_batch,
+                        &coop->grad_norms, &coop->residual_sq, &coop->reduce_ws};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) cn_buffer_free(rt, all[i]);
+    cn_net_free(rt, &coop->descriptor);
+    cn_net_free(rt, &coop->generator);
+}
+
+cn_status cn_coop_init_weights(cn_runtime *rt, cn_coop *coop, cn_error *e) {
+    CN_TRY(cn_net_init_weights(rt, &coop->descriptor, coop->config.seed, e));
+    return cn_net_init_weights(rt, &coop->generator, coop->config.seed, e);
+}
+
+cn_status cn_coop_set_observed(cn_runtime *rt, cn_coop *coop, const float *images, cn_error *e) {
+    return cn_buffer_write(rt, &coop->images, bytes_of(coop->chain_count * coop->image_floats), images,
+                           bytes_of(coop->batch * coop->image_floats), e);
+}
+
+/* ---- the five steps --------------------------------------------------------------------------- */
+
+/* Step 1: h ~ N(0, I) fresh each iteration; Ŷ = g(h) becomes the chains' start. */
+cn_status cn_coop_generate(cn_runtime *rt, cn_coop *coop, uint64_t iteration, cn_error *e) {
+    cn_noise_key key = {coop->config.seed, (uint32_t)iteration, CN_STREAM_LATENT, 0};
+    size_t m = coop->chain_count;
+    CN_TRY(cn_noise_normal(rt, &key, m * coop->latent_floats, &coop->latent, e));
+    CN_TRY(cn_net_forward(rt, &coop->generator, m, &coop->latent, e));
+    return cn_buffer_copy(rt, &coop->chains, 0, cn_net_output(&coop->generator), 0,
+                          bytes_of(m * coop->image_floats), e);
+}
+
+/* Descriptor Langevin on the first `m` images of `y`: Y ← Y − (δ²/2)(Y/s² − ∂f/∂Y) + δε. */
+static cn_status descriptor_langevin(cn_runtime *rt, cn_coop *coop, cn_buffer *y, size_t m, int steps,
+                                     uint64_t seed, uint64_t iteration, int log, cn_error *e) {
+    const cn_descriptor_config *d = &coop->config.descriptor;
+    cn_net *des = &coop->descriptor;
+    size_t outs = cn_net_output_size(des);
+    for (int t = 0; t < steps; t++) {
+        CN_TRY(cn_net_forward(rt, des, m, y, e));
+        if (log && t == 0) {
+            CN_TRY(cn_reduce_rows(rt, CN_REDUCE_SUM, m, outs, cn_net_output(des), &coop->f_generated, &coop->reduce_ws, e));
+            coop->generated_pending = 1;
+        }
+        CN_TRY(cn_net_backward(rt, des, m, y, &coop->ones, &coop->image_grad, 0, e));
+        if (log && t == steps - 1)
+            CN_TRY(cn_reduce_rows(rt, CN_REDUCE_SUM_SQUARES, m, coop->image_floats, &coop->image_grad,
+                                  &coop->grad_norms, &coop->reduce_ws, e));
+        cn_noise_key key = {seed, (uint32_t)iteration, CN_STREAM_DESCRIPTOR_LANGEVIN, (uint32_t)t};
+        CN_TRY(cn_langevin_descriptor_step(rt, m * coop->image_floats, y, &coop->image_grad,
+                                           (float)d->langevin_step_size, (float)d->refsig, d->langevin_noise, &key,
+                                           e));
+    }
+    return CN_OK;
+}
+
+/* Step 2: revise Ŷ into Ỹ by l_D descriptor Langevin steps. */
+cn_status cn_coop_revise(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e) {
+    coop->generated_pending = 0;
+    return descriptor_langevin(rt, coop, &coop->chains, coop->chain_count, coop->config.descriptor.langevin_steps,
+                               coop->config.seed, iteration, log, e);
+}
+
+/* Step 3: density shifting, L_D = mean f(Ỹ) − mean f(X), in one pass over [Ỹ; X]. */
+cn_status cn_coop_update_descriptor(cn_runtime *rt, cn_coop *coop, int log, cn_error *e) {
+    cn_net *des = &coop->descriptor;
+    size_t rows = coop->chain_count + coop->batch;
+    for (int u = 0; u < coop->config.descriptor.updates_per_iteration; u++) {
+        CN_TRY(cn_net_forward(rt, des, rows, &coop->images, e));
+        if (log && u == 0)
+            CN_TRY(cn_reduce_rows(rt, CN_REDUCE_SUM, rows, cn_net_output_size(des), cn_net_output(des),
+                                  &coop->f_batch, &coop->reduce_ws, e));
+        CN_TRY(cn_net_backward(rt, des, rows, &coop->images, &coop->loss_weights, NULL, 1, e));
+        CN_TRY(cn_net_adam_step(rt, des, e));
+    }
+    return CN_OK;
+}
+
+/* Step 4: generator Langevin inference of h towards Ỹ:
+ * h ← h − (δ_G²/2)(h + ∂/∂h ‖Ỹ − g(h)‖²/(2σ²)) + δ_G ε, per sample. */
+cn_status cn_coop_infer_latent(cn_runtime *rt, cn_coop *coop, uint64_t iteration, cn_error *e) {
+    const cn_generator_config *g = &coop->config.generator;
+    cn_net *gen = &coop->generator;
+    size_t m = coop->chain_count;
+    float inv_var = (float)(1.0 / (g->sigma * g->sigma));
+    for (int t = 0; t < g->langevin_steps; t++) {
+        CN_TRY(cn_net_forward(rt, gen, m, &coop->latent, e));
+        /* d/dg ‖Ỹ − g‖²/(2σ²) = −(Ỹ − g)/σ² */
+        CN_TRY(cn_scaled_difference(rt, m * coop->image_floats, -inv_var, &coop->chains, cn_net_output(gen),
+                                    &coop->residual, e));
+        CN_TRY(cn_net_backward(rt, gen, m, &coop->latent, &coop->residual, &coop->latent_grad, 0, e));
+        cn_noise_key key = {coop->config.seed, (uint32_t)iteration, CN_STREAM_GENERATOR_LANGEVIN, (uint32_t)t};
+        CN_TRY(cn_langevin_generator_step(rt, m * coop->latent_floats, &coop->latent, &coop->latent_grad,
+                                          (float)g->langevin_step_size, g->langevin_noise, &key, e));
+    }
+    return CN_OK;
+}
+
+/* Step 5: reconstruction, L_G = (1/M) Σ ‖Ỹ − g(h)‖²/(2σ²). */
+cn_status cn_coop_update_generator(cn_runtime *rt, cn_coop *coop, int log, cn_error *e) {
+    const cn_generator_config *g = &coop->config.generator;
+    cn_net *gen = &coop->generator;
+    size_t m = coop->chain_count;
+    float scale = (float)(1.0 / ((double)m * g->sigma * g->sigma));
+    for (int u = 0; u < g->updates_per_iteration; u++) {
+        CN_TRY(cn_net_forward(rt, gen, m, &coop->latent, e));
+        CN_TRY(cn_scaled_difference(rt, m * coop->image_floats, -scale, &coop->chains, cn_net_output(gen),
+                                    &coop->residual, e));
+        if (log && u == 0)
+            CN_TRY(cn_reduce_rows(rt, CN_REDUCE_SUM_SQUARES, 1, m * coop->image_floats, &coop->residual,
+                                  &coop->residual_sq, &coop->reduce_ws, e));
+        CN_TRY(cn_net_backward(rt, gen, m, &coop->latent, &coop->residual, NULL, 1, e));
+        CN_TRY(cn_net_adam_step(rt, gen, e));
+    }
+    return CN_OK;
+}
+
+cn_status cn_coop_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e) {
+    CN_TRY(cn_coop_generate(rt, coop, iteration, e));
+    CN_TRY(cn_coop_revise(rt, coop, iteration, log, e));
+    CN_TRY(cn_coop_update_descriptor(rt, coop, log, e));
+    CN_TRY(cn_coop_infer_latent(rt, coop, iteration, e));
+    CN_TRY(cn_coop_update_generator(rt, coop, log, e));
+    return CN_OK;
+}
+
+static double mean(const float *x, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += x[i];
+    return n ? s / (double)n : NAN;
+}
+
+cn_status cn_coop_read_metrics(cn_runtime *rt, cn_coop *coop, cn_metrics *out, cn_error *e) {
+    size_t m = coop->chain_count, n = coop->batch;
+    float *host = malloc(bytes_of(2 * m + n + m + 1));
+    if (!host) return cn_error_set(e, CN_ERR_NOMEM, "out of memory reading metrics");
+    float *f_batch = host, *f_gen = host + m + n, *norms = f_gen + m, *sq = norms + m;
+    cn_status s = cn_buffer_read(rt, &coop->f_batch, 0, f_batch, bytes_of(m + n), e);
+    if (s == CN_OK) s = cn_buffer_read(rt, &coop->f_generated, 0, f_gen, bytes_of(m), e);
+    if (s == CN_OK) s = cn_buffer_read(rt, &coop->grad_norms, 0, norms, bytes_of(m), e);
+    if (s == CN_OK) s = cn_buffer_read(rt, &coop->residual_sq, 0, sq, bytes_of(1), e);
+    if (s == CN_OK) {
+        const cn_generator_config *g = &coop->config.generator;
+        out->f_revised = mean(f_batch, m);
+        out->f_observed = mean(f_batch + m, n);
+        out->loss_d = out->f_revised - out->f_observed;
+        out->f_generated = coop->generated_pending ? mean(f_gen, m) : NAN;
+        double norm = 0;
+        for (size_t i = 0; i < m; i++) norm += sqrt((double)norms[i]);
+        out->grad_f_norm = coop->generated_pending ? norm / (double)m : NAN;
+        out->loss_g = (double)sq[0] * (double)m * g->sigma * g->sigma / 2.0;
+    }
+    free(host);
+    return s;
+}
+
+/* ---- sampling --------------------------------------------------------------------------------- */
+
+cn_status cn_coop_generate_from(cn_runtime *rt, cn_coop *coop, const float *latent, size_t count, float *out,
+                                cn_error *e) {
+    size_t m = coop->chain_count, img = coop->image_floats, lat = coop->latent_floats;
+    for (size_t at = 0; at < count; at += m) {
+        size_t k = count - at < m ? count - at : m;
+        CN_TRY(cn_buffer_write(rt, &coop->latent, 0, latent + at * lat, bytes_of(k * lat), e));
+        CN_TRY(cn_net_forward(rt, &coop->generator, k, &coop->latent, e));
+        CN_TRY(cn_buffer_read(rt, cn_net_output(&coop->generator), 0, out + at * img, bytes_of(k * img), e));
+    }
+    return CN_OK;
+}
+
+cn_status cn_coop_sample(cn_runtime *rt, cn_coop *coop, uint64_t seed, size_t count, int langevin_steps,
+                         float *out_generated, float *out_revised, cn_error *e) {
+    size_t m = coop->chain_count, img = coop->image_floats;
+    for (size_t at = 0, batch = 0; at < count; at += m, batch++) {
+        size_t k = count - at < m ? count - at : m;
+        /* Always draw a full batch of M so batch norm sees the statistics training used. */
+        cn_noise_key key = {seed, (uint32_t)batch, CN_STREAM_LATENT, 1};
+        CN_TRY(cn_noise_normal(rt, &key, m * coop->latent_floats, &coop->latent, e));
+        CN_TRY(cn_net_forward(rt, &coop->generator, m, &coop->latent, e));
+        CN_TRY(cn_buffer_copy(rt, &coop->chains, 0, cn_net_output(&coop->generator), 0, bytes_of(m * img), e));
+        if (out_generated) CN_TRY(cn_buffer_read(rt, &coop->chains, 0, out_generated + at * img, bytes_of(k * img), e));
+        if (out_revised) {
+            CN_TRY(descriptor_langevin(rt, coop, &coop->chains, m, langevin_steps, seed, batch, 0, e));
+            CN_TRY(cn_buffer_read(rt, &coop->chains, 0, out_revised + at * img, bytes_of(k * img), e));
+        }
+    }
+    return CN_OK;
+}

@@ -1,0 +1,345 @@
+/* The training loop: batches, logging, samples, curves, checkpoints, resume. */
+#include "coopnets/cn_train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coopnets/cn_checkpoint.h"
+#include "coopnets/cn_data.h"
+#include "coopnets/cn_gemm.h"
+#include "coopnets/cn_plot.h"
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void say(const cn_train_options *o, const char *fmt, ...) {
+    if (!o->on_message) return;
+    char msg[CN_PATH_MAX + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    o->on_message(o->user, msg);
+}
+
+uint64_t cn_train_total_iterations(const cn_config *c, size_t dataset_count) {
+    if (c->training.epochs <= 0) return (uint64_t)c->training.iterations;
+    size_t per_epoch = dataset_count / (size_t)c->training.batch_size;
+    if (per_epoch == 0) per_epoch = 1;
+    return (uint64_t)c->training.epochs * per_epoch;
+}
+
+static cn_status make_dir(const char *path, cn_error *e) {
+    char tmp[CN_PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return cn_error_set(e, CN_ERR_IO, "cannot create folder %s: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return cn_error_set(e, CN_ERR_IO, "cannot create folder %s: %s", tmp, strerror(errno));
+    return CN_OK;
+}
+
+/* Writes text to path through a temporary file and a rename. */
+static cn_status write_text_file(const char *path, const char *text, cn_error *e) {
+    char tmp[CN_PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    size_t n = strlen(text);
+    int ok = f && !cn_fault_hit("write") && fwrite(text, 1, n, f) == n;
+    if (f) ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int err = errno;
+        remove(tmp);
+        return cn_error_set(e, CN_ERR_IO, "cannot write %s: %s", path, strerror(err ? err : EIO));
+    }
+    return CN_OK;
+}
+
+/* ---- metrics history -------------------------------------------------------------------------- */
+
+typedef struct history {
+    double *x, *loss_d, *loss_g, *f_obs, *f_rev;
+    size_t count, cap;
+} history;
+
+static void history_add(history *h, double it, const cn_metrics *m) {
+    if (h->count == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 256;
+        double **arrays[] = {&h->x, &h->loss_d, &h->loss_g, &h->f_obs, &h->f_rev};
+        for (int k = 0; k < 5; k++) {
+            double *grown = realloc(*arrays[k], cap * sizeof(double));
+            if (!grown) return; /* the curve misses points; training goes on */
+            *arrays[k] = grown;
+        }
+        h->cap = cap;
+    }
+    h->x[h->count] = it;
+    h->loss_d[h->count] = m->loss_d;
+    h->loss_g[h->count] = m->loss_g;
+    h->f_obs[h->count] = m->f_observed;
+    h->f_rev[h->count] = m->f_revised;
+    h->count++;
+}
+
+static void history_free(history *h) {
+    free(h->x);
+    free(h->loss_d);
+    free(h->loss_g);
+    free(h->f_obs);
+    free(h->f_rev);
+}
+
+static void json_number(FILE *f, const char *key, double v) {
+    if (isfinite(v)) fprintf(f, ",\"%s\":%.9g", key, v);
+    else fprintf(f, ",\"%s\":null", key);
+}
+
+/* Reads the metrics lines of iterations <= upto back (resume), rewriting the file without the
+ * lines of iterations after the checkpoint, which the resumed run will produce again. */
+static cn_status metrics_resume(const char *path, uint64_t upto, history *h, cn_error *e) {
+    FILE *f = fopen(path, "r");
+    if (!f) return CN_OK;
+    size_t cap = 1 << 16, len = 0;
+    char *kept = malloc(cap), line[4096];
+    if (!kept) {
+        fclose(f);
+        return cn_error_set(e, CN_ERR_NOMEM, "out of memory reading %s", path);
+    }
+    kept[0] = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long it;
+        if (sscanf(line, "{\"iteration\":%llu", &it) != 1 || it > upto) continue;
+        cn_metrics m = {0};
+        const char *p;
+        if ((p = strstr(line, "\"loss_d\":"))) m.loss_d = strtod(p + 9, NULL);
+        if ((p = strstr(line, "\"loss_g\":"))) m.loss_g = strtod(p + 9, NULL);
+        if ((p = strstr(line, "\"f_observed\":"))) m.f_observed = strtod(p + 13, NULL);
+        if ((p = strstr(line, "\"f_revised\":"))) m.f_revised = strtod(p + 12, NULL);
+        history_add(h, (double)it, &m);
+        size_t n = strlen(line);
+        if (len + n + 1 > cap) {
+            char *grown = realloc(kept, cap = (len + n + 1) * 2);
+            if (!grown) break;
+            kept = grown;
+        }
+        memcpy(kept + len, line, n + 1);
+        len += n;
+    }
+    fclose(f);
+    cn_status s = write_text_file(path, kept, e);
+    free(kept);
+    return s;
+}
+
+/* ---- outputs ---------------------------------------------------------------------------------- */
+
+static int grid_columns(size_t n) {
+    int cols = (int)ceil(sqrt((double)n));
+    return cols < 1 ? 1 : cols;
+}
+
+static cn_status write_samples(cn_runtime *rt, cn_coop *coop, const char *out, uint64_t it, cn_error *e) {
+    size_t m = coop->chain_count, img = coop->image_floats;
+    float *host = malloc(m * img * sizeof(float));
+    if (!host) return cn_error_set(e, CN_ERR_NOMEM, "out of memory writing samples");
+    const cn_data_config *d = &coop->config.data;
+    char path[CN_PATH_MAX + 64];
+    cn_status s = cn_buffer_read(rt, cn_net_output(&coop->generator), 0, host, m * img * sizeof(float), e);
+    if (s == CN_OK) {
+        snprintf(path, sizeof path, "%s/samples/generated-%06llu.png", out, (unsigned long long)it);
+        s = cn_grid_write(path, host, (int)m, d->channels, d->image_size, d->image_size, grid_columns(m), e);
+    }
+    if (s == CN_OK) s = cn_buffer_read(rt, &coop->chains, 0, host, m * img * sizeof(float), e);
+    if (s == CN_OK) {
+        snprintf(path, sizeof path, "%s/samples/revised-%06llu.png", out, (unsigned long long)it);
+        s = cn_grid_write(path, host, (int)m, d->channels, d->image_size, d->image_size, grid_columns(m), e);
+    }
+    free(host);
+    return s;
+}
+
+static cn_status write_curves(const char *out, const history *h, cn_error *e) {
+    if (h->count < 2) return CN_OK;
+    char path[CN_PATH_MAX + 32];
+    cn_series losses[] = {{"L_D", h->x, h->loss_d, h->count}, {"L_G", h->x, h->loss_g, h->count}};
+    snprintf(path, sizeof path, "%s/losses.png", out);
+    CN_TRY(cn_plot_write(path, "losses", losses, 2, 800, 400, e));
+    cn_series scores[] = {{"f(observed)", h->x, h->f_obs, h->count}, {"f(revised)", h->x, h->f_rev, h->count}};
+    snprintf(path, sizeof path, "%s/scores.png", out);
+    return cn_plot_write(path, "descriptor score f", scores, 2, 800, 400, e);
+}
+
+/* Keeps the newest `keep` checkpoints (0 keeps all). */
+static void prune_checkpoints(const char *out, uint64_t newest, int keep, int every) {
+    if (keep <= 0 || every <= 0) return;
+    for (uint64_t k = (uint64_t)keep; k < (uint64_t)keep + 4; k++) {
+        if (newest < k * (uint64_t)every) break;
+        uint64_t it = (newest / (uint64_t)every - k) * (uint64_t)every;
+        char path[CN_PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/checkpoints/ckpt-%06llu.cnck", out, (unsigned long long)it);
+        remove(path);
+    }
+}
+
+static cn_status save_checkpoint(cn_runtime *rt, cn_coop *coop, const char *out, uint64_t it,
+                                 const cn_train_options *o, cn_error *e) {
+    char path[CN_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/checkpoints/ckpt-%06llu.cnck", out, (unsigned long long)it);
+    CN_TRY(cn_checkpoint_save(rt, coop, it, path, e));
+    say(o, "checkpoint %s", path);
+    prune_checkpoints(out, it, coop->config.training.keep_checkpoints, coop->config.training.checkpoint_every);
+    return CN_OK;
+}
+
+static int finite_metrics(const cn_metrics *m) {
+    return isfinite(m->loss_d) && isfinite(m->loss_g) && isfinite(m->f_observed) && isfinite(m->f_revised);
+}
+
+/* ---- the loop --------------------------------------------------------------------------------- */
+
+cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_options *o, cn_error *e) {
+    const cn_training_config *t = &config->training;
+    const char *out = t->output;
+    cn_dataset data = {0};
+    cn_coop coop;
+    history h = {0};
+    uint32_t *perm = NULL;
+    float *batch = NULL;
+    FILE *metrics = NULL;
+    int coop_built = 0;
+    char path[CN_PATH_MAX + 64];
+    cn_status s = cn_dataset_load(&config->data, config->seed, &data, e);
+    if (s != CN_OK) goto end;
+    if ((size_t)data.count < (size_t)t->batch_size) {
+        s = cn_error_set(e, CN_ERR_CONFIG, "config %s: training.batch_size is %d but the data set has only %d images",
+                         config->source, t->batch_size, data.count);
+        goto end;
+    }
+    /* Choose the GEMM now (measured once per device, then read from the cache), not inside an
+     * iteration where measuring would wait on the queue. */
+    if ((s = cn_gemm_select(rt, CN_GEMM_AUTO, e)) != CN_OK) goto end;
+    if ((s = cn_coop_create(rt, config, &coop, e)) != CN_OK) goto end;
+    coop_built = 1;
+    uint64_t start = 0, total = o->iterations > 0 ? (uint64_t)o->iterations : cn_train_total_iterations(config, (size_t)data.count);
+    if (o->resume) {
+        char ckpt[CN_PATH_MAX];
+        if ((s = cn_checkpoint_find(o->resume, ckpt, sizeof ckpt, e)) != CN_OK) goto end;
+        if ((s = cn_checkpoint_load(rt, &coop, ckpt, &start, e)) != CN_OK) goto end;
+        say(o, "resumed from %s at iteration %llu", ckpt, (unsigned long long)start);
+    } else if ((s = cn_coop_init_weights(rt, &coop, e)) != CN_OK) {
+        goto end;
+    }
+    snprintf(path, sizeof path, "%s/samples", out);
+    if ((s = make_dir(path, e)) != CN_OK) goto end;
+    snprintf(path, sizeof path, "%s/checkpoints", out);
+    if ((s = make_dir(path, e)) != CN_OK) goto end;
+    char *json = cn_config_to_json(config);
+    snprintf(path, sizeof path, "%s/config.json", out);
+    s = json ? write_text_file(path, json, e) : cn_error_set(e, CN_ERR_NOMEM, "out of memory");
+    free(json);
+    if (s != CN_OK) goto end;
+    snprintf(path, sizeof path, "%s/metrics.jsonl", out);
+    if (o->resume) {
+        if ((s = metrics_resume(path, start, &h, e)) != CN_OK) goto end;
+    } else {
+        remove(path);
+    }
+    if (!(metrics = fopen(path, "a"))) {
+        s = cn_error_set(e, CN_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        goto end;
+    }
+
+    size_t n = (size_t)t->batch_size, img = coop.image_floats, count = (size_t)data.count;
+    size_t per_epoch = count / n ? count / n : 1;
+    perm = malloc(count * sizeof *perm);
+    batch = malloc(n * img * sizeof *batch);
+    if (!perm || !batch) {
+        s = cn_error_set(e, CN_ERR_NOMEM, "out of memory for the data batch");
+        goto end;
+    }
+    uint64_t epoch = UINT64_MAX;
+    double t0 = now_seconds(), last_log = t0;
+    uint64_t last_log_it = start;
+    say(o, "training %llu iterations (%zu images, batch %zu, %zu chains, GEMM %s) into %s", (unsigned long long)total,
+        count, n, coop.chain_count, cn_gemm_backend_name(cn_gemm_backend_in_use(rt)), out);
+    for (uint64_t it = start; it < total; it++) {
+        if (it / per_epoch != epoch) {
+            epoch = it / per_epoch;
+            cn_dataset_permutation(perm, count, config->seed, epoch);
+        }
+        cn_dataset_gather(&data, perm, (it % per_epoch) * n, n, batch);
+        uint64_t done = it + 1;
+        int log = done % (uint64_t)t->log_every == 0 || done == total;
+        if ((s = cn_coop_set_observed(rt, &coop, batch, e)) != CN_OK) goto end;
+        if ((s = cn_coop_iteration(rt, &coop, it, log, e)) != CN_OK) goto end;
+        if (log) {
+            cn_progress p = {.iteration = done, .total = total, .epoch = epoch};
+            if ((s = cn_coop_read_metrics(rt, &coop, &p.metrics, e)) != CN_OK) goto end;
+            double now = now_seconds();
+            p.elapsed_seconds = now - t0;
+            p.seconds_per_iteration = (now - last_log) / (double)(done - last_log_it);
+            p.images_per_second = (double)n / p.seconds_per_iteration;
+            p.eta_seconds = p.seconds_per_iteration * (double)(total - done);
+            last_log = now, last_log_it = done;
+            const cn_metrics *m = &p.metrics;
+            fprintf(metrics, "{\"iteration\":%llu,\"epoch\":%llu", (unsigned long long)done, (unsigned long long)epoch);
+            json_number(metrics, "f_observed", m->f_observed);
+            json_number(metrics, "f_generated", m->f_generated);
+            json_number(metrics, "f_revised", m->f_revised);
+            json_number(metrics, "loss_d", m->loss_d);
+            json_number(metrics, "loss_g", m->loss_g);
+            json_number(metrics, "grad_f_norm", m->grad_f_norm);
+            json_number(metrics, "seconds_per_iteration", p.seconds_per_iteration);
+            json_number(metrics, "images_per_second", p.images_per_second);
+            json_number(metrics, "elapsed_seconds", p.elapsed_seconds);
+            fprintf(metrics, "}\n");
+            fflush(metrics);
+            history_add(&h, (double)done, m);
+            if (o->on_log) o->on_log(o->user, &p);
+            if (!finite_metrics(m)) {
+                s = cn_error_set(e, CN_ERR_DIVERGED,
+                                 "training diverged at iteration %llu (L_D %g, L_G %g); the checkpoints in %s/checkpoints "
+                                 "are from before it: resume with a smaller descriptor.optimizer.lr or "
+                                 "descriptor.langevin.step_size",
+                                 (unsigned long long)done, m->loss_d, m->loss_g, out);
+                goto end;
+            }
+        }
+        if ((t->sample_every > 0 && done % (uint64_t)t->sample_every == 0) || done == total) {
+            if ((s = write_samples(rt, &coop, out, done, e)) != CN_OK) goto end;
+            if ((s = write_curves(out, &h, e)) != CN_OK) goto end;
+        }
+        int stopping = o->stop && *o->stop;
+        if ((t->checkpoint_every > 0 && done % (uint64_t)t->checkpoint_every == 0) || done == total || stopping)
+            if ((s = save_checkpoint(rt, &coop, out, done, o, e)) != CN_OK) goto end;
+        if (stopping) {
+            s = cn_error_set(e, CN_ERR_INTERRUPTED, "stopped at iteration %llu; continue with --resume %s",
+                             (unsigned long long)done, out);
+            goto end;
+        }
+    }
+    s = cn_finish(rt, e);
+end:
+    if (metrics) fclose(metrics);
+    free(perm);
+    free(batch);
+    history_free(&h);
+    if (coop_built) cn_coop_free(rt, &coop);
+    cn_dataset_free(&data);
+    return s;
+}

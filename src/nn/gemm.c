@@ -1,0 +1,356 @@
+/* cn_gemm: one interface, two implementations (CLBlast and cl/gemm.cl), chosen per device by
+ * measurement and recorded beside the program cache. */
+#include "coopnets/cn_gemm.h"
+
+#include <clblast_c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Our kernels split K into blocks of at most this many (see own_gemm). */
+#define CN_GEMM_K_BLOCK 512
+
+/* The per-runtime state behind rt->gemm. */
+struct cn_gemm {
+    cn_gemm_backend backend; /* CN_GEMM_AUTO until chosen */
+    int clblast_used;        /* CLBlast holds programs for our context until its cache is cleared */
+    char options[160];       /* build options of cl/gemm.cl: the block sizes */
+    size_t tile_m, tile_n, dot_m, dot_n;
+    size_t local[3];
+};
+
+/* ---- block sizes and state -------------------------------------------------------------------- */
+
+static void gemm_release(cn_runtime *rt) {
+    if (rt->gemm && rt->gemm->clblast_used) CLBlastClearCache();
+    free(rt->gemm);
+    rt->gemm = NULL;
+    rt->gemm_release = NULL;
+}
+
+/* Block sizes for this device. CPUs (PoCL) run one work-item per work-group, so there is one
+ * machine-code build per kernel, and get register tiles sized to the vector registers: with
+ * 8-wide floats (AVX2, 16 registers) a 6 x 16 tile keeps 12 accumulators, the B row and the
+ * broadcast in registers; with 16-wide floats (AVX-512, 32 registers) 8 x 16 (DESIGN §4). Other
+ * devices get small work-groups; there CLBlast is expected to win the measurement anyway. */
+static cn_status gemm_state(cn_runtime *rt, struct cn_gemm **out, cn_error *e) {
+    if (rt->gemm) {
+        *out = rt->gemm;
+        return CN_OK;
+    }
+    struct cn_gemm *g = calloc(1, sizeof *g);
+    if (!g) return cn_error_set(e, CN_ERR_NOMEM, "out of memory for the GEMM state");
+    cl_uint width = 0;
+    clGetDeviceInfo(rt->device.id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
+    const int cpu = (rt->device.type & CL_DEVICE_TYPE_CPU) != 0;
+    const unsigned dot_vector = width >= 16 ? 16 : 8;
+    g->tile_m = cpu && width < 16 ? 6 : 8;
+    g->tile_n = 16;
+    g->dot_m = 3;
+    g->dot_n = 4;
+    snprintf(g->options, sizeof g->options,
+             "-DCN_GEMM_TM=%zu -DCN_GEMM_TN=%zu -DCN_GEMM_DM=%zu -DCN_GEMM_DN=%zu -DCN_GEMM_DV=%u", g->tile_m,
+             g->tile_n, g->dot_m, g->dot_n, dot_vector);
+    g->local[0] = cpu ? 1 : 8;
+    g->local[1] = cpu ? 1 : 8;
+    g->local[2] = 1;
+    rt->gemm = g;
+    rt->gemm_release = gemm_release;
+    *out = g;
+    return CN_OK;
+}
+
+/* ---- argument checks -------------------------------------------------------------------------- */
+
+/* A rows x cols matrix stored with leading dimension ld at offset, repeated batch times at stride. */
+static cn_status check_operand(const char *name, const cn_buffer *buf, size_t rows, size_t cols, size_t offset,
+                               size_t ld, size_t stride, size_t batch, cn_error *e) {
+    if (!buf) return cn_error_set(e, CN_ERR_ARG, "gemm: matrix %s is NULL", name);
+    if (rows == 0 || cols == 0) return CN_OK;
+    if (ld < cols)
+        return cn_error_set(e, CN_ERR_ARG, "gemm: leading dimension of %s is %zu, less than its %zu columns", name,
+                            ld, cols);
+    size_t end = offset + (batch - 1) * stride + (rows - 1) * ld + cols;
+    if (end > buf->bytes / sizeof(float))
+        return cn_error_set(e, CN_ERR_ARG,
+                            "gemm: %s (%zu x %zu, ld %zu, offset %zu, batch %zu at stride %zu) needs %zu floats, "
+                            "its buffer holds %zu",
+                            name, rows, cols, ld, offset, batch, stride, end, buf->bytes / sizeof(float));
+    return CN_OK;
+}
+
+static cn_status check_args(const cn_gemm_args *g, size_t batch, cn_error *e) {
+    CN_TRY(check_operand("A", g->a, g->trans_a ? g->k : g->m, g->trans_a ? g->m : g->k, g->a_offset, g->lda,
+                         g->a_stride, batch, e));
+    CN_TRY(check_operand("B", g->b, g->trans_b ? g->n : g->k, g->trans_b ? g->k : g->n, g->b_offset, g->ldb,
+                         g->b_stride, batch, e));
+    CN_TRY(check_operand("C", g->c, g->m, g->n, g->c_offset, g->ldc, g->c_stride, batch, e));
+    if (batch > 1 && g->m > 0 && g->n > 0 && g->c_stride < (g->m - 1) * g->ldc + g->n)
+        return cn_error_set(e, CN_ERR_ARG, "gemm: C stride %zu makes the %zu products of %zu x %zu overlap",
+                            g->c_stride, batch, g->m, g->n);
+    return CN_OK;
+}
+
+/* ---- our kernels ------------------------------------------------------------------------------ */
+
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+/* One launch of `kernel` over the C region [row_begin, row_end) x [col_begin, col_end), blocks of
+ * block_m x block_n per work-item. */
+static cn_status launch_region(cn_runtime *rt, const struct cn_gemm *st, const char *kernel, const cn_gemm_args *g,
+                               size_t batch, size_t block_m, size_t block_n, size_t row_begin, size_t row_end,
+                               size_t col_begin, size_t col_end, cn_error *e) {
+    if (row_end <= row_begin || col_end <= col_begin) return CN_OK;
+    cl_kernel k;
+    CN_TRY(cn_kernel_get(rt, "gemm", st->options, kernel, &k, e));
+    /* Consecutive work-items share a block of A rows (columns first) or a panel of B (rows first);
+     * the other operand is read again for each such block, so that should be the smaller one. */
+    const int rows_first = g->m < g->n;
+    const size_t row_tiles = ceil_div(row_end - row_begin, block_m), col_tiles = ceil_div(col_end - col_begin, block_n);
+    const size_t global[3] = {cn_round_up(rows_first ? row_tiles : col_tiles, st->local[0]),
+                              cn_round_up(rows_first ? col_tiles : row_tiles, st->local[1]), batch};
+    const cn_arg args[] = {
+        CN_U64(g->m),        CN_U64(g->n),        CN_U64(g->k),        CN_F32(g->alpha),   CN_F32(g->beta),
+        CN_MEM(g->a),        CN_U64(g->a_offset), CN_U64(g->lda),      CN_U64(g->a_stride),
+        CN_MEM(g->b),        CN_U64(g->b_offset), CN_U64(g->ldb),      CN_U64(g->b_stride),
+        CN_MEM(g->c),        CN_U64(g->c_offset), CN_U64(g->ldc),      CN_U64(g->c_stride),
+        CN_U64(row_begin),   CN_U64(col_begin),   CN_U64(row_end),     CN_U64(col_end),    CN_I32(rows_first)};
+    return cn_launch(rt, k, 3, global, st->local, args, sizeof args / sizeof *args, e);
+}
+
+static cn_status own_gemm_block(cn_runtime *rt, const struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
+                                cn_error *e) {
+    if (!g->trans_a && g->trans_b)
+        return launch_region(rt, st, "cn_gemm_dot_nt", g, batch, st->dot_m, st->dot_n, 0, g->m, 0, g->n, e);
+    const char *full = g->trans_a ? (g->trans_b ? "cn_gemm_tile_tt" : "cn_gemm_tile_tn") : "cn_gemm_tile_nn";
+    const char *edge =
+        g->trans_a ? (g->trans_b ? "cn_gemm_tile_edge_tt" : "cn_gemm_tile_edge_tn") : "cn_gemm_tile_edge_nn";
+    const size_t tm = st->tile_m, tn = st->tile_n;
+    const size_t m_whole = g->m / tm * tm, n_whole = g->n / tn * tn;
+    CN_TRY(launch_region(rt, st, full, g, batch, tm, tn, 0, m_whole, 0, n_whole, e));
+    CN_TRY(launch_region(rt, st, edge, g, batch, tm, tn, 0, g->m, n_whole, g->n, e));      /* right strip */
+    return launch_region(rt, st, edge, g, batch, tm, tn, m_whole, g->m, 0, n_whole, e); /* bottom strip */
+}
+
+/* Long reductions run as successive products over blocks of K, each adding into C: a work-item
+ * then streams panels that stay in cache (k = 8192 ran at a fifth of the speed of k = 512). The
+ * blocks and their order depend only on k, so results are reproducible. */
+static cn_status own_gemm(cn_runtime *rt, const struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
+                          cn_error *e) {
+    const size_t blocks = g->k > CN_GEMM_K_BLOCK ? (g->k + CN_GEMM_K_BLOCK - 1) / CN_GEMM_K_BLOCK : 1;
+    const size_t step = (g->k + blocks - 1) / blocks;
+    size_t kb = 0;
+    do { /* once when k = 0: C = beta * C */
+        cn_gemm_args part = *g;
+        part.k = g->k - kb < step ? g->k - kb : step;
+        part.beta = kb == 0 ? g->beta : 1.0f;
+        part.a_offset += g->trans_a ? kb * g->lda : kb;
+        part.b_offset += g->trans_b ? kb : kb * g->ldb;
+        CN_TRY(own_gemm_block(rt, st, &part, batch, e));
+        kb += step;
+    } while (kb < g->k);
+    return CN_OK;
+}
+
+/* ---- CLBlast ---------------------------------------------------------------------------------- */
+
+static const char *clblast_status_name(CLBlastStatusCode s) {
+    switch (s) {
+    case CLBlastNotImplemented: return "CLBlastNotImplemented";
+    case CLBlastInvalidDimension: return "CLBlastInvalidDimension";
+    case CLBlastInvalidLeadDimA: return "CLBlastInvalidLeadDimA";
+    case CLBlastInvalidLeadDimB: return "CLBlastInvalidLeadDimB";
+    case CLBlastInvalidLeadDimC: return "CLBlastInvalidLeadDimC";
+    case CLBlastInsufficientMemoryA: return "CLBlastInsufficientMemoryA";
+    case CLBlastInsufficientMemoryB: return "CLBlastInsufficientMemoryB";
+    case CLBlastInsufficientMemoryC: return "CLBlastInsufficientMemoryC";
+    case CLBlastInvalidBatchCount: return "CLBlastInvalidBatchCount";
+    case CLBlastInvalidLocalMemUsage: return "CLBlastInvalidLocalMemUsage";
+    case CLBlastDatabaseError: return "CLBlastDatabaseError";
+    case CLBlastUnknownError: return "CLBlastUnknownError";
+    case CLBlastUnexpectedError: return "CLBlastUnexpectedError";
+    default: return s > -1000 ? cn_cl_error_name(s) : "CLBlast error";
+    }
+}
+
+static cn_status clblast_gemm(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
+                              cn_error *e) {
+    /* CLBlast refuses a C stride of 0 even for one product, where no stride is used. */
+    const size_t c_stride = batch == 1 ? g->m * g->ldc : g->c_stride;
+    st->clblast_used = 1;
+    CLBlastStatusCode s = cn_fault_hit("cl") ? CLBlastOpenCLOutOfResources
+        : CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+                                     g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, g->m, g->n, g->k, g->alpha,
+                                     g->a->mem, g->a_offset, g->lda, g->a_stride, g->b->mem, g->b_offset, g->ldb,
+                                     g->b_stride, g->beta, g->c->mem, g->c_offset, g->ldc, c_stride, batch,
+                                     &rt->queue, NULL);
+    if (s != CLBlastSuccess)
+        return cn_error_set(e, s > -1000 ? CN_ERR_CL : CN_ERR_ARG,
+                            "CLBlast SGEMM (%zu x %zu x %zu, batch %zu) failed on device %d: %s (%d)", g->m, g->n,
+                            g->k, batch, rt->device.index, clblast_status_name(s), (int)s);
+    return CN_OK;
+}
+
+/* ---- the interface ---------------------------------------------------------------------------- */
+
+static cn_status gemm_with(cn_runtime *rt, struct cn_gemm *st, cn_gemm_backend backend, const cn_gemm_args *g,
+                           cn_error *e) {
+    const size_t batch = g->batch ? g->batch : 1;
+    CN_TRY(check_args(g, batch, e));
+    if (g->m == 0 || g->n == 0) return CN_OK;
+    /* CLBlast refuses k = 0, which is C = beta * C: our kernels handle it. */
+    if (backend == CN_GEMM_CLBLAST && g->k > 0) return clblast_gemm(rt, st, g, batch, e);
+    return own_gemm(rt, st, g, batch, e);
+}
+
+cn_status cn_gemm(cn_runtime *rt, const cn_gemm_args *g, cn_error *e) {
+    if (!rt->gemm || rt->gemm->backend == CN_GEMM_AUTO) CN_TRY(cn_gemm_select(rt, CN_GEMM_AUTO, e));
+    return gemm_with(rt, rt->gemm, rt->gemm->backend, g, e);
+}
+
+cn_gemm_backend cn_gemm_backend_in_use(const cn_runtime *rt) {
+    return rt->gemm ? rt->gemm->backend : CN_GEMM_AUTO;
+}
+
+const char *cn_gemm_backend_name(cn_gemm_backend b) {
+    switch (b) {
+    case CN_GEMM_CLBLAST: return "clblast";
+    case CN_GEMM_OWN: return "own";
+    default: return "auto";
+    }
+}
+
+static int backend_parse(const char *s, cn_gemm_backend *b) {
+    if (strcmp(s, "clblast") == 0) *b = CN_GEMM_CLBLAST;
+    else if (strcmp(s, "own") == 0) *b = CN_GEMM_OWN;
+    else return 0;
+    return 1;
+}
+
+/* ---- measurement and its record --------------------------------------------------------------- */
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The products of a conv layer (64 -> 128 channels, 3x3, 32x32 output, one image) as
+ * cn_conv2d runs them (forward NN, backward_data NN, backward_params TN) and an fc forward (NT). */
+static const struct {
+    int trans_a, trans_b;
+    size_t m, n, k;
+} probes[] = {{0, 0, 1024, 128, 576}, {0, 0, 1024, 576, 128}, {1, 0, 128, 576, 1024}, {0, 1, 128, 100, 2048}};
+#define PROBE_FLOATS ((size_t)1024 * 576) /* the largest operand */
+
+/* Seconds for the probe products, best of 2 each after a warm-up that pays the compiles. */
+static cn_status time_backend(cn_runtime *rt, struct cn_gemm *st, cn_gemm_backend backend, cn_buffer *x,
+                              double *seconds, cn_error *e) {
+    *seconds = 0;
+    for (size_t i = 0; i < sizeof probes / sizeof *probes; i++) {
+        const cn_gemm_args g = {.trans_a = probes[i].trans_a, .trans_b = probes[i].trans_b, .m = probes[i].m,
+                                .n = probes[i].n, .k = probes[i].k, .alpha = 1.0f,
+                                .a = &x[0], .lda = probes[i].trans_a ? probes[i].m : probes[i].k,
+                                .b = &x[1], .ldb = probes[i].trans_b ? probes[i].k : probes[i].n,
+                                .c = &x[2], .ldc = probes[i].n};
+        double best = 1e30;
+        for (int r = 0; r < 3; r++) {
+            const double t0 = now_seconds();
+            CN_TRY(gemm_with(rt, st, backend, &g, e));
+            CN_TRY(cn_finish(rt, e));
+            const double t = now_seconds() - t0;
+            if (r > 0 && t < best) best = t;
+        }
+        *seconds += best;
+    }
+    return CN_OK;
+}
+
+/* Either backend may fail on some device (a compiler that rejects our kernels, a CLBlast without
+ * a kernel for it); the one that works serves, and only both failing is an error. */
+static cn_status measure(cn_runtime *rt, struct cn_gemm *st, cn_gemm_backend *choice, cn_error *e) {
+    cn_buffer x[3] = {{0}};
+    cn_status s = CN_OK;
+    for (int i = 0; i < 3 && s == CN_OK; i++) {
+        s = cn_buffer_alloc(rt, &x[i], PROBE_FLOATS * sizeof(float), "GEMM measurement", e);
+        if (s == CN_OK) s = cn_buffer_fill_f32(rt, &x[i], 0.5f, 0, PROBE_FLOATS, e);
+    }
+    if (s == CN_OK) {
+        double own, clblast;
+        cn_error own_error = {0}, clblast_error = {0};
+        const int own_ok = time_backend(rt, st, CN_GEMM_OWN, x, &own, &own_error) == CN_OK;
+        const int clblast_ok = time_backend(rt, st, CN_GEMM_CLBLAST, x, &clblast, &clblast_error) == CN_OK;
+        *choice = clblast_ok && (!own_ok || clblast < own) ? CN_GEMM_CLBLAST : CN_GEMM_OWN;
+        if (!own_ok && !clblast_ok)
+            s = cn_error_set(e, own_error.status, "no GEMM works on device %d (%s): ours: %s; CLBlast: %s",
+                             rt->device.index, rt->device.name, own_error.message, clblast_error.message);
+        cn_error_clear(&own_error);
+        cn_error_clear(&clblast_error);
+    }
+    cn_finish(rt, NULL);
+    for (int i = 0; i < 3; i++)
+        if (x[i].mem) cn_buffer_free(rt, &x[i]);
+    return s;
+}
+
+/* The record's file: keyed like a program-cache entry on device, driver, options and our kernel
+ * source, so a new driver or a changed kernel measures again. */
+static int record_path(const cn_runtime *rt, const struct cn_gemm *st, char *path, size_t size) {
+    const cn_cl_source *src = cn_cl_source_find("gemm");
+    if (!rt->cache_enabled || !src) return 0;
+    char options[256];
+    snprintf(options, sizeof options, "gemm backend choice %s", st->options);
+    cn_program_cache_path(rt, src->text, src->length, options, path, size);
+    char *dot = strrchr(path, '.');
+    if (!dot || (size_t)(dot - path) + sizeof ".gemm" > size) return 0;
+    strcpy(dot, ".gemm");
+    return 1;
+}
+
+static int record_read(const char *path, cn_gemm_backend *b) {
+    char word[32] = "";
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int ok = fscanf(f, "%31s", word) == 1 && backend_parse(word, b);
+    fclose(f);
+    return ok;
+}
+
+/* Written to a temporary name and renamed; a failure only costs a measurement next run. */
+static void record_write(const char *path, cn_gemm_backend b) {
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) return;
+    int ok = fprintf(f, "%s\n", cn_gemm_backend_name(b)) > 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) remove(tmp);
+}
+
+cn_status cn_gemm_select(cn_runtime *rt, cn_gemm_backend backend, cn_error *e) {
+    struct cn_gemm *st = NULL;
+    CN_TRY(gemm_state(rt, &st, e));
+    if (backend != CN_GEMM_AUTO) {
+        st->backend = backend;
+        return CN_OK;
+    }
+    const char *forced = getenv("COOPNETS_GEMM");
+    if (forced && *forced) {
+        if (!backend_parse(forced, &st->backend))
+            return cn_error_set(e, CN_ERR_ARG, "COOPNETS_GEMM must be \"clblast\" or \"own\", not \"%s\"", forced);
+        return CN_OK;
+    }
+    char path[1100];
+    const int recorded = record_path(rt, st, path, sizeof path);
+    cn_gemm_backend choice = CN_GEMM_OWN;
+    if (recorded && record_read(path, &choice)) {
+        st->backend = choice;
+        return CN_OK;
+    }
+    CN_TRY(measure(rt, st, &choice, e));
+    st->backend = choice;
+    if (recorded) record_write(path, choice);
+    return CN_OK;
+}

@@ -1,0 +1,351 @@
+/* Nets from config: building (shapes, parameter layout, buffers), forward, backward, Adam. */
+#include "coopnets/cn_net.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coopnets/cn_activation.h"
+#include "coopnets/cn_batchnorm.h"
+#include "coopnets/cn_bias.h"
+#include "coopnets/cn_fc.h"
+#include "coopnets/cn_noise.h"
+
+static size_t layer_out_size(const cn_layer *l) { return (size_t)l->out_c * l->out_h * l->out_w; }
+static size_t layer_in_size(const cn_layer *l) { return (size_t)l->in_c * l->in_h * l->in_w; }
+
+size_t cn_net_input_size(const cn_net *net) { return (size_t)net->in_c * net->in_h * net->in_w; }
+size_t cn_net_output_size(const cn_net *net) { return layer_out_size(&net->layers[net->layer_count - 1]); }
+const cn_buffer *cn_net_output(const cn_net *net) { return &net->layers[net->layer_count - 1].out; }
+
+/* ---- shapes and parameter layout -------------------------------------------------------------- */
+
+static cn_status add_tensor(cn_net *net, size_t align, const char *name, int dims, int d0, int d1, int d2, int d3,
+                            cn_error *e) {
+    if (net->tensor_count >= (int)(sizeof net->tensors / sizeof *net->tensors))
+        return cn_error_set(e, CN_ERR_CONFIG, "%s: too many parameter tensors", net->name);
+    cn_tensor_info *t = &net->tensors[net->tensor_count++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    int shape[4] = {d0, d1, d2, d3};
+    t->dims = dims;
+    t->count = 1;
+    for (int i = 0; i < 4; i++) {
+        t->shape[i] = i < dims ? shape[i] : 1;
+        t->count *= (size_t)t->shape[i];
+    }
+    t->offset = cn_round_up(net->param_floats, align);
+    net->param_floats = t->offset + t->count;
+    return CN_OK;
+}
+
+/* Shapes and tensors of layer i, whose input is (c, h, w). */
+static cn_status plan_layer(cn_net *net, int i, const cn_layer_config *lc, int c, int h, int w, size_t align,
+                            int *counters, cn_error *e) {
+    cn_layer *l = &net->layers[i];
+    l->config = *lc;
+    l->in_c = c, l->in_h = h, l->in_w = w;
+    const char *prefix = strcmp(net->name, "generator") == 0 ? "gen" : "des";
+    char name[48];
+    int number;
+    switch (lc->kind) {
+    case CN_LAYER_CONV:
+        CN_TRY(cn_conv2d_shape_make(&l->conv, c, h, w, lc->filters, lc->kernel, lc->stride,
+                                    lc->padding == CN_PAD_SAME ? CN_CONV_PAD_SAME : CN_CONV_PAD_VALID, 0, e));
+        l->out_c = l->conv.out_c, l->out_h = l->conv.out_h, l->out_w = l->conv.out_w;
+        number = ++counters[0];
+        snprintf(name, sizeof name, "%s.conv%d.weight", prefix, number);
+        CN_TRY(add_tensor(net, align, name, 4, l->out_c, c, lc->kernel, lc->kernel, e));
+        snprintf(name, sizeof name, "%s.conv%d.bias", prefix, number);
+        break;
+    case CN_LAYER_DECONV: {
+        int out = lc->output_size;
+        if (out == 0) out = lc->padding == CN_PAD_SAME ? h * lc->stride : (h - 1) * lc->stride + lc->kernel;
+        CN_TRY(cn_deconv2d_shape_make(&l->conv, c, h, w, lc->filters, out, out, lc->kernel, lc->stride,
+                                      lc->padding == CN_PAD_SAME ? CN_CONV_PAD_SAME : CN_CONV_PAD_VALID, e));
+        l->out_c = lc->filters, l->out_h = out, l->out_w = out;
+        number = ++counters[1];
+        snprintf(name, sizeof name, "%s.convt%d.weight", prefix, number);
+        CN_TRY(add_tensor(net, align, name, 4, c, lc->filters, lc->kernel, lc->kernel, e));
+        snprintf(name, sizeof name, "%s.convt%d.bias", prefix, number);
+        break;
+    }
+    case CN_LAYER_FC:
+        l->out_c = lc->filters, l->out_h = 1, l->out_w = 1;
+        number = ++counters[2];
+        char suffix[8] = ""; /* the reference has one fc: "des.fc"; more are numbered */
+        if (number > 1) snprintf(suffix, sizeof suffix, "%d", number);
+        snprintf(name, sizeof name, "%s.fc%s.weight", prefix, suffix);
+        CN_TRY(add_tensor(net, align, name, 2, l->out_c, c * h * w, 1, 1, e));
+        snprintf(name, sizeof name, "%s.fc%s.bias", prefix, suffix);
+        break;
+    default:
+        return cn_error_set(e, CN_ERR_CONFIG, "%s.layers[%d]: unknown layer kind", net->name, i);
+    }
+    CN_TRY(add_tensor(net, align, name, 1, l->out_c, 1, 1, 1, e));
+    if (lc->batchnorm) {
+        number = ++counters[3];
+        if (lc->bn_scale) {
+            snprintf(name, sizeof name, "%s.bn%d.scale", prefix, number);
+            CN_TRY(add_tensor(net, align, name, 1, l->out_c, 1, 1, 1, e));
+        }
+        snprintf(name, sizeof name, "%s.bn%d.shift", prefix, number);
+        CN_TRY(add_tensor(net, align, name, 1, l->out_c, 1, 1, 1, e));
+    }
+    l->out_is_linear = !lc->batchnorm && lc->activation == CN_ACT_NONE;
+    return CN_OK;
+}
+
+static size_t bytes_of(size_t floats) { return floats * sizeof(float); }
+
+/* Views of every parameter tensor into params and grads, in tensor order. */
+static cn_status make_views(cn_runtime *rt, cn_net *net, cn_error *e) {
+    int t = 0;
+    for (int i = 0; i < net->layer_count; i++) {
+        cn_layer *l = &net->layers[i];
+        cn_buffer *p[] = {&l->weight, &l->bias, &l->scale, &l->shift};
+        cn_buffer *g[] = {&l->weight_grad, &l->bias_grad, &l->scale_grad, &l->shift_grad};
+        int present[] = {1, 1, l->config.batchnorm && l->config.bn_scale, l->config.batchnorm};
+        for (int k = 0; k < 4; k++) {
+            if (!present[k]) continue;
+            const cn_tensor_info *ti = &net->tensors[t++];
+            CN_TRY(cn_buffer_view(rt, p[k], &net->params, bytes_of(ti->offset), bytes_of(ti->count), e));
+            CN_TRY(cn_buffer_view(rt, g[k], &net->grads, bytes_of(ti->offset), bytes_of(ti->count), e));
+        }
+    }
+    return CN_OK;
+}
+
+static cn_status build(cn_runtime *rt, const char *name, int in_c, int in_h, int in_w, const cn_layer_config *layers,
+                       int layer_count, float leaky_slope, float bn_eps, float weight_std,
+                       const cn_optimizer_config *opt, size_t max_batch, cn_net *net, cn_error *e) {
+    memset(net, 0, sizeof *net);
+    snprintf(net->name, sizeof net->name, "%s", name);
+    net->in_c = in_c, net->in_h = in_h, net->in_w = in_w;
+    net->max_batch = max_batch;
+    net->leaky_slope = leaky_slope;
+    net->bn_eps = bn_eps;
+    net->weight_std = weight_std;
+    net->adam = (cn_adam_params){(float)opt->lr, (float)opt->beta1, (float)opt->beta2, (float)opt->eps};
+    net->layer_count = layer_count;
+    size_t align = rt->device.base_addr_align_bytes / sizeof(float);
+    int counters[4] = {0};
+    int c = in_c, h = in_h, w = in_w;
+    size_t largest_act = (size_t)c * h * w, workspace = 0, activations = 0;
+    for (int i = 0; i < layer_count; i++) {
+        cn_status s = plan_layer(net, i, &layers[i], c, h, w, align, counters, e);
+        if (s != CN_OK) return cn_error_prefix(e, "%s.layers[%d]", name, i);
+        cn_layer *l = &net->layers[i];
+        c = l->out_c, h = l->out_h, w = l->out_w;
+        size_t out = layer_out_size(l);
+        if (out > largest_act) largest_act = out;
+        activations += out * (l->out_is_linear ? 1 : 2) + (l->config.batchnorm ? 2 * (size_t)l->out_c : 0);
+        if (l->config.kind != CN_LAYER_FC) {
+            size_t ws = cn_conv2d_workspace_floats(&l->conv, max_batch);
+            if (ws > workspace) workspace = ws;
+        }
+    }
+    /* Plan the whole net's memory, then ask the device once, so a too-large config is refused in
+     * words before anything is allocated. */
+    size_t param_bytes = bytes_of(cn_round_up(net->param_floats, align));
+    size_t act_bytes = bytes_of(activations * max_batch), grad_bytes = bytes_of(largest_act * max_batch);
+    size_t total = 4 * param_bytes + act_bytes + 2 * grad_bytes + bytes_of(workspace);
+    size_t largest = grad_bytes > param_bytes ? grad_bytes : param_bytes;
+    if (bytes_of(workspace) > largest) largest = bytes_of(workspace);
+    char what[96];
+    snprintf(what, sizeof what, "the %s for batches of %zu", name, max_batch);
+    CN_TRY(cn_device_memory_check(rt, total, largest, what, e));
+
+    snprintf(what, sizeof what, "%s parameters", name);
+    CN_TRY(cn_buffer_alloc(rt, &net->params, param_bytes, what, e));
+    CN_TRY(cn_buffer_alloc(rt, &net->grads, param_bytes, what, e));
+    CN_TRY(cn_buffer_alloc(rt, &net->adam_m, param_bytes, what, e));
+    CN_TRY(cn_buffer_alloc(rt, &net->adam_v, param_bytes, what, e));
+    size_t pf = param_bytes / sizeof(float);
+    CN_TRY(cn_buffer_fill_f32(rt, &net->params, 0, 0, pf, e));
+    CN_TRY(cn_buffer_fill_f32(rt, &net->grads, 0, 0, pf, e));
+    CN_TRY(cn_buffer_fill_f32(rt, &net->adam_m, 0, 0, pf, e));
+    CN_TRY(cn_buffer_fill_f32(rt, &net->adam_v, 0, 0, pf, e));
+    CN_TRY(make_views(rt, net, e));
+    snprintf(what, sizeof what, "%s activations", name);
+    for (int i = 0; i < layer_count; i++) {
+        cn_layer *l = &net->layers[i];
+        size_t out = layer_out_size(l) * max_batch;
+        CN_TRY(cn_buffer_alloc(rt, &l->linear, bytes_of(out), what, e));
+        if (l->out_is_linear) {
+            l->out = l->linear;
+            l->out.is_view = 1; /* the same object: freed once, through linear */
+        } else {
+            CN_TRY(cn_buffer_alloc(rt, &l->out, bytes_of(out), what, e));
+        }
+        if (l->config.batchnorm) {
+            CN_TRY(cn_buffer_alloc(rt, &l->bn_mean, bytes_of(l->out_c), what, e));
+            CN_TRY(cn_buffer_alloc(rt, &l->bn_invstd, bytes_of(l->out_c), what, e));
+        }
+    }
+    snprintf(what, sizeof what, "%s gradients", name);
+    CN_TRY(cn_buffer_alloc(rt, &net->grad_in, grad_bytes, what, e));
+    CN_TRY(cn_buffer_alloc(rt, &net->grad_out, grad_bytes, what, e));
+    snprintf(what, sizeof what, "%s convolution workspace", name);
+    CN_TRY(cn_buffer_alloc(rt, &net->workspace, bytes_of(workspace), what, e));
+    net->bytes = total;
+    return CN_OK;
+}
+
+cn_status cn_net_build_descriptor(cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net, cn_error *e) {
+    const cn_descriptor_config *d = &c->descriptor;
+    cn_status s = build(rt, "descriptor", c->data.channels, c->data.image_size, c->data.image_size, d->layers,
+                        d->layer_count, (float)d->leaky_slope, 0, (float)d->weight_std, &d->optimizer, max_batch, net, e);
+    if (s != CN_OK) cn_net_free(rt, net);
+    return s;
+}
+
+cn_status cn_net_build_generator(cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net, cn_error *e) {
+    const cn_generator_config *g = &c->generator;
+    cn_status s = build(rt, "generator", g->latent_channels, g->latent_size, g->latent_size, g->layers, g->layer_count,
+                        (float)g->leaky_slope, (float)g->bn_eps, (float)g->weight_std, &g->optimizer, max_batch, net, e);
+    if (s != CN_OK) cn_net_free(rt, net);
+    return s;
+}
+
+void cn_net_free(cn_runtime *rt, cn_net *net) {
+    for (int i = 0; i < net->layer_count; i++) {
+        cn_layer *l = &net->layers[i];
+        cn_buffer *all[] = {&l->weight, &l->bias, &l->scale, &l->shift, &l->weight_grad, &l->bias_grad,
+                            &l->scale_grad, &l->shift_grad, &l->bn_mean, &l->bn_invstd, &l->linear};
+        for (size_t k = 0; k < sizeof all / sizeof *all; k++) cn_buffer_free(rt, all[k]);
+        if (l->out_is_linear) memset(&l->out, 0, sizeof l->out);
+        else cn_buffer_free(rt, &l->out);
+    }
+    cn_buffer *own[] = {&net->params, &net->grads, &net->adam_m, &net->adam_v, &net->grad_in, &net->grad_out,
+                        &net->workspace};
+    for (size_t k = 0; k < sizeof own / sizeof *own; k++) cn_buffer_free(rt, own[k]);
+}
+
+cn_status cn_net_init_weights(cn_runtime *rt, cn_net *net, uint64_t seed, cn_error *e) {
+    float *host = calloc(net->params.bytes / sizeof(float), sizeof(float));
+    if (!host) return cn_error_set(e, CN_ERR_NOMEM, "out of memory initialising the %s", net->name);
+    int generator = strcmp(net->name, "generator") == 0;
+    for (int t = 0; t < net->tensor_count; t++) {
+        const cn_tensor_info *ti = &net->tensors[t];
+        float *p = host + ti->offset;
+        if (strstr(ti->name, ".weight")) {
+            cn_noise_key key = {seed, 0, CN_STREAM_WEIGHTS, (uint32_t)(generator * 1000 + t)};
+            cn_noise_normal_host(&key, ti->count, p);
+            for (size_t i = 0; i < ti->count; i++) p[i] *= net->weight_std;
+        } else if (strstr(ti->name, ".scale")) {
+            for (size_t i = 0; i < ti->count; i++) p[i] = 1.0f;
+        }
+    }
+    cn_status s = cn_buffer_write(rt, &net->params, 0, host, net->params.bytes, e);
+    free(host);
+    CN_TRY(s);
+    net->adam_step = 0;
+    size_t pf = net->params.bytes / sizeof(float);
+    CN_TRY(cn_buffer_fill_f32(rt, &net->adam_m, 0, 0, pf, e));
+    return cn_buffer_fill_f32(rt, &net->adam_v, 0, 0, pf, e);
+}
+
+/* ---- forward and backward --------------------------------------------------------------------- */
+
+cn_status cn_net_forward(cn_runtime *rt, cn_net *net, size_t n, const cn_buffer *x, cn_error *e) {
+    if (n > net->max_batch)
+        return cn_error_set(e, CN_ERR_ARG, "%s: batch of %zu exceeds the %zu it was built for", net->name, n,
+                            net->max_batch);
+    const cn_buffer *in = x;
+    for (int i = 0; i < net->layer_count; i++) {
+        cn_layer *l = &net->layers[i];
+        const cn_layer_config *lc = &l->config;
+        size_t hw = (size_t)l->out_h * l->out_w, count = n * layer_out_size(l);
+        switch (lc->kind) {
+        case CN_LAYER_CONV:
+            CN_TRY(cn_conv2d_forward(rt, &l->conv, n, in, &l->weight, &l->linear, &net->workspace, e));
+            break;
+        case CN_LAYER_DECONV:
+            CN_TRY(cn_deconv2d_forward(rt, &l->conv, n, in, &l->weight, &l->linear, &net->workspace, e));
+            break;
+        case CN_LAYER_FC:
+            CN_TRY(cn_fc_forward(rt, n, layer_in_size(l), (size_t)l->out_c, in, &l->weight, &l->linear, e));
+            break;
+        }
+        CN_TRY(cn_bias_forward(rt, n, (size_t)l->out_c, hw, &l->linear, &l->bias, e));
+        const cn_buffer *pre = &l->linear;
+        if (lc->batchnorm) {
+            CN_TRY(cn_batchnorm_forward(rt, n, (size_t)l->out_c, hw, net->bn_eps, &l->linear,
+                                        lc->bn_scale ? &l->scale : NULL, &l->shift, &l->out, &l->bn_mean,
+                                        &l->bn_invstd, e));
+            pre = &l->out;
+        }
+        if (lc->activation != CN_ACT_NONE)
+            CN_TRY(cn_activation_forward(rt, lc->activation, net->leaky_slope, count, pre, &l->out, e));
+        in = &l->out;
+    }
+    return CN_OK;
+}
+
+cn_status cn_net_backward(cn_runtime *rt, cn_net *net, size_t n, const cn_buffer *x, const cn_buffer *dy,
+                          cn_buffer *dx, int want_params, cn_error *e) {
+    if (n > net->max_batch)
+        return cn_error_set(e, CN_ERR_ARG, "%s: batch of %zu exceeds the %zu it was built for", net->name, n,
+                            net->max_batch);
+    /* g is the gradient with respect to the current layer's output; it moves between the two
+     * scratch buffers, never into the caller's dy. */
+    const cn_buffer *g = dy;
+#define OTHER(buf) ((buf) == &net->grad_in ? &net->grad_out : &net->grad_in)
+    for (int i = net->layer_count - 1; i >= 0; i--) {
+        cn_layer *l = &net->layers[i];
+        const cn_layer_config *lc = &l->config;
+        size_t c = (size_t)l->out_c, hw = (size_t)l->out_h * l->out_w, count = n * layer_out_size(l);
+        const cn_buffer *in = i == 0 ? x : &net->layers[i - 1].out;
+        if (lc->activation != CN_ACT_NONE) {
+            cn_buffer *to = g == &net->grad_out ? &net->grad_out : &net->grad_in; /* in place, off dy */
+            CN_TRY(cn_activation_backward(rt, lc->activation, net->leaky_slope, count, &l->out, g, to, e));
+            g = to;
+        }
+        if (lc->batchnorm) {
+            const cn_buffer *scale = lc->bn_scale ? &l->scale : NULL;
+            if (want_params)
+                CN_TRY(cn_batchnorm_backward_params(rt, n, c, hw, &l->linear, &l->bn_mean, &l->bn_invstd, g,
+                                                    lc->bn_scale ? &l->scale_grad : NULL, &l->shift_grad, e));
+            cn_buffer *to = OTHER(g);
+            CN_TRY(cn_batchnorm_backward_data(rt, n, c, hw, &l->linear, scale, &l->bn_mean, &l->bn_invstd, g, to, e));
+            g = to;
+        }
+        if (want_params) {
+            CN_TRY(cn_bias_backward_params(rt, n, c, hw, g, &l->bias_grad, e));
+            switch (lc->kind) {
+            case CN_LAYER_CONV:
+                CN_TRY(cn_conv2d_backward_params(rt, &l->conv, n, in, g, &l->weight_grad, &net->workspace, e));
+                break;
+            case CN_LAYER_DECONV:
+                CN_TRY(cn_deconv2d_backward_params(rt, &l->conv, n, in, g, &l->weight_grad, &net->workspace, e));
+                break;
+            case CN_LAYER_FC:
+                CN_TRY(cn_fc_backward_params(rt, n, layer_in_size(l), c, in, g, &l->weight_grad, e));
+                break;
+            }
+        }
+        if (i == 0 && !dx) break;
+        cn_buffer *to = i == 0 ? dx : OTHER(g);
+        switch (lc->kind) {
+        case CN_LAYER_CONV:
+            CN_TRY(cn_conv2d_backward_data(rt, &l->conv, n, g, &l->weight, to, &net->workspace, e));
+            break;
+        case CN_LAYER_DECONV:
+            CN_TRY(cn_deconv2d_backward_data(rt, &l->conv, n, g, &l->weight, to, &net->workspace, e));
+            break;
+        case CN_LAYER_FC:
+            CN_TRY(cn_fc_backward_data(rt, n, layer_in_size(l), c, g, &l->weight, to, e));
+            break;
+        }
+        g = to;
+    }
+#undef OTHER
+    return CN_OK;
+}
+
+cn_status cn_net_adam_step(cn_runtime *rt, cn_net *net, cn_error *e) {
+    net->adam_step++;
+    return cn_adam_update(rt, &net->adam, net->adam_step, net->params.bytes / sizeof(float), &net->params,
+                          &net->grads, &net->adam_m, &net->adam_v, e);
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The command line: a short real run, and each kind of bad input ending with a clear message
+# and the right exit code (2: bad input or usage, 1: a failure at run time).
+set -u
+CLI=${1:?usage: test_cli.sh PATH/TO/coopnets_cl}
+tmp=$(mktemp -d /tmp/cn_test_cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+failures=0 checks=0
+
+# expect CODE PATTERN -- COMMAND...: the exit code is CODE and stdout+stderr match PATTERN.
+expect() {
+  local code=$1 pattern=$2; shift 3
+  checks=$((checks + 1))
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" != "$code" ] || ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL: '$*' gave exit $rc (want $code), output:"; echo "$out" | sed 's/^/    /' | head -20
+    echo "    (wanted /$pattern/)"
+    failures=$((failures + 1))
+  else
+    echo "ok: $* -> $rc, /$pattern/"
+  fi
+}
+
+expect 0 'platform 0: .*' -- "$CLI" devices
+expect 0 '\[0\]' -- "$CLI" devices --device 0
+expect 2 'unknown command' -- "$CLI" frobnicate
+expect 2 'usage' -- "$CLI"
+expect 2 'no such device.*|the devices are' -- "$CLI" --device 99 train configs/tiny.json --iters 1 --out "$tmp/x"
+expect 2 'not a device index' -- "$CLI" --device abc train configs/tiny.json --out "$tmp/x"
+expect 1 'missing\.json.*cannot (open|read)' -- "$CLI" train "$tmp/missing.json"
+printf '{"seed": 1, "trainin": {}}' > "$tmp/unknown.json"
+expect 2 'unknown\.json.*trainin' -- "$CLI" train "$tmp/unknown.json"
+printf '{"training": {"batch_size": "ten"}}' > "$tmp/type.json"
+expect 2 'type\.json.*training\.batch_size' -- "$CLI" train "$tmp/type.json"
+printf '{"training": {"chains": 0}}' > "$tmp/range.json"
+expect 2 'range\.json.*training\.chains' -- "$CLI" train "$tmp/range.json"
+printf '{"seed": 1,' > "$tmp/broken.json"
+expect 2 'broken\.json' -- "$CLI" train "$tmp/broken.json"
+expect 2 'descriptor\.nosuchkey' -- "$CLI" train configs/tiny.json --set descriptor.nosuchkey=3
+expect 2 'generator.*(output|image)' -- "$CLI" train configs/tiny.json --set data.image_size=20
+expect 2 '\-\-iters' -- "$CLI" train configs/tiny.json --iters zero
+expect 2 'unknown or incomplete option' -- "$CLI" train configs/tiny.json --frob
+
+# a real, short run, then resume, sample and interpolate from it
+expect 0 'iter +2/2' -- "$CLI" train configs/tiny.json --iters 2 --out "$tmp/run" --set training.log_every=1
+expect 0 'resumed from .*ckpt-000002' -- "$CLI" train --resume "$tmp/run" --iters 3
+expect 0 'wrote .*s\.png' -- "$CLI" sample "$tmp/run" --count 9 --out "$tmp/s.png"
+expect 0 'wrote .*i\.png' -- "$CLI" interpolate "$tmp/run" --rows 2 --cols 4 --spherical --out "$tmp/i.png"
+checks=$((checks + 1))
+if [ -s "$tmp/s.png" ] && [ -s "$tmp/s-generated.png" ] && [ -s "$tmp/run/config.json" ]; then echo "ok: outputs exist"
+else echo "FAIL: missing outputs"; ls -R "$tmp"; failures=$((failures + 1)); fi
+
+# bad checkpoints
+printf 'not a checkpoint at all, just text' > "$tmp/bad.cnck"
+expect 2 'bad\.cnck.*(not a coopnets_cl checkpoint|truncated)' -- "$CLI" sample "$tmp/bad.cnck"
+cp "$tmp/run/checkpoints/ckpt-000003.cnck" "$tmp/flip.cnck"
+printf '\x00\x00\x00\x00' | dd of="$tmp/flip.cnck" bs=1 seek=300 conv=notrunc status=none
+expect 2 'flip\.cnck.*corrupt' -- "$CLI" sample "$tmp/flip.cnck"
+head -c 1000 "$tmp/run/checkpoints/ckpt-000003.cnck" > "$tmp/short.cnck"
+expect 2 'short\.cnck.*(corrupt|truncated)' -- "$CLI" sample "$tmp/short.cnck"
+expect 1 'no checkpoint' -- "$CLI" sample "$tmp/nowhere"
+
+echo "$checks checks, $failures failed"
+[ "$failures" = 0 ]

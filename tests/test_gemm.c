@@ -1,0 +1,199 @@
+/* cn_gemm against a host double-precision product, for both backends: the four transpose
+ * combinations, odd sizes (1, smaller than a tile, tiles plus edges, whole tiles), batches with
+ * offsets, padded leading dimensions and gaps between products, alpha and beta; beta = 0 must not
+ * read C; what lies outside C must stay untouched; bad arguments are refused in words; AUTO
+ * measures once and then reads its record. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/cn_test.h"
+#include "coopnets/cn_gemm.h"
+
+typedef struct {
+    int trans_a, trans_b;
+    size_t m, n, k, batch;
+    float alpha, beta;
+    size_t pad;      /* added to every leading dimension, and between the products of a batch */
+    size_t offset;   /* of each matrix's first element in its buffer */
+} gemm_case;
+
+static size_t stored_rows(int trans, size_t rows, size_t cols) { return trans ? cols : rows; }
+static size_t stored_cols(int trans, size_t rows, size_t cols) { return trans ? rows : cols; }
+
+static void run_case(cn_runtime *rt, const gemm_case *t, cn_test_rng *rng) {
+    const size_t batch = t->batch ? t->batch : 1;
+    const size_t ar = stored_rows(t->trans_a, t->m, t->k), ac = stored_cols(t->trans_a, t->m, t->k);
+    const size_t br = stored_rows(t->trans_b, t->k, t->n), bc = stored_cols(t->trans_b, t->k, t->n);
+    cn_gemm_args g = {.trans_a = t->trans_a, .trans_b = t->trans_b, .m = t->m, .n = t->n, .k = t->k,
+                      .alpha = t->alpha, .beta = t->beta, .batch = t->batch,
+                      .a_offset = t->offset, .lda = ac + t->pad, .b_offset = t->offset + 1, .ldb = bc + t->pad,
+                      .c_offset = t->offset + 2, .ldc = t->n + t->pad};
+    g.a_stride = ar * g.lda + t->pad;
+    g.b_stride = br * g.ldb + t->pad;
+    g.c_stride = t->m * g.ldc + t->pad;
+    const size_t na = g.a_offset + batch * g.a_stride, nb = g.b_offset + batch * g.b_stride,
+                 nc = g.c_offset + batch * g.c_stride;
+    float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c0 = malloc(nc * sizeof *c0),
+          *c = malloc(nc * sizeof *c);
+    double *want = malloc(nc * sizeof *want);
+    cn_test_fill_uniform(rng, a, na, -1, 1);
+    cn_test_fill_uniform(rng, b, nb, -1, 1);
+    cn_test_fill_uniform(rng, c0, nc, -1, 1);
+    if (t->beta == 0.0f) /* beta = 0 must not read C: NaN there would leak into the result */
+        for (size_t i = 0; i < nc; i++) c0[i] = NAN;
+    /* The reference starts from C as it is, so untouched places (padding, gaps) compare equal. */
+    for (size_t i = 0; i < nc; i++) want[i] = c0[i];
+    for (size_t p = 0; p < batch; p++)
+        for (size_t i = 0; i < t->m; i++)
+            for (size_t j = 0; j < t->n; j++) {
+                double s = 0;
+                for (size_t q = 0; q < t->k; q++) {
+                    double av = t->trans_a ? a[g.a_offset + p * g.a_stride + q * g.lda + i]
+                                           : a[g.a_offset + p * g.a_stride + i * g.lda + q];
+                    double bv = t->trans_b ? b[g.b_offset + p * g.b_stride + j * g.ldb + q]
+                                           : b[g.b_offset + p * g.b_stride + q * g.ldb + j];
+                    s += av * bv;
+                }
+                double *w = &want[g.c_offset + p * g.c_stride + i * g.ldc + j];
+                *w = t->alpha * s + (t->beta != 0.0f ? t->beta * *w : 0.0);
+            }
+    cn_buffer da, db, dc;
+    cn_test_upload(rt, &da, a, na, "A");
+    cn_test_upload(rt, &db, b, nb, "B");
+    cn_test_upload(rt, &dc, c0, nc, "C");
+    g.a = &da;
+    g.b = &db;
+    g.c = &dc;
+    CHECK_OK(cn_gemm(rt, &g, TE));
+    cn_test_download(rt, &dc, c, nc);
+    /* NaN where the reference has NaN (untouched C with beta = 0) is the expected value. */
+    for (size_t i = 0; i < nc; i++)
+        if (isnan(want[i]) && isnan(c[i])) want[i] = c[i] = 0;
+    /* Tolerance: float sums of k products of values in [-1, 1] carry a relative error that grows
+     * like sqrt(k) * 2^-24; 1e-5 covers k <= 100 with a wide margin and grows with sqrt(k/100). The
+     * entries are sums of k products of size ~1/3, so the largest error is bounded per sqrt(k). */
+    const double growth = t->k > 100 ? sqrt(t->k / 100.0) : 1.0;
+    char what[160];
+    snprintf(what, sizeof what, "%s%s %zux%zux%zu batch %zu a%.2g b%.2g pad %zu", t->trans_a ? "T" : "N",
+             t->trans_b ? "T" : "N", t->m, t->n, t->k, batch, t->alpha, t->beta, t->pad);
+    cn_test_close(what, c, want, nc, 1e-5 * growth, 4e-6 * growth * sqrt((double)t->k + 1));
+    cn_buffer_free(rt, &da);
+    cn_buffer_free(rt, &db);
+    cn_buffer_free(rt, &dc);
+    free(a), free(b), free(c0), free(c), free(want);
+}
+
+static void check_backend(cn_runtime *rt, cn_gemm_backend backend) {
+    printf("backend %s: every transpose combination against the host double product\n",
+           cn_gemm_backend_name(backend));
+    CHECK_OK(cn_gemm_select(rt, backend, TE));
+    CHECK(cn_gemm_backend_in_use(rt) == backend, "backend in use is %s",
+          cn_gemm_backend_name(cn_gemm_backend_in_use(rt)));
+    cn_test_rng rng = {42};
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            const gemm_case cases[] = {
+                {ta, tb, 1, 1, 1, 1, 1.0f, 0.0f, 0, 0},          /* the smallest */
+                {ta, tb, 7, 19, 5, 1, 1.0f, 0.0f, 0, 3},         /* under a tile, one edge tile */
+                {ta, tb, 24, 32, 64, 1, 1.0f, 0.0f, 0, 0},       /* whole tiles only */
+                {ta, tb, 37, 53, 129, 1, 0.5f, 1.0f, 0, 0},      /* tiles plus both edges, accumulate; m < n */
+                {ta, tb, 13, 21, 17, 3, 0.75f, -0.5f, 5, 7},     /* batch with padding, offsets, gaps */
+                {ta, tb, 9, 17, 1001, 2, 1.0f, 0.0f, 2, 1},      /* a long reduction */
+                {ta, tb, 41, 23, 600, 1, -1.25f, 0.25f, 1, 0},   /* m > n (tiles walk columns first), K in 2 blocks */
+                {ta, tb, 5, 3, 0, 1, 1.0f, 2.0f, 0, 0},          /* k = 0: C = beta C */
+            };
+            for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(rt, &cases[i], &rng);
+        }
+}
+
+static void check_refusals(cn_runtime *rt) {
+    printf("bad arguments are refused before anything runs\n");
+    cn_buffer a, b, c;
+    float zeros[64] = {0};
+    cn_test_upload(rt, &a, zeros, 64, "A");
+    cn_test_upload(rt, &b, zeros, 64, "B");
+    cn_test_upload(rt, &c, zeros, 64, "C");
+    const cn_gemm_args ok = {.m = 8, .n = 8, .k = 8, .alpha = 1, .a = &a, .lda = 8,
+                             .b = &b, .ldb = 8, .c = &c, .ldc = 8};
+    CHECK_OK(cn_gemm(rt, &ok, TE));
+    cn_gemm_args g = ok;
+    g.lda = 7;
+    CHECK(cn_gemm(rt, &g, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "leading dimension of A"),
+          "lda < k must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    g = ok;
+    g.c_offset = 1;
+    CHECK(cn_gemm(rt, &g, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "its buffer holds 64"),
+          "C past its buffer must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    g = ok;
+    g.m = g.n = g.k = 2;
+    g.batch = 2;
+    g.a_stride = g.b_stride = 0;
+    g.c_stride = 8; /* second product's C starts inside the first */
+    CHECK(cn_gemm(rt, &g, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "overlap"),
+          "overlapping C must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    cn_buffer_free(rt, &a);
+    cn_buffer_free(rt, &b);
+    cn_buffer_free(rt, &c);
+}
+
+/* AUTO on a fresh runtime with an empty cache folder measures and records; a second runtime on
+ * the same folder reads the record instead; COOPNETS_GEMM overrides both. */
+static void check_auto(void) {
+    printf("AUTO: measure once, record, reuse; COOPNETS_GEMM forces\n");
+    char dir[] = "/tmp/cn_test_gemm_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    cn_runtime_options o = cn_runtime_default_options();
+    o.cache_dir = dir;
+    unsetenv("COOPNETS_NO_CACHE"); /* the record lives in the cache folder */
+    cn_gemm_backend first = CN_GEMM_AUTO;
+    for (int run = 0; run < 2; run++) {
+        cn_runtime *rt = NULL;
+        CHECK_OK(cn_runtime_open(&rt, &o, TE));
+        if (!rt) return;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        CHECK_OK(cn_gemm_select(rt, CN_GEMM_AUTO, TE));
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        cn_gemm_backend b = cn_gemm_backend_in_use(rt);
+        printf("  run %d: AUTO chose %s in %.2f s (%s)\n", run + 1, cn_gemm_backend_name(b),
+               (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9,
+               run == 0 ? "measured" : "from the record");
+        CHECK(b == CN_GEMM_OWN || b == CN_GEMM_CLBLAST, "AUTO must settle on a backend");
+        if (run == 0) first = b;
+        else CHECK(b == first, "the second run must reuse the recorded choice");
+        cn_runtime_close(rt);
+    }
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "ls %s/*.gemm >/dev/null 2>&1", dir);
+    CHECK(system(cmd) == 0, "a .gemm record must exist in %s", dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "could not remove %s", dir);
+
+    cn_runtime *rt = cn_test_runtime();
+    setenv("COOPNETS_GEMM", "clblast", 1);
+    CHECK_OK(cn_gemm_select(rt, CN_GEMM_AUTO, TE));
+    CHECK(cn_gemm_backend_in_use(rt) == CN_GEMM_CLBLAST, "COOPNETS_GEMM=clblast must force CLBlast");
+    setenv("COOPNETS_GEMM", "own", 1);
+    CHECK_OK(cn_gemm_select(rt, CN_GEMM_AUTO, TE));
+    CHECK(cn_gemm_backend_in_use(rt) == CN_GEMM_OWN, "COOPNETS_GEMM=own must force our kernels");
+    setenv("COOPNETS_GEMM", "fastest", 1);
+    CHECK(cn_gemm_select(rt, CN_GEMM_AUTO, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "fastest"),
+          "a bad COOPNETS_GEMM must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    unsetenv("COOPNETS_GEMM");
+}
+
+int main(void) {
+    cn_runtime *rt = cn_test_runtime();
+    check_backend(rt, CN_GEMM_OWN);
+    check_backend(rt, CN_GEMM_CLBLAST);
+    check_refusals(rt);
+    check_auto();
+    return cn_test_finish();
+}
