@@ -42,6 +42,15 @@ expect 2 'generator.*(output|image)' -- "$CLI" train configs/tiny.json --set dat
 expect 2 '\-\-iters' -- "$CLI" train configs/tiny.json --iters zero
 expect 2 'unknown or incomplete option' -- "$CLI" train configs/tiny.json --frob
 
+# bad data: an empty folder, a corrupt PNG, a truncated IDX file
+mkdir -p "$tmp/empty" "$tmp/pngs"
+expect 1 'empty.*no PNG' -- "$CLI" train configs/tiny.json --out "$tmp/x" --set data.kind=folder --set data.path="$tmp/empty"
+printf '\x89PNG\r\n\x1a\n this is not really a png' > "$tmp/pngs/broken.png"
+expect 2 'broken\.png' -- "$CLI" train configs/tiny.json --out "$tmp/x" --set data.kind=folder --set data.path="$tmp/pngs"
+printf '\x00\x00\x08\x03\x00\x00\x00\x0a\x00\x00\x00\x10\x00\x00\x00\x10abc' > "$tmp/short-idx3-ubyte"
+expect 2 'short-idx3-ubyte' -- "$CLI" train configs/tiny.json --out "$tmp/x" --set data.kind=idx --set data.path="$tmp/short-idx3-ubyte"
+expect 1 'nothere' -- "$CLI" train configs/tiny.json --out "$tmp/x" --set data.kind=texture --set data.path="$tmp/nothere.png"
+
 # a real, short run, then resume, sample and interpolate from it
 expect 0 'iter +2/2' -- "$CLI" train configs/tiny.json --iters 2 --out "$tmp/run" --set training.log_every=1
 expect 0 'resumed from .*ckpt-000002' -- "$CLI" train --resume "$tmp/run" --iters 3

@@ -23,6 +23,7 @@ int cn_cli_open_runtime(const cn_cli *cli, int profiling, cn_runtime **rt);
 void cn_cli_print_devices(FILE *out);
 
 int cn_cmd_devices(cn_cli *cli, int argc, char **argv);
+int cn_cmd_kernels(cn_cli *cli, int argc, char **argv);
 int cn_cmd_train(cn_cli *cli, int argc, char **argv);
 int cn_cmd_sample(cn_cli *cli, int argc, char **argv);
 int cn_cmd_interpolate(cn_cli *cli, int argc, char **argv);

@@ -33,7 +33,7 @@ static void print_progress(void *user, const cn_progress *p) {
     format_duration(p->elapsed_seconds, elapsed, sizeof elapsed);
     const cn_metrics *m = &p->metrics;
     printf("iter %6llu/%llu  epoch %3llu | L_D %9.4g  L_G %9.4g | f(X) %9.4g  f(Y~) %9.4g  |df/dY| %8.3g | "
-           "%.2f s/it %6.1f img/s | %s elapsed, ETA %s\n",
+           "%.3g s/it %6.3g img/s | %s elapsed, ETA %s\n",
            (unsigned long long)p->iteration, (unsigned long long)p->total, (unsigned long long)p->epoch, m->loss_d,
            m->loss_g, m->f_observed, m->f_revised, m->grad_f_norm, p->seconds_per_iteration, p->images_per_second,
            elapsed, eta);

@@ -13,6 +13,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"devices", cn_cmd_devices, "list OpenCL platforms and devices with their global index"},
+    {"kernels", cn_cmd_kernels, "build every kernel on the device; report build times and cache use"},
     {"train", cn_cmd_train, "train CoopNets from a JSON config (see configs/)"},
     {"sample", cn_cmd_sample, "draw samples from a checkpoint into a PNG grid"},
     {"interpolate", cn_cmd_interpolate, "a PNG grid of latent-space interpolations from a checkpoint"},

@@ -223,6 +223,9 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     FILE *metrics = NULL;
     int coop_built = 0;
     char path[CN_PATH_MAX + 64];
+    if (config->mode != CN_MODE_COOP)
+        return cn_error_set(e, CN_ERR_CONFIG, "config %s: mode \"%s\" (Algorithm %s alone) is not implemented yet; use \"coop\"",
+                            config->source, cn_mode_name(config->mode), config->mode == CN_MODE_DESCRIPTOR ? "D" : "G");
     cn_status s = cn_dataset_load(&config->data, config->seed, &data, e);
     if (s != CN_OK) goto end;
     if ((size_t)data.count < (size_t)t->batch_size) {

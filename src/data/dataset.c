@@ -354,7 +354,20 @@ static cn_status load_synthetic(const cn_data_config *cfg, uint64_t seed, cn_dat
 
 /* ---- entry points ---------------------------------------------------------------------------- */
 
-cn_status cn_dataset_load(const cn_data_config *cfg, uint64_t seed, cn_dataset *out, cn_error *e) {
+/* "~/x" -> "$HOME/x" (configs ship paths under the user's data folder). */
+static void expand_home(char *path, size_t size) {
+    const char *home = getenv("HOME");
+    if (strncmp(path, "~/", 2) != 0 || !home) return;
+    char tail[CN_PATH_MAX];
+    snprintf(tail, sizeof tail, "%s", path + 1);
+    snprintf(path, size, "%s%s", home, tail);
+}
+
+cn_status cn_dataset_load(const cn_data_config *config, uint64_t seed, cn_dataset *out, cn_error *e) {
+    cn_data_config expanded = *config;
+    expand_home(expanded.path, sizeof expanded.path);
+    expand_home(expanded.labels_path, sizeof expanded.labels_path);
+    const cn_data_config *cfg = &expanded;
     if (cfg->image_size <= 0 || (cfg->channels != 1 && cfg->channels != 3))
         return cn_error_set(e, CN_ERR_ARG, "data %s: image_size %d and channels %d (need >= 1, and 1 or 3)", cfg->path,
                             cfg->image_size, cfg->channels);
