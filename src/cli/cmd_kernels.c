@@ -3,15 +3,9 @@
  * device compiles everything (a failure prints the compiler's log), and the cold/warm start cost. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "coopnets/cn_util.h"
 
 int cn_cmd_kernels(cn_cli *cli, int argc, char **argv) {
     int no_cache = 0;
@@ -35,11 +29,11 @@ int cn_cmd_kernels(cn_cli *cli, int argc, char **argv) {
         unsigned hits = rt->stats.cache_hits;
         cn_error e = {0};
         cl_program p;
-        double t0 = now_seconds();
+        double t0 = cn_seconds_now();
         if (cn_program_get(rt, cn_cl_sources[i].name, NULL, &p, &e) != CN_OK) {
             rc = cn_cli_report(cli, &e);
         } else {
-            double dt = now_seconds() - t0;
+            double dt = cn_seconds_now() - t0;
             total += dt;
             printf("  %-12s %7.3f s  %s\n", cn_cl_sources[i].name, dt,
                    rt->stats.cache_hits > hits ? "from the cache" : "compiled");

@@ -1,5 +1,6 @@
 /* Checkpoint save/load (format in include/coopnets/cn_checkpoint.h). */
 #include "coopnets/cn_checkpoint.h"
+#include "coopnets/cn_util.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -14,15 +15,6 @@
 #define MAGIC "CNCKPT01"
 #define VERSION 1u
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-#define FNV_START 0xcbf29ce484222325ULL
 
 /* ---- writing ---------------------------------------------------------------------------------- */
 
@@ -38,7 +30,7 @@ static void put(writer *w, const void *data, size_t n) {
         w->failed = errno ? errno : EIO;
         return;
     }
-    w->hash = fnv1a(w->hash, data, n);
+    w->hash = cn_fnv1a(w->hash, data, n);
 }
 
 static cJSON *net_json(const cn_net *net) {
@@ -107,7 +99,7 @@ cn_status cn_checkpoint_save(cn_runtime *rt, const cn_coop *coop, uint64_t itera
     cJSON_Delete(header);
     char tmp[CN_PATH_MAX + 32];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    writer w = {NULL, FNV_START, 0};
+    writer w = {NULL, CN_FNV1A_START, 0};
     if (s == CN_OK && !(w.f = fopen(tmp, "wb")))
         s = cn_error_set(e, CN_ERR_IO, "cannot write checkpoint %s: %s", tmp, strerror(errno));
     if (s == CN_OK) {
@@ -179,7 +171,7 @@ static cn_status load_file(const char *path, loaded *l, cn_error *e) {
                             version, VERSION);
     uint64_t stored;
     memcpy(&stored, l->data + l->size - 8, 8);
-    if (fnv1a(FNV_START, l->data, l->size - 8) != stored)
+    if (cn_fnv1a(CN_FNV1A_START, l->data, l->size - 8) != stored)
         return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s is corrupt (checksum mismatch)", path);
     if ((size_t)header_len > l->size - 24)
         return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s is corrupt (header length)", path);

@@ -8,19 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "coopnets/cn_checkpoint.h"
 #include "coopnets/cn_data.h"
 #include "coopnets/cn_gemm.h"
 #include "coopnets/cn_plot.h"
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "coopnets/cn_util.h"
 
 static void say(const cn_train_options *o, const char *fmt, ...) {
     if (!o->on_message) return;
@@ -37,21 +31,6 @@ uint64_t cn_train_total_iterations(const cn_config *c, size_t dataset_count) {
     size_t per_epoch = dataset_count / (size_t)c->training.batch_size;
     if (per_epoch == 0) per_epoch = 1;
     return (uint64_t)c->training.epochs * per_epoch;
-}
-
-static cn_status make_dir(const char *path, cn_error *e) {
-    char tmp[CN_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return cn_error_set(e, CN_ERR_IO, "cannot create folder %s: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return cn_error_set(e, CN_ERR_IO, "cannot create folder %s: %s", tmp, strerror(errno));
-    return CN_OK;
 }
 
 /* Writes text to path through a temporary file and a rename. */
@@ -248,9 +227,9 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
         goto end;
     }
     snprintf(path, sizeof path, "%s/samples", out);
-    if ((s = make_dir(path, e)) != CN_OK) goto end;
+    if ((s = cn_make_dirs(path, e)) != CN_OK) goto end;
     snprintf(path, sizeof path, "%s/checkpoints", out);
-    if ((s = make_dir(path, e)) != CN_OK) goto end;
+    if ((s = cn_make_dirs(path, e)) != CN_OK) goto end;
     char *json = cn_config_to_json(config);
     snprintf(path, sizeof path, "%s/config.json", out);
     s = json ? write_text_file(path, json, e) : cn_error_set(e, CN_ERR_NOMEM, "out of memory");
@@ -276,7 +255,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
         goto end;
     }
     uint64_t epoch = UINT64_MAX;
-    double t0 = now_seconds(), last_log = t0;
+    double t0 = cn_seconds_now(), last_log = t0;
     uint64_t last_log_it = start;
     say(o, "training %llu iterations (%zu images, batch %zu, %zu chains, GEMM %s) into %s", (unsigned long long)total,
         count, n, coop.chain_count, cn_gemm_backend_name(cn_gemm_backend_in_use(rt)), out);
@@ -293,7 +272,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
         if (log) {
             cn_progress p = {.iteration = done, .total = total, .epoch = epoch};
             if ((s = cn_coop_read_metrics(rt, &coop, &p.metrics, e)) != CN_OK) goto end;
-            double now = now_seconds();
+            double now = cn_seconds_now();
             p.elapsed_seconds = now - t0;
             p.seconds_per_iteration = (now - last_log) / (double)(done - last_log_it);
             p.images_per_second = (double)n / p.seconds_per_iteration;

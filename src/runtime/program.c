@@ -5,15 +5,13 @@
  *   "CNPC" | u32 version | u64 key[2] | u64 binary size | u64 FNV-1a of the binary | binary
  * written to a temporary file and renamed, so readers never see half an entry; a checksum or size
  * mismatch counts as corrupt: the program is rebuilt from source and the entry rewritten. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "coopnets/cn_runtime.h"
+#include "coopnets/cn_util.h"
 #include "runtime/runtime_internal.h"
 
 #define CACHE_MAGIC "CNPC"
@@ -30,43 +28,16 @@ struct cn_kernel_entry {
     cl_kernel handle;
 };
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 static void cache_key(const cn_runtime *rt, const char *text, size_t length, const char *options, uint64_t key[2]) {
     const char *parts[] = {rt->device.name, rt->device.vendor, rt->device.driver_version, options ? options : ""};
     uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL;
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
-        a = fnv1a(a, parts[i], strlen(parts[i]) + 1);
-        b = fnv1a(b, parts[i], strlen(parts[i]) + 1);
-        b = fnv1a(b, &a, sizeof a);
+        a = cn_fnv1a(a, parts[i], strlen(parts[i]) + 1);
+        b = cn_fnv1a(b, parts[i], strlen(parts[i]) + 1);
+        b = cn_fnv1a(b, &a, sizeof a);
     }
-    key[0] = fnv1a(a, text, length);
-    key[1] = fnv1a(b ^ 0x9e3779b97f4a7c15ULL, text, length);
-}
-
-static int mkdirs(const char *path) {
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    key[0] = cn_fnv1a(a, text, length);
+    key[1] = cn_fnv1a(b ^ 0x9e3779b97f4a7c15ULL, text, length);
 }
 
 cn_status cn_program_cache_init(cn_runtime *rt, const cn_runtime_options *options, cn_error *e) {
@@ -79,7 +50,7 @@ cn_status cn_program_cache_init(cn_runtime *rt, const cn_runtime_options *option
     else if ((env = getenv("HOME")) && *env) snprintf(rt->cache_dir, sizeof rt->cache_dir, "%s/.cache/coopnets_cl", env);
     else rt->cache_enabled = 0;
     /* A cache we cannot create is not an error: the run goes on without one. */
-    if (rt->cache_enabled && mkdirs(rt->cache_dir) != 0) rt->cache_enabled = 0;
+    if (rt->cache_enabled && cn_make_dirs(rt->cache_dir, NULL) != CN_OK) rt->cache_enabled = 0;
     (void)e;
     return CN_OK;
 }
@@ -120,7 +91,7 @@ static unsigned char *cache_read(const char *path, const uint64_t key[2], size_t
         goto bad;
     bin = malloc(n);
     if (!bin || fread(bin, 1, n, f) != n || fgetc(f) != EOF) goto bad;
-    if (fnv1a(0xcbf29ce484222325ULL, bin, n) != sum) goto bad;
+    if (cn_fnv1a(CN_FNV1A_START, bin, n) != sum) goto bad;
     fclose(f);
     *size = n;
     return bin;
@@ -137,7 +108,7 @@ static void cache_write(const char *path, const uint64_t key[2], const unsigned 
     FILE *f = fopen(tmp, "wb");
     if (!f) return;
     uint32_t version = CACHE_VERSION;
-    uint64_t size = n, sum = fnv1a(0xcbf29ce484222325ULL, bin, n);
+    uint64_t size = n, sum = cn_fnv1a(CN_FNV1A_START, bin, n);
     int ok = fwrite(CACHE_MAGIC, 1, 4, f) == 4 && fwrite(&version, 4, 1, f) == 1 && fwrite(key, 8, 2, f) == 2 &&
              fwrite(&size, 8, 1, f) == 1 && fwrite(&sum, 8, 1, f) == 1 && fwrite(bin, 1, n, f) == n;
     ok = (fclose(f) == 0) && ok;
@@ -156,7 +127,7 @@ static char *build_log(cl_program p, cl_device_id d) {
 
 static cn_status build(cn_runtime *rt, const char *label, const char *text, size_t length, const char *options,
                        cl_program *out, cn_error *e) {
-    double t0 = now_seconds();
+    double t0 = cn_seconds_now();
     char opts[1024];
     full_options(options, opts, sizeof opts);
     uint64_t key[2];
@@ -176,7 +147,7 @@ static cn_status build(cn_runtime *rt, const char *label, const char *text, size
             if (err == CL_SUCCESS && status == CL_SUCCESS &&
                 clBuildProgram(p, 1, &rt->device.id, opts, NULL, NULL) == CL_SUCCESS) {
                 rt->stats.cache_hits++;
-                rt->stats.build_seconds += now_seconds() - t0;
+                rt->stats.build_seconds += cn_seconds_now() - t0;
                 *out = p;
                 return CN_OK;
             }
@@ -207,7 +178,7 @@ static cn_status build(cn_runtime *rt, const char *label, const char *text, size
             free(bin);
         }
     }
-    rt->stats.build_seconds += now_seconds() - t0;
+    rt->stats.build_seconds += cn_seconds_now() - t0;
     *out = p;
     return CN_OK;
 }
