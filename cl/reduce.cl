@@ -26,3 +26,11 @@ __kernel void cn_scaled_difference(__global const float *x, __global const float
     CN_MY_SPAN(i, count, n);
     if (count) cn_store8(a * (cn_load8(x + i, count) - cn_load8(y + i, count)), out + i, count);
 }
+
+/* out[i] = a * mask[i] * (x[i] - y[i]): the residual of the visible elements only (mask 1 visible, 0 hidden) */
+__kernel void cn_masked_difference(__global const float *x, __global const float *y, __global const float *mask,
+                                   __global float *out, const float a, const ulong n) {
+    CN_MY_SPAN(i, count, n);
+    if (count)
+        cn_store8(a * cn_load8(mask + i, count) * (cn_load8(x + i, count) - cn_load8(y + i, count)), out + i, count);
+}

@@ -5,22 +5,7 @@ set -u
 CLI=${1:?usage: test_cli.sh PATH/TO/coopnets_cl}
 tmp=$(mktemp -d /tmp/cn_test_cli.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-failures=0 checks=0
-
-# expect CODE PATTERN -- COMMAND...: the exit code is CODE and stdout+stderr match PATTERN.
-expect() {
-  local code=$1 pattern=$2; shift 3
-  checks=$((checks + 1))
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL: '$*' gave exit $rc (want $code), output:"; echo "$out" | sed 's/^/    /' | head -20
-    echo "    (wanted /$pattern/)"
-    failures=$((failures + 1))
-  else
-    echo "ok: $* -> $rc, /$pattern/"
-  fi
-}
+. "$(dirname "$0")/support/cli_expect.sh"
 
 expect 0 'platform 0: .*' -- "$CLI" devices
 expect 0 '\[0\]' -- "$CLI" devices --device 0
@@ -56,9 +41,7 @@ expect 0 'iter +2/2' -- "$CLI" train configs/tiny.json --iters 2 --out "$tmp/run
 expect 0 'resumed from .*ckpt-000002' -- "$CLI" train --resume "$tmp/run" --iters 3
 expect 0 'wrote .*s\.png' -- "$CLI" sample "$tmp/run" --count 9 --out "$tmp/s.png"
 expect 0 'wrote .*i\.png' -- "$CLI" interpolate "$tmp/run" --rows 2 --cols 4 --spherical --out "$tmp/i.png"
-checks=$((checks + 1))
-if [ -s "$tmp/s.png" ] && [ -s "$tmp/s-generated.png" ] && [ -s "$tmp/run/config.json" ]; then echo "ok: outputs exist"
-else echo "FAIL: missing outputs"; ls -R "$tmp"; failures=$((failures + 1)); fi
+check "sample grids and the run's config exist" test -s "$tmp/s.png" -a -s "$tmp/s-generated.png" -a -s "$tmp/run/config.json"
 
 # bad checkpoints
 printf 'not a checkpoint at all, just text' > "$tmp/bad.cnck"
@@ -70,5 +53,4 @@ head -c 1000 "$tmp/run/checkpoints/ckpt-000003.cnck" > "$tmp/short.cnck"
 expect 2 'short\.cnck.*(corrupt|truncated)' -- "$CLI" sample "$tmp/short.cnck"
 expect 1 'no checkpoint' -- "$CLI" sample "$tmp/nowhere"
 
-echo "$checks checks, $failures failed"
-[ "$failures" = 0 ]
+summary

@@ -1,8 +1,11 @@
-/* cn_checkpoint: self-contained training state — the resolved config, both nets' parameters and
- * Adam moments, the iteration (which is also the RNG position: noise is keyed by it).
+/* cn_checkpoint: self-contained training state — the resolved config, the parameters and Adam
+ * moments of the nets the mode trains, the iteration (which is also the RNG position: noise is
+ * keyed by it), and the mode's own state: Algorithm G's latent vectors, persistent chains.
  *
- * File: "CNCKPT01" | u32 version | u32 header bytes | header JSON | for each net: parameters,
- * Adam m, Adam v as float32 tensor by tensor (no device padding) | u64 FNV-1a of all before.
+ * File: "CNCKPT01" | u32 version (2) | u32 header bytes | header JSON | for each net of the
+ * header's "nets": parameters, Adam m, Adam v as float32 tensor by tensor (no device padding) |
+ * for each entry of the header's optional "arrays" ({"name", "shape": [rows, cols]}): float32
+ * rows × cols | u64 FNV-1a of all before. Version 1 files (both nets, no arrays) are read too.
  * Written to a temporary file, flushed to disk, then renamed: a crash never leaves a broken one. */
 #ifndef CN_CHECKPOINT_H
 #define CN_CHECKPOINT_H

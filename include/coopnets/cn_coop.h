@@ -19,20 +19,27 @@ typedef struct cn_metrics {
 
 typedef struct cn_coop {
     cn_config config;
-    cn_net descriptor, generator;
+    cn_net descriptor, generator; /* only the nets the mode trains are built (layer_count 0 otherwise) */
     size_t batch, chain_count;     /* n observed, M synthesized */
+    size_t generator_rows;         /* the generator's largest batch: M, or max(M, n) in mode generator */
     size_t image_floats, latent_floats;
-    cn_buffer images;      /* [M + n] images: the chains Ỹ first, then the observed batch X */
+    cn_buffer images;      /* [M + n] images: the chains Ỹ first, then the observed batch X; in mode generator
+                            * [generator_rows], the batch X at row 0 (it is the generator's target there) */
     cn_buffer chains;      /* view: images[0, M) */
-    cn_buffer latent;      /* h [M, latent] */
+    cn_buffer latent;      /* h [generator_rows, latent] */
     cn_buffer image_grad;  /* ∂f/∂Y, [M, image] */
-    cn_buffer latent_grad; /* [M, latent] */
-    cn_buffer residual;    /* d/dg of the reconstruction loss, [M, image] */
+    cn_buffer latent_grad; /* [generator_rows, latent] */
+    cn_buffer residual;    /* d/dg of the reconstruction loss, [generator_rows, image] */
     cn_buffer ones;        /* [M, descriptor outputs]: d(Σ f)/d(outputs) */
     cn_buffer loss_weights;/* [M + n, descriptor outputs]: dL_D/d(outputs) = +1/M (chains), −1/n (observed) */
     cn_buffer f_generated, f_batch, grad_norms, residual_sq; /* metric reductions */
     cn_buffer reduce_ws;
     int generated_pending; /* the logged iteration ran descriptor Langevin steps */
+    size_t loss_g_rows;    /* rows of the logged generator update (L_G's 1/M) */
+    /* Algorithm G: the latent vector h_i of every training image, kept across epochs on the host
+     * [latent_count][latent] (cn_algorithm_g_init_latents; saved in checkpoints); NULL otherwise. */
+    float *latents;
+    size_t latent_count;
 } cn_coop;
 
 /* Builds both nets and all buffers for config c (checks device memory first). Weights start from
@@ -41,7 +48,8 @@ cn_status cn_coop_create(cn_runtime *rt, const cn_config *c, cn_coop *coop, cn_e
 void cn_coop_free(cn_runtime *rt, cn_coop *coop);
 cn_status cn_coop_init_weights(cn_runtime *rt, cn_coop *coop, cn_error *e);
 
-/* Uploads the observed batch [n][c][h][w] (the one blocking transfer of an iteration, before it). */
+/* Uploads the observed batch [n][c][h][w] to its rows of coop->images (after the chains; row 0 in
+ * mode generator) — the one blocking transfer of an iteration, before it. */
 cn_status cn_coop_set_observed(cn_runtime *rt, cn_coop *coop, const float *images, cn_error *e);
 
 /* The five steps of DESIGN §2 for iteration `iteration` (which keys the noise); `log` enqueues
@@ -51,6 +59,14 @@ cn_status cn_coop_revise(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int 
 cn_status cn_coop_update_descriptor(cn_runtime *rt, cn_coop *coop, int log, cn_error *e);
 cn_status cn_coop_infer_latent(cn_runtime *rt, cn_coop *coop, uint64_t iteration, cn_error *e);
 cn_status cn_coop_update_generator(cn_runtime *rt, cn_coop *coop, int log, cn_error *e);
+/* Steps 4 and 5 on any target (Algorithm G: the observed batch; completion: masked test images):
+ * `steps` generator Langevin steps of the first `rows` latent vectors towards target[0, rows),
+ * noise keyed by (seed, iteration); with a mask (per element: 1 visible, 0 hidden) only the
+ * visible elements pull. Then the generator update on L_G = (1/rows) Σ ‖target − g(h)‖²/(2σ²). */
+cn_status cn_coop_infer_latent_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, const cn_buffer *mask,
+                                  size_t rows, int steps, uint64_t seed, uint64_t iteration, cn_error *e);
+cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows, int log,
+                                      cn_error *e);
 /* All five in order. */
 cn_status cn_coop_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e);
 /* Waits for the queue and reads the metrics of the last logged iteration. */
@@ -61,7 +77,8 @@ cn_status cn_coop_read_metrics(cn_runtime *rt, cn_coop *coop, cn_metrics *m, cn_
  * steps. Runs in batches of M (batch norm uses the statistics of each sampling batch). */
 cn_status cn_coop_sample(cn_runtime *rt, cn_coop *coop, uint64_t seed, size_t count, int langevin_steps,
                          float *out_generated, float *out_revised, cn_error *e);
-/* Generator output for given host latent vectors [count][latent] (interpolation). */
+/* Generator output for given host latent vectors [count][latent] (interpolation), in batches of M;
+ * a short last batch is filled up with N(0, I) draws so batch norm sees M rows, as in sampling. */
 cn_status cn_coop_generate_from(cn_runtime *rt, cn_coop *coop, const float *latent, size_t count, float *out,
                                 cn_error *e);
 

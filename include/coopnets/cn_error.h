@@ -55,8 +55,10 @@ const char *cn_status_name(cn_status s);
 const char *cn_cl_error_name(int code);
 
 /* Test-only fault injection (DESIGN §6): when the environment variable COOPNETS_FAULT is
- * "KIND:N" (KIND one of cl, alloc, write), the N-th checked call of that kind fails.
- * cn_fault_hit(kind) counts one call and returns 1 when it must fail. */
+ * "KIND:N", the N-th checked call of that kind fails; with "KIND:N+" that one and every later one.
+ * Kinds: cl (an OpenCL call), alloc (a device buffer), write (a file write; errno is set to
+ * ENOSPC, a full disk), nan (a training log point sees NaN metrics, for the divergence guard). cn_fault_hit(kind) counts one call and returns 1
+ * when it must fail. */
 int cn_fault_hit(const char *kind);
 
 #define CN_TRY(expr)                          \

@@ -42,13 +42,16 @@ typedef struct cn_net {
     float leaky_slope, bn_eps, weight_std;
     int tensor_count;
     cn_tensor_info tensors[CN_MAX_LAYERS * 4];
-    size_t param_floats; /* including alignment padding between tensors */
+    size_t param_floats;     /* including alignment padding between tensors */
+    size_t gradient_floats;  /* each backward scratch buffer */
+    size_t workspace_floats;
     cn_buffer params, grads, adam_m, adam_v;
     cn_adam_params adam;
     unsigned long adam_step;
     cn_buffer grad_in, grad_out; /* backward ping-pong, each the largest activation */
     cn_buffer workspace;
-    size_t bytes; /* device memory this net holds */
+    size_t bytes;                /* device memory this net holds once allocated */
+    size_t largest_buffer_bytes; /* its largest single buffer */
 } cn_net;
 
 /* Builds the descriptor or the generator of config c for batches up to max_batch (checking the
@@ -57,6 +60,14 @@ typedef struct cn_net {
 cn_status cn_net_build_descriptor(cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net, cn_error *e);
 cn_status cn_net_build_generator(cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net, cn_error *e);
 void cn_net_free(cn_runtime *rt, cn_net *net);
+/* The two halves of a build, for callers that check several nets' memory together: the plan
+ * (shapes, parameter layout, net->bytes) touches no device memory; cn_net_allocate then makes the
+ * buffers (after the caller's cn_device_memory_check). */
+cn_status cn_net_plan_descriptor(const cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net,
+                                 cn_error *e);
+cn_status cn_net_plan_generator(const cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net,
+                                cn_error *e);
+cn_status cn_net_allocate(cn_runtime *rt, cn_net *net, cn_error *e);
 
 /* Weights ~ N(0, weight_std²) from the Philox stream (seed, CN_STREAM_WEIGHTS, tensor index),
  * biases, shifts 0, scales 1; Adam moments 0. */

@@ -26,6 +26,10 @@ cn_status cn_reduce_rows(cn_runtime *rt, cn_reduce_op op, size_t rows, size_t co
 /* out[i] = a * (x[i] - y[i]) for i < count (out may be x or y). */
 cn_status cn_scaled_difference(cn_runtime *rt, size_t count, float a, const cn_buffer *x, const cn_buffer *y,
                                cn_buffer *out, cn_error *e);
+/* out[i] = a * mask[i] * (x[i] - y[i]) for i < count: the same on the elements where mask is 1 (pattern
+ * completion: the visible pixels), 0 where it is 0. out may be x or y. */
+cn_status cn_masked_difference(cn_runtime *rt, size_t count, float a, const cn_buffer *x, const cn_buffer *y,
+                               const cn_buffer *mask, cn_buffer *out, cn_error *e);
 
 #ifdef __cplusplus
 }

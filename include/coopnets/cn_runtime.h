@@ -84,6 +84,7 @@ typedef struct cn_runtime {
     size_t kernel_count;
     struct cn_gemm *gemm; /* per-device GEMM state, made on first use by src/nn/gemm.c ... */
     void (*gemm_release)(struct cn_runtime *rt); /* ... which also sets how to free it */
+    struct cn_profile *profile; /* attached by cn_profile_attach; NULL: no events are made */
 } cn_runtime;
 
 cn_runtime_options cn_runtime_default_options(void);
@@ -168,6 +169,11 @@ typedef struct cn_arg {
 cn_status cn_launch(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t *global, const size_t *local,
                     const cn_arg *args, size_t nargs, cn_error *e);
 
+/* The same, telling an attached profile the work the launch does (floating-point operations and
+ * bytes moved; 0 when not counted), so that it can report GFLOP/s and GB/s. */
+cn_status cn_launch_counted(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t *global, const size_t *local,
+                            const cn_arg *args, size_t nargs, double flops, double bytes, cn_error *e);
+
 /* Looks up program/kernel (built without options) and launches it:
  *   CN_RUN(rt, "activation", "cn_leaky_relu_forward", 1, global, NULL, e, CN_MEM(x), CN_F32(0.2f)) */
 #define CN_RUN(rt, program, kernel, dims, global, local, e, ...)                                          \
@@ -175,6 +181,36 @@ cn_status cn_launch(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t
            sizeof((const cn_arg[]){__VA_ARGS__}) / sizeof(cn_arg), (e))
 cn_status cn_run(cn_runtime *rt, const char *program, const char *options, const char *kernel, cl_uint dims,
                  const size_t *global, const size_t *local, const cn_arg *args, size_t nargs, cn_error *e);
+
+/* ---- profiling -------------------------------------------------------------------------------- */
+
+/* While a profile is attached to a runtime opened with profiling = 1, every kernel launch, GEMM
+ * and buffer transfer is enqueued with an event and recorded: its name (the kernel function;
+ * "clblast_sgemm"; "write", "read", "fill", "copy"), the profile's tag and the work counts given.
+ * Without a profile no event is made and nothing waits. */
+typedef struct cn_profile cn_profile;
+
+typedef struct cn_profile_total {
+    char name[64];
+    int tag;               /* the tag current when the commands were enqueued */
+    unsigned long calls;
+    double seconds;        /* the events' END - START, summed */
+    double flops, bytes;   /* the counts given at enqueue, summed (0: not counted) */
+} cn_profile_total;
+
+cn_status cn_profile_create(cn_profile **p, cn_error *e);
+void cn_profile_free(cn_profile *p); /* releases the events it still holds; detach it first */
+/* Attaches p (NULL detaches). A runtime opened without profiling is CN_ERR_ARG. */
+cn_status cn_profile_attach(cn_runtime *rt, cn_profile *p, cn_error *e);
+/* Tags the commands enqueued from now on (e.g. with the step of an iteration); 0 at first. */
+void cn_profile_set_tag(cn_profile *p, int tag);
+/* For enqueue sites, when rt->profile is set: takes the command's event (and `start`, a marker
+ * enqueued just before a command made of several kernels whose last one `end` is, else NULL). */
+cn_status cn_profile_record(cn_runtime *rt, const char *name, cl_event start, cl_event end, double flops, double bytes,
+                            cn_error *e);
+/* Waits for the queue and sums the recorded events per (name, tag), in the order first enqueued:
+ * *totals is malloc'd (free it). Empties the profile, which stays attached. */
+cn_status cn_profile_resolve(cn_runtime *rt, cn_profile *p, cn_profile_total **totals, size_t *count, cn_error *e);
 
 static inline size_t cn_round_up(size_t n, size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 

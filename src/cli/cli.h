@@ -3,7 +3,7 @@
 #ifndef CN_CLI_H
 #define CN_CLI_H
 
-#include "coopnets/cn_runtime.h"
+#include "coopnets/cn_coop.h"
 
 typedef struct cn_cli {
     int device;        /* --device N, -1 when not given */
@@ -22,10 +22,21 @@ int cn_cli_report(const cn_cli *cli, const cn_error *e);
 int cn_cli_open_runtime(const cn_cli *cli, int profiling, cn_runtime **rt);
 void cn_cli_print_devices(FILE *out);
 
+/* Opens the device and rebuilds the model stored in a checkpoint (file or run folder); prints
+ * what it loaded unless quiet; *iteration (may be NULL) gets the checkpoint's iteration. On
+ * failure prints the error and returns its exit code. */
+int cn_cli_load_model(cn_cli *cli, const char *where, cn_runtime **rt, cn_coop *coop, uint64_t *iteration);
+/* Reads an option's integer value >= lo into *out; prints "coopnets_cl CMD: OPT needs ..." and
+ * returns 0 when it is missing or not one. */
+int cn_cli_parse_count(const char *cmd, const char *opt, const char *v, long lo, long *out);
+
 int cn_cmd_devices(cn_cli *cli, int argc, char **argv);
 int cn_cmd_kernels(cn_cli *cli, int argc, char **argv);
 int cn_cmd_train(cn_cli *cli, int argc, char **argv);
 int cn_cmd_sample(cn_cli *cli, int argc, char **argv);
 int cn_cmd_interpolate(cn_cli *cli, int argc, char **argv);
+int cn_cmd_complete(cn_cli *cli, int argc, char **argv);
+int cn_cmd_prepare(cn_cli *cli, int argc, char **argv);
+int cn_cmd_bench(cn_cli *cli, int argc, char **argv);
 
 #endif

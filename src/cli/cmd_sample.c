@@ -7,10 +7,10 @@
 #include "cli/cli.h"
 #include "coopnets/cn_checkpoint.h"
 #include "coopnets/cn_data.h"
+#include "coopnets/cn_experiments.h"
 #include "coopnets/cn_noise.h"
 
-/* Opens the device and rebuilds the model stored in a checkpoint (file or run folder). */
-static int load_model(cn_cli *cli, const char *where, cn_runtime **rt, cn_coop *coop) {
+int cn_cli_load_model(cn_cli *cli, const char *where, cn_runtime **rt, cn_coop *coop, uint64_t *iteration) {
     cn_error e = {0};
     char path[CN_PATH_MAX];
     cn_config config;
@@ -25,7 +25,10 @@ static int load_model(cn_cli *cli, const char *where, cn_runtime **rt, cn_coop *
         } else if (cn_checkpoint_load(*rt, coop, path, &it, &e) != CN_OK) {
             cn_coop_free(*rt, coop);
             rc = cn_cli_report(cli, &e);
-        } else if (!cli->quiet) {
+        } else if (iteration) {
+            *iteration = it;
+        }
+        if (rc == CN_EXIT_OK && !cli->quiet) {
             printf("model: %s (iteration %llu) on device %d: %s\n", path, (unsigned long long)it, (*rt)->device.index,
                    (*rt)->device.name);
         }
@@ -38,7 +41,7 @@ static int load_model(cn_cli *cli, const char *where, cn_runtime **rt, cn_coop *
     return rc;
 }
 
-static int parse_count(const char *cmd, const char *opt, const char *v, long lo, long *out) {
+int cn_cli_parse_count(const char *cmd, const char *opt, const char *v, long lo, long *out) {
     char *end;
     long n = v ? strtol(v, &end, 10) : 0;
     if (!v || *end || n < lo) {
@@ -64,9 +67,9 @@ int cn_cmd_sample(cn_cli *cli, int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--out") == 0 && v) out = v, i++;
-        else if (strcmp(argv[i], "--count") == 0) { if (!parse_count("sample", "--count", v, 1, &count)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(argv[i], "--langevin") == 0) { if (!parse_count("sample", "--langevin", v, 0, &steps)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(argv[i], "--seed") == 0) { if (!parse_count("sample", "--seed", v, 0, &seed)) return CN_EXIT_USAGE; i++; }
+        else if (strcmp(argv[i], "--count") == 0) { if (!cn_cli_parse_count("sample", "--count", v, 1, &count)) return CN_EXIT_USAGE; i++; }
+        else if (strcmp(argv[i], "--langevin") == 0) { if (!cn_cli_parse_count("sample", "--langevin", v, 0, &steps)) return CN_EXIT_USAGE; i++; }
+        else if (strcmp(argv[i], "--seed") == 0) { if (!cn_cli_parse_count("sample", "--seed", v, 0, &seed)) return CN_EXIT_USAGE; i++; }
         else if (argv[i][0] != '-' && !ckpt) ckpt = argv[i];
         else {
             fprintf(stderr, "coopnets_cl sample: unexpected argument '%s'\nusage: coopnets_cl sample CKPT [--count N] "
@@ -80,9 +83,9 @@ int cn_cmd_sample(cn_cli *cli, int argc, char **argv) {
     }
     cn_runtime *rt = NULL;
     cn_coop coop;
-    int rc = load_model(cli, ckpt, &rt, &coop);
+    int rc = cn_cli_load_model(cli, ckpt, &rt, &coop, NULL);
     if (rc != CN_EXIT_OK) return rc;
-    if (steps < 0) steps = coop.config.descriptor.langevin_steps;
+    if (steps < 0) steps = coop.descriptor.layer_count ? coop.config.descriptor.langevin_steps : 0;
     size_t img = coop.image_floats;
     float *gen = malloc((size_t)count * img * sizeof(float)), *rev = malloc((size_t)count * img * sizeof(float));
     cn_error e = {0};
@@ -110,19 +113,6 @@ int cn_cmd_sample(cn_cli *cli, int argc, char **argv) {
     return rc;
 }
 
-/* Spherical interpolation keeps the norm of Gaussian latents; linear shrinks it in the middle. */
-static void interpolate(const float *a, const float *b, float *out, size_t n, double t, int spherical) {
-    double dot = 0, na = 0, nb = 0;
-    for (size_t i = 0; i < n; i++) dot += (double)a[i] * b[i], na += (double)a[i] * a[i], nb += (double)b[i] * b[i];
-    double omega = acos(fmax(-1.0, fmin(1.0, dot / sqrt(na * nb + 1e-30))));
-    for (size_t i = 0; i < n; i++) {
-        if (spherical && sin(omega) > 1e-6)
-            out[i] = (float)((sin((1 - t) * omega) * a[i] + sin(t * omega) * b[i]) / sin(omega));
-        else
-            out[i] = (float)((1 - t) * a[i] + t * b[i]);
-    }
-}
-
 int cn_cmd_interpolate(cn_cli *cli, int argc, char **argv) {
     const char *ckpt = NULL, *out = "interpolation.png";
     long rows = 8, cols = 10, seed = 1;
@@ -130,9 +120,9 @@ int cn_cmd_interpolate(cn_cli *cli, int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--out") == 0 && v) out = v, i++;
-        else if (strcmp(argv[i], "--rows") == 0) { if (!parse_count("interpolate", "--rows", v, 1, &rows)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(argv[i], "--cols") == 0) { if (!parse_count("interpolate", "--cols", v, 2, &cols)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(argv[i], "--seed") == 0) { if (!parse_count("interpolate", "--seed", v, 0, &seed)) return CN_EXIT_USAGE; i++; }
+        else if (strcmp(argv[i], "--rows") == 0) { if (!cn_cli_parse_count("interpolate", "--rows", v, 1, &rows)) return CN_EXIT_USAGE; i++; }
+        else if (strcmp(argv[i], "--cols") == 0) { if (!cn_cli_parse_count("interpolate", "--cols", v, 2, &cols)) return CN_EXIT_USAGE; i++; }
+        else if (strcmp(argv[i], "--seed") == 0) { if (!cn_cli_parse_count("interpolate", "--seed", v, 0, &seed)) return CN_EXIT_USAGE; i++; }
         else if (strcmp(argv[i], "--spherical") == 0) spherical = 1;
         else if (argv[i][0] != '-' && !ckpt) ckpt = argv[i];
         else {
@@ -147,7 +137,7 @@ int cn_cmd_interpolate(cn_cli *cli, int argc, char **argv) {
     }
     cn_runtime *rt = NULL;
     cn_coop coop;
-    int rc = load_model(cli, ckpt, &rt, &coop);
+    int rc = cn_cli_load_model(cli, ckpt, &rt, &coop, NULL);
     if (rc != CN_EXIT_OK) return rc;
     size_t lat = coop.latent_floats, n = (size_t)(rows * cols);
     float *ends = malloc(2 * (size_t)rows * lat * sizeof(float)), *latent = malloc(n * lat * sizeof(float));
@@ -161,8 +151,8 @@ int cn_cmd_interpolate(cn_cli *cli, int argc, char **argv) {
         cn_noise_normal_host(&key, 2 * (size_t)rows * lat, ends);
         for (long r = 0; r < rows; r++)
             for (long c = 0; c < cols; c++)
-                interpolate(ends + 2 * r * lat, ends + (2 * r + 1) * lat, latent + (r * cols + c) * lat, lat,
-                            (double)c / (double)(cols - 1), spherical);
+                cn_latent_interpolate(ends + 2 * r * lat, ends + (2 * r + 1) * lat, latent + (r * cols + c) * lat,
+                                      lat, (double)c / (double)(cols - 1), spherical);
         if (cn_coop_generate_from(rt, &coop, latent, n, images, &e) != CN_OK) rc = cn_cli_report(cli, &e);
         else rc = write_grid(cli, out, images, &coop, (int)n, (int)cols);
     }

@@ -25,6 +25,12 @@ static void format_duration(double s, char *out, size_t size) {
     else snprintf(out, size, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
 }
 
+/* A mode that trains one net alone has no numbers for the other (NaN): "-". */
+static void metric_text(char *out, size_t size, int width, int digits, double v) {
+    if (isnan(v)) snprintf(out, size, "%*s", width, "-");
+    else snprintf(out, size, "%*.*g", width, digits, v);
+}
+
 static void print_progress(void *user, const cn_progress *p) {
     const cn_cli *cli = user;
     if (cli->quiet) return;
@@ -32,11 +38,13 @@ static void print_progress(void *user, const cn_progress *p) {
     format_duration(p->eta_seconds, eta, sizeof eta);
     format_duration(p->elapsed_seconds, elapsed, sizeof elapsed);
     const cn_metrics *m = &p->metrics;
-    printf("iter %6llu/%llu  epoch %3llu | L_D %9.4g  L_G %9.4g | f(X) %9.4g  f(Y~) %9.4g  |df/dY| %8.3g | "
+    char v[5][32];
+    const double values[5] = {m->loss_d, m->loss_g, m->f_observed, m->f_revised, m->grad_f_norm};
+    for (int i = 0; i < 5; i++) metric_text(v[i], sizeof v[i], i == 4 ? 8 : 9, i == 4 ? 3 : 4, values[i]);
+    printf("iter %6llu/%llu  epoch %3llu | L_D %s  L_G %s | f(X) %s  f(Y~) %s  |df/dY| %s | "
            "%.3g s/it %6.3g img/s | %s elapsed, ETA %s\n",
-           (unsigned long long)p->iteration, (unsigned long long)p->total, (unsigned long long)p->epoch, m->loss_d,
-           m->loss_g, m->f_observed, m->f_revised, m->grad_f_norm, p->seconds_per_iteration, p->images_per_second,
-           elapsed, eta);
+           (unsigned long long)p->iteration, (unsigned long long)p->total, (unsigned long long)p->epoch, v[0], v[1],
+           v[2], v[3], v[4], p->seconds_per_iteration, p->images_per_second, elapsed, eta);
     fflush(stdout);
 }
 
@@ -119,6 +127,12 @@ int cn_cmd_train(cn_cli *cli, int argc, char **argv) {
         rc = 130;
     } else {
         rc = cn_cli_report(cli, &e);
+        /* A failure at run time (a lost device, a full disk) leaves the checkpoints written before it. */
+        char ckpt[CN_PATH_MAX];
+        if (rc == CN_EXIT_FAILURE && s != CN_ERR_DIVERGED &&
+            cn_checkpoint_find(config.training.output, ckpt, sizeof ckpt, NULL) == CN_OK)
+            fprintf(stderr, "%s: the newest checkpoint is %s: continue with --resume %s\n", cli->program, ckpt,
+                    config.training.output);
     }
 end:
     cn_error_clear(&e);

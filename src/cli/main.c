@@ -17,6 +17,9 @@ static const command commands[] = {
     {"train", cn_cmd_train, "train CoopNets from a JSON config (see configs/)"},
     {"sample", cn_cmd_sample, "draw samples from a checkpoint into a PNG grid"},
     {"interpolate", cn_cmd_interpolate, "a PNG grid of latent-space interpolations from a checkpoint"},
+    {"complete", cn_cmd_complete, "pattern completion: recover hidden parts of test images, with error and PSNR"},
+    {"prepare", cn_cmd_prepare, "centre-crop and resize a folder of PNGs (or of category folders) for training"},
+    {"bench", cn_cmd_bench, "time training iterations, steps and kernels on one device or all"},
 };
 
 static void usage(FILE *out) {

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,10 @@
 #include <unistd.h>
 
 #define MAGIC "CNCKPT01"
-#define VERSION 1u
+/* 2: the nets listed in the header are those the mode trains (1 or 2), and optional arrays follow
+ * them. A version 1 file (always both nets, no arrays) reads the same way. */
+#define VERSION 2u
+#define OLDEST_VERSION 1u
 
 
 /* ---- writing ---------------------------------------------------------------------------------- */
@@ -60,6 +64,18 @@ static cn_status read_state(cn_runtime *rt, const cn_net *net, float **out, cn_e
             return s;
         }
     }
+    /* A diverged run is not saved: the divergence guard rolls back to the newest checkpoint, which
+     * must hold finite weights. */
+    for (int k = 0; k < 3; k++)
+        for (int t = 0; t < net->tensor_count; t++) {
+            const float *x = host + k * floats + net->tensors[t].offset;
+            for (size_t i = 0; i < net->tensors[t].count; i++)
+                if (!isfinite(x[i])) {
+                    free(host);
+                    return cn_error_set(e, CN_ERR_DIVERGED, "the %s's %s hold NaN or Inf (%s): not saving a checkpoint",
+                                        net->name, k == 0 ? "parameters" : "Adam moments", net->tensors[t].name);
+                }
+        }
     *out = host;
     return CN_OK;
 }
@@ -77,11 +93,36 @@ static int fsync_dir_of(const char *path) {
     return r;
 }
 
+/* An optional array of the training state: Algorithm G's latent vectors, persistent chains. */
+typedef struct array {
+    const char *name;
+    size_t rows, cols;
+    float *host;
+    int owned; /* host was read from the device for this save */
+} array;
+
+static cn_status arrays_of(cn_runtime *rt, const cn_coop *coop, array *out, int *count, cn_error *e) {
+    *count = 0;
+    if (coop->latents) out[(*count)++] = (array){"latents", coop->latent_count, coop->latent_floats, coop->latents, 0};
+    if (coop->config.mode == CN_MODE_DESCRIPTOR && coop->config.descriptor.chain_init == CN_CHAINS_PERSISTENT) {
+        size_t bytes = coop->chain_count * coop->image_floats * sizeof(float);
+        array *a = &out[(*count)++];
+        *a = (array){"chains", coop->chain_count, coop->image_floats, malloc(bytes), 1};
+        if (!a->host) return cn_error_set(e, CN_ERR_NOMEM, "out of memory saving the chains");
+        return cn_buffer_read(rt, &coop->chains, 0, a->host, bytes, e);
+    }
+    return CN_OK;
+}
+
 cn_status cn_checkpoint_save(cn_runtime *rt, const cn_coop *coop, uint64_t iteration, const char *path, cn_error *e) {
-    const cn_net *nets[] = {&coop->descriptor, &coop->generator};
+    const cn_net *nets[2];
+    int net_count = 0, array_count = 0;
+    if (coop->descriptor.layer_count) nets[net_count++] = &coop->descriptor;
+    if (coop->generator.layer_count) nets[net_count++] = &coop->generator;
     float *state[2] = {NULL, NULL};
-    cn_status s = CN_OK;
-    for (int i = 0; i < 2 && s == CN_OK; i++) s = read_state(rt, nets[i], &state[i], e);
+    array arrays[2];
+    cn_status s = arrays_of(rt, coop, arrays, &array_count, e);
+    for (int i = 0; i < net_count && s == CN_OK; i++) s = read_state(rt, nets[i], &state[i], e);
     char *config_json = s == CN_OK ? cn_config_to_json(&coop->config) : NULL;
     cJSON *header = cJSON_CreateObject();
     cJSON_AddNumberToObject(header, "iteration", (double)iteration);
@@ -92,7 +133,15 @@ cn_status cn_checkpoint_save(cn_runtime *rt, const cn_coop *coop, uint64_t itera
     if (s == CN_OK) {
         cJSON_AddItemToObject(header, "config", config);
         cJSON *arr = cJSON_AddArrayToObject(header, "nets");
-        for (int i = 0; i < 2; i++) cJSON_AddItemToArray(arr, net_json(nets[i]));
+        for (int i = 0; i < net_count; i++) cJSON_AddItemToArray(arr, net_json(nets[i]));
+        cJSON *extra = array_count ? cJSON_AddArrayToObject(header, "arrays") : NULL;
+        for (int i = 0; i < array_count; i++) {
+            cJSON *aj = cJSON_CreateObject();
+            int shape[2] = {(int)arrays[i].rows, (int)arrays[i].cols};
+            cJSON_AddStringToObject(aj, "name", arrays[i].name);
+            cJSON_AddItemToObject(aj, "shape", cJSON_CreateIntArray(shape, 2));
+            cJSON_AddItemToArray(extra, aj);
+        }
         text = cJSON_PrintUnformatted(header);
         if (!text) s = cn_error_set(e, CN_ERR_NOMEM, "out of memory writing %s", path);
     }
@@ -108,7 +157,7 @@ cn_status cn_checkpoint_save(cn_runtime *rt, const cn_coop *coop, uint64_t itera
         put(&w, &version, 4);
         put(&w, &header_len, 4);
         put(&w, text, header_len);
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < net_count; i++) {
             size_t floats = nets[i]->params.bytes / sizeof(float);
             for (int k = 0; k < 3; k++)
                 for (int t = 0; t < nets[i]->tensor_count; t++) {
@@ -116,6 +165,7 @@ cn_status cn_checkpoint_save(cn_runtime *rt, const cn_coop *coop, uint64_t itera
                     put(&w, state[i] + k * floats + ti->offset, ti->count * sizeof(float));
                 }
         }
+        for (int i = 0; i < array_count; i++) put(&w, arrays[i].host, arrays[i].rows * arrays[i].cols * sizeof(float));
         uint64_t hash = w.hash;
         put(&w, &hash, 8);
         if (!w.failed && (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0)) w.failed = errno ? errno : EIO;
@@ -132,6 +182,8 @@ cn_status cn_checkpoint_save(cn_runtime *rt, const cn_coop *coop, uint64_t itera
     free(text);
     free(state[0]);
     free(state[1]);
+    for (int i = 0; i < array_count; i++)
+        if (arrays[i].owned) free(arrays[i].host);
     return s;
 }
 
@@ -166,9 +218,9 @@ static cn_status load_file(const char *path, loaded *l, cn_error *e) {
     uint32_t version, header_len;
     memcpy(&version, l->data + 8, 4);
     memcpy(&header_len, l->data + 12, 4);
-    if (version != VERSION)
-        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s has format version %u; this build reads version %u", path,
-                            version, VERSION);
+    if (version < OLDEST_VERSION || version > VERSION)
+        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s has format version %u; this build reads versions %u to %u",
+                            path, version, OLDEST_VERSION, VERSION);
     uint64_t stored;
     memcpy(&stored, l->data + l->size - 8, 8);
     if (cn_fnv1a(CN_FNV1A_START, l->data, l->size - 8) != stored)
@@ -244,6 +296,39 @@ static cn_status load_net(cn_runtime *rt, const char *path, const loaded *l, con
     return s;
 }
 
+/* One optional array: checked against what the coop holds, then copied in. Latent vectors are
+ * skipped by a coop that keeps none (sampling from an Algorithm G model). */
+static cn_status load_array(cn_runtime *rt, const char *path, const loaded *l, const cJSON *aj, size_t *cursor,
+                            cn_coop *coop, cn_error *e) {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(aj, "name"), *shape = cJSON_GetObjectItemCaseSensitive(aj, "shape");
+    const cJSON *r = cJSON_GetArrayItem(shape, 0), *c = cJSON_GetArrayItem(shape, 1);
+    if (!cJSON_IsString(name) || cJSON_GetArraySize(shape) != 2 || !cJSON_IsNumber(r) || !cJSON_IsNumber(c) ||
+        r->valuedouble < 0 || c->valuedouble < 0)
+        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s: an array entry lacks its name or shape", path);
+    size_t rows = (size_t)r->valuedouble, cols = (size_t)c->valuedouble, bytes = rows * cols * sizeof(float);
+    if (bytes > l->size - 8 - *cursor)
+        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s is truncated inside the %s", path, name->valuestring);
+    const void *data = l->data + *cursor;
+    *cursor += bytes;
+    if (strcmp(name->valuestring, "latents") == 0) {
+        if (!coop->latents) return CN_OK;
+        if (rows != coop->latent_count || cols != coop->latent_floats)
+            return cn_error_set(e, CN_ERR_FORMAT,
+                                "checkpoint %s holds latent vectors for %zu images of %zu values, but the data set has "
+                                "%zu images of %zu (was the data changed?)",
+                                path, rows, cols, coop->latent_count, coop->latent_floats);
+        memcpy(coop->latents, data, bytes);
+        return CN_OK;
+    }
+    if (strcmp(name->valuestring, "chains") == 0) {
+        if (rows != coop->chain_count || cols != coop->image_floats)
+            return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s holds %zu chains of %zu values, the config %zu of %zu",
+                                path, rows, cols, coop->chain_count, coop->image_floats);
+        return cn_buffer_write(rt, &coop->chains, 0, data, bytes, e);
+    }
+    return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s has an unknown array \"%s\"", path, name->valuestring);
+}
+
 cn_status cn_checkpoint_load(cn_runtime *rt, cn_coop *coop, const char *path, uint64_t *iteration, cn_error *e) {
     loaded l;
     cn_status s = load_file(path, &l, e);
@@ -252,14 +337,33 @@ cn_status cn_checkpoint_load(cn_runtime *rt, cn_coop *coop, const char *path, ui
         return s;
     }
     const cJSON *nets = cJSON_GetObjectItemCaseSensitive(l.header, "nets");
+    const cJSON *arrays = cJSON_GetObjectItemCaseSensitive(l.header, "arrays");
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(l.header, "iteration");
-    if (!cJSON_IsArray(nets) || cJSON_GetArraySize(nets) != 2 || !cJSON_IsNumber(it)) {
+    int expected = (coop->descriptor.layer_count > 0) + (coop->generator.layer_count > 0);
+    if (!cJSON_IsArray(nets) || !cJSON_IsNumber(it) || (arrays && !cJSON_IsArray(arrays))) {
         loaded_free(&l);
         return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s: header lacks the nets", path);
     }
+    if (cJSON_GetArraySize(nets) != expected) {
+        loaded_free(&l);
+        return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s holds %d nets, its mode \"%s\" trains %d", path,
+                            cJSON_GetArraySize(nets), cn_mode_name(coop->config.mode), expected);
+    }
     size_t cursor = l.payload;
-    s = load_net(rt, path, &l, cJSON_GetArrayItem(nets, 0), &cursor, &coop->descriptor, e);
-    if (s == CN_OK) s = load_net(rt, path, &l, cJSON_GetArrayItem(nets, 1), &cursor, &coop->generator, e);
+    const cJSON *nj;
+    const cn_net *previous = NULL;
+    cJSON_ArrayForEach(nj, nets) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(nj, "name");
+        const char *text = cJSON_IsString(name) ? name->valuestring : "";
+        cn_net *net = strcmp(text, "generator") == 0 ? &coop->generator : &coop->descriptor;
+        if (s == CN_OK && (!net->layer_count || net == previous || strcmp(text, net->name) != 0))
+            s = cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s: net \"%s\" does not match mode \"%s\"", path, text,
+                             cn_mode_name(coop->config.mode));
+        if (s == CN_OK) s = load_net(rt, path, &l, nj, &cursor, net, e);
+        previous = net;
+    }
+    const cJSON *aj;
+    cJSON_ArrayForEach(aj, arrays) if (s == CN_OK) s = load_array(rt, path, &l, aj, &cursor, coop, e);
     if (s == CN_OK && cursor != l.size - 8)
         s = cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s has %zu unexpected bytes", path, l.size - 8 - cursor);
     if (s == CN_OK) *iteration = (uint64_t)it->valuedouble;

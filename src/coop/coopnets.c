@@ -2,6 +2,7 @@
 #include "coopnets/cn_coop.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,8 @@
 #include "coopnets/cn_reduce.h"
 
 static size_t bytes_of(size_t floats) { return floats * sizeof(float); }
+
+static int built(const cn_net *net) { return net->layer_count > 0; }
 
 static cn_status fill_host(cn_runtime *rt, cn_buffer *b, size_t rows, size_t cols, size_t split, float head,
                            float tail, cn_error *e) {
@@ -26,7 +29,7 @@ static cn_status fill_host(cn_runtime *rt, cn_buffer *b, size_t rows, size_t col
 static size_t reduce_workspace(const cn_coop *coop, size_t outs) {
     size_t m = coop->chain_count, img = coop->image_floats;
     size_t sizes[] = {cn_reduce_workspace_floats(m, outs), cn_reduce_workspace_floats(m + coop->batch, outs),
-                      cn_reduce_workspace_floats(m, img), cn_reduce_workspace_floats(1, m * img)};
+                      cn_reduce_workspace_floats(m, img), cn_reduce_workspace_floats(1, coop->generator_rows * img)};
     size_t most = 1;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
         if (sizes[i] > most) most = sizes[i];
@@ -39,36 +42,55 @@ cn_status cn_coop_create(cn_runtime *rt, const cn_config *c, cn_coop *coop, cn_e
     coop->batch = (size_t)c->training.batch_size;
     coop->chain_count = (size_t)c->training.chains;
     size_t n = coop->batch, m = coop->chain_count;
-    cn_status s = cn_net_build_descriptor(rt, c, m + n, &coop->descriptor, e);
-    if (s == CN_OK) s = cn_net_build_generator(rt, c, m, &coop->generator, e);
+    /* Algorithm G runs the generator on the observed batch, the other modes on the chains. */
+    int generator_mode = c->mode == CN_MODE_GENERATOR;
+    size_t rows = coop->generator_rows = generator_mode && n > m ? n : m;
+    cn_status s = CN_OK;
+    int with_descriptor = c->mode != CN_MODE_GENERATOR, with_generator = c->mode != CN_MODE_DESCRIPTOR;
+    if (with_descriptor) s = cn_net_plan_descriptor(rt, c, m + n, &coop->descriptor, e);
+    if (s == CN_OK && with_generator) s = cn_net_plan_generator(rt, c, rows, &coop->generator, e);
     if (s != CN_OK) goto fail;
-    coop->image_floats = cn_net_input_size(&coop->descriptor);
-    coop->latent_floats = cn_net_input_size(&coop->generator);
-    size_t outs = cn_net_output_size(&coop->descriptor), img = coop->image_floats;
+    coop->image_floats = (size_t)c->data.channels * (size_t)c->data.image_size * (size_t)c->data.image_size;
+    coop->latent_floats = (size_t)c->generator.latent_channels * (size_t)c->generator.latent_size *
+                          (size_t)c->generator.latent_size;
+    size_t outs = built(&coop->descriptor) ? cn_net_output_size(&coop->descriptor) : 0, img = coop->image_floats;
     struct {
         cn_buffer *b;
         size_t floats;
     } plan[] = {
-        {&coop->images, (m + n) * img},   {&coop->latent, m * coop->latent_floats},
-        {&coop->image_grad, m * img},     {&coop->latent_grad, m * coop->latent_floats},
-        {&coop->residual, m * img},       {&coop->ones, m * outs},
+        {&coop->images, (generator_mode ? rows : m + n) * img}, {&coop->latent, rows * coop->latent_floats},
+        {&coop->image_grad, m * img},     {&coop->latent_grad, rows * coop->latent_floats},
+        {&coop->residual, rows * img},    {&coop->ones, m * outs},
         {&coop->loss_weights, (m + n) * outs}, {&coop->f_generated, m},
         {&coop->f_batch, m + n},          {&coop->grad_norms, m},
         {&coop->residual_sq, 1},          {&coop->reduce_ws, reduce_workspace(coop, outs)},
     };
-    size_t total = 0, largest = 0;
+    /* Both nets and the chains, checked together before anything is allocated. */
+    size_t total = coop->descriptor.bytes + coop->generator.bytes, largest = 0;
+    const cn_net *nets[] = {&coop->descriptor, &coop->generator};
+    for (int k = 0; k < 2; k++)
+        if (nets[k]->largest_buffer_bytes > largest) largest = nets[k]->largest_buffer_bytes;
     for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) {
         total += bytes_of(plan[i].floats);
         if (bytes_of(plan[i].floats) > largest) largest = bytes_of(plan[i].floats);
     }
-    if ((s = cn_device_memory_check(rt, total, largest, "the CoopNets chains and images", e)) != CN_OK) goto fail;
+    char what[128];
+    snprintf(what, sizeof what, "training with %zu chains and batches of %zu (%s%s%s)", m, n,
+             with_descriptor ? "descriptor" : "", with_descriptor && with_generator ? " + " : "",
+             with_generator ? "generator" : "");
+    if ((s = cn_device_memory_check(rt, total, largest, what, e)) != CN_OK) goto fail;
+    if (with_descriptor && (s = cn_net_allocate(rt, &coop->descriptor, e)) != CN_OK) goto fail;
+    if (with_generator && (s = cn_net_allocate(rt, &coop->generator, e)) != CN_OK) goto fail;
     for (size_t i = 0; i < sizeof plan / sizeof *plan; i++)
-        if ((s = cn_buffer_alloc(rt, plan[i].b, bytes_of(plan[i].floats), "CoopNets chains and images", e)) != CN_OK)
+        if (plan[i].floats &&
+            (s = cn_buffer_alloc(rt, plan[i].b, bytes_of(plan[i].floats), "CoopNets chains and images", e)) != CN_OK)
             goto fail;
     if ((s = cn_buffer_view(rt, &coop->chains, &coop->images, 0, bytes_of(m * img), e)) != CN_OK) goto fail;
-    if ((s = fill_host(rt, &coop->ones, m, outs, m, 1.0f, 1.0f, e)) != CN_OK) goto fail;
-    s = fill_host(rt, &coop->loss_weights, m + n, outs, m, 1.0f / (float)m, -1.0f / (float)n, e);
-    if (s != CN_OK) goto fail;
+    if (outs) {
+        if ((s = fill_host(rt, &coop->ones, m, outs, m, 1.0f, 1.0f, e)) != CN_OK) goto fail;
+        s = fill_host(rt, &coop->loss_weights, m + n, outs, m, 1.0f / (float)m, -1.0f / (float)n, e);
+        if (s != CN_OK) goto fail;
+    }
     return CN_OK;
 fail:
     cn_coop_free(rt, coop);
@@ -82,15 +104,18 @@ void cn_coop_free(cn_runtime *rt, cn_coop *coop) {
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) cn_buffer_free(rt, all[i]);
     cn_net_free(rt, &coop->descriptor);
     cn_net_free(rt, &coop->generator);
+    free(coop->latents);
+    coop->latents = NULL;
 }
 
 cn_status cn_coop_init_weights(cn_runtime *rt, cn_coop *coop, cn_error *e) {
-    CN_TRY(cn_net_init_weights(rt, &coop->descriptor, coop->config.seed, e));
-    return cn_net_init_weights(rt, &coop->generator, coop->config.seed, e);
+    if (built(&coop->descriptor)) CN_TRY(cn_net_init_weights(rt, &coop->descriptor, coop->config.seed, e));
+    return built(&coop->generator) ? cn_net_init_weights(rt, &coop->generator, coop->config.seed, e) : CN_OK;
 }
 
 cn_status cn_coop_set_observed(cn_runtime *rt, cn_coop *coop, const float *images, cn_error *e) {
-    return cn_buffer_write(rt, &coop->images, bytes_of(coop->chain_count * coop->image_floats), images,
+    size_t row = coop->config.mode == CN_MODE_GENERATOR ? 0 : coop->chain_count;
+    return cn_buffer_write(rt, &coop->images, bytes_of(row * coop->image_floats), images,
                            bytes_of(coop->batch * coop->image_floats), e);
 }
 
@@ -155,18 +180,26 @@ cn_status cn_coop_update_descriptor(cn_runtime *rt, cn_coop *coop, int log, cn_e
 /* Step 4: generator Langevin inference of h towards Ỹ:
  * h ← h − (δ_G²/2)(h + ∂/∂h ‖Ỹ − g(h)‖²/(2σ²)) + δ_G ε, per sample. */
 cn_status cn_coop_infer_latent(cn_runtime *rt, cn_coop *coop, uint64_t iteration, cn_error *e) {
+    return cn_coop_infer_latent_on(rt, coop, &coop->chains, NULL, coop->chain_count,
+                                   coop->config.generator.langevin_steps, coop->config.seed, iteration, e);
+}
+
+cn_status cn_coop_infer_latent_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, const cn_buffer *mask,
+                                  size_t rows, int steps, uint64_t seed, uint64_t iteration, cn_error *e) {
     const cn_generator_config *g = &coop->config.generator;
     cn_net *gen = &coop->generator;
-    size_t m = coop->chain_count;
     float inv_var = (float)(1.0 / (g->sigma * g->sigma));
-    for (int t = 0; t < g->langevin_steps; t++) {
-        CN_TRY(cn_net_forward(rt, gen, m, &coop->latent, e));
-        /* d/dg ‖Ỹ − g‖²/(2σ²) = −(Ỹ − g)/σ² */
-        CN_TRY(cn_scaled_difference(rt, m * coop->image_floats, -inv_var, &coop->chains, cn_net_output(gen),
-                                    &coop->residual, e));
-        CN_TRY(cn_net_backward(rt, gen, m, &coop->latent, &coop->residual, &coop->latent_grad, 0, e));
-        cn_noise_key key = {coop->config.seed, (uint32_t)iteration, CN_STREAM_GENERATOR_LANGEVIN, (uint32_t)t};
-        CN_TRY(cn_langevin_generator_step(rt, m * coop->latent_floats, &coop->latent, &coop->latent_grad,
+    size_t count = rows * coop->image_floats;
+    for (int t = 0; t < steps; t++) {
+        CN_TRY(cn_net_forward(rt, gen, rows, &coop->latent, e));
+        /* d/dg ‖Ỹ − g‖²/(2σ²) = −(Ỹ − g)/σ², over the visible elements only when masked */
+        if (mask)
+            CN_TRY(cn_masked_difference(rt, count, -inv_var, target, cn_net_output(gen), mask, &coop->residual, e));
+        else
+            CN_TRY(cn_scaled_difference(rt, count, -inv_var, target, cn_net_output(gen), &coop->residual, e));
+        CN_TRY(cn_net_backward(rt, gen, rows, &coop->latent, &coop->residual, &coop->latent_grad, 0, e));
+        cn_noise_key key = {seed, (uint32_t)iteration, CN_STREAM_GENERATOR_LANGEVIN, (uint32_t)t};
+        CN_TRY(cn_langevin_generator_step(rt, rows * coop->latent_floats, &coop->latent, &coop->latent_grad,
                                           (float)g->langevin_step_size, g->langevin_noise, &key, e));
     }
     return CN_OK;
@@ -174,18 +207,24 @@ cn_status cn_coop_infer_latent(cn_runtime *rt, cn_coop *coop, uint64_t iteration
 
 /* Step 5: reconstruction, L_G = (1/M) Σ ‖Ỹ − g(h)‖²/(2σ²). */
 cn_status cn_coop_update_generator(cn_runtime *rt, cn_coop *coop, int log, cn_error *e) {
+    return cn_coop_update_generator_on(rt, coop, &coop->chains, coop->chain_count, log, e);
+}
+
+cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows, int log,
+                                      cn_error *e) {
     const cn_generator_config *g = &coop->config.generator;
     cn_net *gen = &coop->generator;
-    size_t m = coop->chain_count;
-    float scale = (float)(1.0 / ((double)m * g->sigma * g->sigma));
+    float scale = (float)(1.0 / ((double)rows * g->sigma * g->sigma));
     for (int u = 0; u < g->updates_per_iteration; u++) {
-        CN_TRY(cn_net_forward(rt, gen, m, &coop->latent, e));
-        CN_TRY(cn_scaled_difference(rt, m * coop->image_floats, -scale, &coop->chains, cn_net_output(gen),
+        CN_TRY(cn_net_forward(rt, gen, rows, &coop->latent, e));
+        CN_TRY(cn_scaled_difference(rt, rows * coop->image_floats, -scale, target, cn_net_output(gen),
                                     &coop->residual, e));
-        if (log && u == 0)
-            CN_TRY(cn_reduce_rows(rt, CN_REDUCE_SUM_SQUARES, 1, m * coop->image_floats, &coop->residual,
+        if (log && u == 0) {
+            CN_TRY(cn_reduce_rows(rt, CN_REDUCE_SUM_SQUARES, 1, rows * coop->image_floats, &coop->residual,
                                   &coop->residual_sq, &coop->reduce_ws, e));
-        CN_TRY(cn_net_backward(rt, gen, m, &coop->latent, &coop->residual, NULL, 1, e));
+            coop->loss_g_rows = rows;
+        }
+        CN_TRY(cn_net_backward(rt, gen, rows, &coop->latent, &coop->residual, NULL, 1, e));
         CN_TRY(cn_net_adam_step(rt, gen, e));
     }
     return CN_OK;
@@ -224,7 +263,11 @@ cn_status cn_coop_read_metrics(cn_runtime *rt, cn_coop *coop, cn_metrics *out, c
         double norm = 0;
         for (size_t i = 0; i < m; i++) norm += sqrt((double)norms[i]);
         out->grad_f_norm = coop->generated_pending ? norm / (double)m : NAN;
-        out->loss_g = (double)sq[0] * (double)m * g->sigma * g->sigma / 2.0;
+        out->loss_g = (double)sq[0] * (double)coop->loss_g_rows * g->sigma * g->sigma / 2.0;
+        /* a net the mode does not train has no numbers (metrics.jsonl writes null) */
+        if (!built(&coop->descriptor))
+            out->f_observed = out->f_generated = out->f_revised = out->loss_d = out->grad_f_norm = NAN;
+        if (!built(&coop->generator)) out->loss_g = NAN;
     }
     free(host);
     return s;
@@ -232,13 +275,24 @@ cn_status cn_coop_read_metrics(cn_runtime *rt, cn_coop *coop, cn_metrics *out, c
 
 /* ---- sampling --------------------------------------------------------------------------------- */
 
+static cn_status need_generator(const cn_coop *coop, cn_error *e) {
+    if (built(&coop->generator)) return CN_OK;
+    return cn_error_set(e, CN_ERR_ARG, "this model was trained in mode \"%s\" (%s): it has no generator to sample from",
+                        cn_mode_name(coop->config.mode), coop->config.source);
+}
+
 cn_status cn_coop_generate_from(cn_runtime *rt, cn_coop *coop, const float *latent, size_t count, float *out,
                                 cn_error *e) {
     size_t m = coop->chain_count, img = coop->image_floats, lat = coop->latent_floats;
-    for (size_t at = 0; at < count; at += m) {
+    CN_TRY(need_generator(coop, e));
+    for (size_t at = 0, batch = 0; at < count; at += m, batch++) {
         size_t k = count - at < m ? count - at : m;
+        if (k < m) {
+            cn_noise_key key = {coop->config.seed, (uint32_t)batch, CN_STREAM_LATENT, 3};
+            CN_TRY(cn_noise_normal(rt, &key, m * lat, &coop->latent, e));
+        }
         CN_TRY(cn_buffer_write(rt, &coop->latent, 0, latent + at * lat, bytes_of(k * lat), e));
-        CN_TRY(cn_net_forward(rt, &coop->generator, k, &coop->latent, e));
+        CN_TRY(cn_net_forward(rt, &coop->generator, m, &coop->latent, e));
         CN_TRY(cn_buffer_read(rt, cn_net_output(&coop->generator), 0, out + at * img, bytes_of(k * img), e));
     }
     return CN_OK;
@@ -247,6 +301,11 @@ cn_status cn_coop_generate_from(cn_runtime *rt, cn_coop *coop, const float *late
 cn_status cn_coop_sample(cn_runtime *rt, cn_coop *coop, uint64_t seed, size_t count, int langevin_steps,
                          float *out_generated, float *out_revised, cn_error *e) {
     size_t m = coop->chain_count, img = coop->image_floats;
+    CN_TRY(need_generator(coop, e));
+    if (out_revised && !built(&coop->descriptor))
+        return cn_error_set(e, CN_ERR_ARG,
+                            "this model was trained in mode \"%s\" (%s): it has no descriptor to revise samples with",
+                            cn_mode_name(coop->config.mode), coop->config.source);
     for (size_t at = 0, batch = 0; at < count; at += m, batch++) {
         size_t k = count - at < m ? count - at : m;
         /* Always draw a full batch of M so batch norm sees the statistics training used. */

@@ -1,6 +1,8 @@
 /* The training loop: batches, logging, samples, curves, checkpoints, resume. */
 #include "coopnets/cn_train.h"
 
+#include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "coopnets/cn_algorithms.h"
 #include "coopnets/cn_checkpoint.h"
 #include "coopnets/cn_data.h"
 #include "coopnets/cn_gemm.h"
@@ -31,6 +34,21 @@ uint64_t cn_train_total_iterations(const cn_config *c, size_t dataset_count) {
     size_t per_epoch = dataset_count / (size_t)c->training.batch_size;
     if (per_epoch == 0) per_epoch = 1;
     return (uint64_t)c->training.epochs * per_epoch;
+}
+
+/* Deletes the NAME.tmp.PID files a killed run left while writing (never read: the rename is what
+ * publishes a file). */
+static void remove_temporaries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *ent;
+    char path[CN_PATH_MAX + 300];
+    while ((ent = readdir(d)))
+        if (strstr(ent->d_name, ".tmp.")) {
+            snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+            remove(path);
+        }
+    closedir(d);
 }
 
 /* Writes text to path through a temporary file and a rename. */
@@ -102,15 +120,18 @@ static cn_status metrics_resume(const char *path, uint64_t upto, history *h, cn_
     kept[0] = 0;
     while (fgets(line, sizeof line, f)) {
         unsigned long long it;
-        if (sscanf(line, "{\"iteration\":%llu", &it) != 1 || it > upto) continue;
-        cn_metrics m = {0};
-        const char *p;
-        if ((p = strstr(line, "\"loss_d\":"))) m.loss_d = strtod(p + 9, NULL);
-        if ((p = strstr(line, "\"loss_g\":"))) m.loss_g = strtod(p + 9, NULL);
-        if ((p = strstr(line, "\"f_observed\":"))) m.f_observed = strtod(p + 13, NULL);
-        if ((p = strstr(line, "\"f_revised\":"))) m.f_revised = strtod(p + 12, NULL);
-        history_add(h, (double)it, &m);
         size_t n = strlen(line);
+        /* A line cut short by a crash (no newline) is dropped, so the next one does not join it. */
+        if (sscanf(line, "{\"iteration\":%llu", &it) != 1 || it > upto || line[n - 1] != '\n') continue;
+        if (!strstr(line, "\"event\":")) { /* rollback events are kept but are no curve points */
+            cn_metrics m = {0};
+            const char *p;
+            if ((p = strstr(line, "\"loss_d\":"))) m.loss_d = strtod(p + 9, NULL);
+            if ((p = strstr(line, "\"loss_g\":"))) m.loss_g = strtod(p + 9, NULL);
+            if ((p = strstr(line, "\"f_observed\":"))) m.f_observed = strtod(p + 13, NULL);
+            if ((p = strstr(line, "\"f_revised\":"))) m.f_revised = strtod(p + 12, NULL);
+            history_add(h, (double)it, &m);
+        }
         if (len + n + 1 > cap) {
             char *grown = realloc(kept, cap = (len + n + 1) * 2);
             if (!grown) break;
@@ -132,16 +153,25 @@ static int grid_columns(size_t n) {
     return cols < 1 ? 1 : cols;
 }
 
+/* generated-*.png: the generator's samples (Algorithm G: of fresh h ~ N(0, I)); revised-*.png: the
+ * descriptor's chains. A mode writes the grids of the nets it trains. */
 static cn_status write_samples(cn_runtime *rt, cn_coop *coop, const char *out, uint64_t it, cn_error *e) {
     size_t m = coop->chain_count, img = coop->image_floats;
     float *host = malloc(m * img * sizeof(float));
     if (!host) return cn_error_set(e, CN_ERR_NOMEM, "out of memory writing samples");
     const cn_data_config *d = &coop->config.data;
+    cn_mode mode = coop->config.mode;
     char path[CN_PATH_MAX + 64];
-    cn_status s = cn_buffer_read(rt, cn_net_output(&coop->generator), 0, host, m * img * sizeof(float), e);
-    if (s == CN_OK) {
+    cn_status s = mode == CN_MODE_GENERATOR ? cn_coop_generate(rt, coop, it, e) : CN_OK;
+    if (s == CN_OK && mode != CN_MODE_DESCRIPTOR)
+        s = cn_buffer_read(rt, cn_net_output(&coop->generator), 0, host, m * img * sizeof(float), e);
+    if (s == CN_OK && mode != CN_MODE_DESCRIPTOR) {
         snprintf(path, sizeof path, "%s/samples/generated-%06llu.png", out, (unsigned long long)it);
         s = cn_grid_write(path, host, (int)m, d->channels, d->image_size, d->image_size, grid_columns(m), e);
+    }
+    if (mode == CN_MODE_GENERATOR) {
+        free(host);
+        return s;
     }
     if (s == CN_OK) s = cn_buffer_read(rt, &coop->chains, 0, host, m * img * sizeof(float), e);
     if (s == CN_OK) {
@@ -185,8 +215,81 @@ static cn_status save_checkpoint(cn_runtime *rt, cn_coop *coop, const char *out,
     return CN_OK;
 }
 
-static int finite_metrics(const cn_metrics *m) {
-    return isfinite(m->loss_d) && isfinite(m->loss_g) && isfinite(m->f_observed) && isfinite(m->f_revised);
+/* The metrics of the nets the mode trains are finite (the others are NaN by design). */
+static int finite_metrics(cn_mode mode, const cn_metrics *m) {
+    int descriptor_ok = isfinite(m->loss_d) && isfinite(m->f_observed) && isfinite(m->f_revised);
+    return (mode == CN_MODE_GENERATOR || descriptor_ok) && (mode == CN_MODE_DESCRIPTOR || isfinite(m->loss_g));
+}
+
+/* ---- the divergence guard ---------------------------------------------------------------------- */
+
+/* Training diverged (e says where and how): reloads the run's newest checkpoint (finite: a
+ * checkpoint of NaN weights is never written), multiplies the trained net's learning rate (and the
+ * descriptor's Langevin step size) by training.retry_lr_factor in coop->config, saves that
+ * checkpoint again so its config carries the smaller values into any resume, rewinds
+ * metrics.jsonl and the curves to it and records the rollback there. Gives up, with e's message
+ * extended, after training.max_retries rollbacks or when there is no checkpoint. *back is the
+ * iteration to continue from. */
+static cn_status roll_back(cn_runtime *rt, cn_coop *coop, uint64_t diverged_at, const cn_train_options *o,
+                           int *rollbacks, history *h, FILE **metrics, uint64_t *back, cn_error *e) {
+    cn_config *c = &coop->config;
+    const char *out = c->training.output;
+    char why[sizeof e->message], ckpt[CN_PATH_MAX], path[CN_PATH_MAX + 64];
+    snprintf(why, sizeof why, "%s", e->message);
+    int found = cn_checkpoint_find(out, ckpt, sizeof ckpt, NULL) == CN_OK;
+    if (!found)
+        return cn_error_set(e, CN_ERR_DIVERGED,
+                            "%s; there is no checkpoint to roll back to yet: start again with a smaller "
+                            "descriptor.optimizer.lr or descriptor.langevin.step_size (or training.checkpoint_every)",
+                            why);
+    if (*rollbacks >= c->training.max_retries)
+        return cn_error_set(e, CN_ERR_DIVERGED,
+                            "%s; gave up after %d rollbacks (training.max_retries). The checkpoints in %s/checkpoints "
+                            "are from before it: resume with a smaller descriptor.optimizer.lr or "
+                            "descriptor.langevin.step_size",
+                            why, *rollbacks, out);
+    CN_TRY(cn_checkpoint_load(rt, coop, ckpt, back, e));
+    ++*rollbacks;
+    double factor = c->training.retry_lr_factor;
+    cn_optimizer_config *opt = c->mode == CN_MODE_GENERATOR ? &c->generator.optimizer : &c->descriptor.optimizer;
+    opt->lr *= factor;
+    if (c->mode == CN_MODE_GENERATOR) coop->generator.adam.lr = (float)opt->lr;
+    else coop->descriptor.adam.lr = (float)opt->lr, c->descriptor.langevin_step_size *= factor;
+    CN_TRY(cn_checkpoint_save(rt, coop, *back, ckpt, e));
+    char *json = cn_config_to_json(c);
+    snprintf(path, sizeof path, "%s/config.json", out);
+    cn_status s = json ? write_text_file(path, json, e) : cn_error_set(e, CN_ERR_NOMEM, "out of memory");
+    free(json);
+    CN_TRY(s);
+    fclose(*metrics);
+    *metrics = NULL;
+    history_free(h);
+    memset(h, 0, sizeof *h);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", out);
+    CN_TRY(metrics_resume(path, *back, h, e));
+    if (!(*metrics = fopen(path, "a"))) return cn_error_set(e, CN_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    const char *net = c->mode == CN_MODE_GENERATOR ? "generator" : "descriptor";
+    cJSON *event = cJSON_CreateObject();
+    cJSON_AddNumberToObject(event, "iteration", (double)*back);
+    cJSON_AddStringToObject(event, "event", "rollback");
+    cJSON_AddNumberToObject(event, "diverged_at", (double)diverged_at);
+    cJSON_AddStringToObject(event, "reason", why);
+    cJSON_AddNumberToObject(event, "rollback", *rollbacks);
+    cJSON_AddNumberToObject(event, "max_retries", c->training.max_retries);
+    cJSON_AddStringToObject(event, "checkpoint", ckpt);
+    cJSON_AddNumberToObject(event, c->mode == CN_MODE_GENERATOR ? "generator_lr" : "descriptor_lr", opt->lr);
+    if (c->mode != CN_MODE_GENERATOR) cJSON_AddNumberToObject(event, "descriptor_step_size", c->descriptor.langevin_step_size);
+    char *line = cJSON_PrintUnformatted(event);
+    cJSON_Delete(event);
+    if (!line) return cn_error_set(e, CN_ERR_NOMEM, "out of memory writing %s", path);
+    fprintf(*metrics, "%s\n", line);
+    fflush(*metrics);
+    free(line);
+    char step[64] = "";
+    if (c->mode != CN_MODE_GENERATOR) snprintf(step, sizeof step, ", Langevin step size %g", c->descriptor.langevin_step_size);
+    say(o, "%s: rolled back to %s (rollback %d of %d); %s learning rate now %g%s", why, ckpt, *rollbacks,
+        c->training.max_retries, net, opt->lr, step);
+    return CN_OK;
 }
 
 /* ---- the loop --------------------------------------------------------------------------------- */
@@ -202,9 +305,6 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     FILE *metrics = NULL;
     int coop_built = 0;
     char path[CN_PATH_MAX + 64];
-    if (config->mode != CN_MODE_COOP)
-        return cn_error_set(e, CN_ERR_CONFIG, "config %s: mode \"%s\" (Algorithm %s alone) is not implemented yet; use \"coop\"",
-                            config->source, cn_mode_name(config->mode), config->mode == CN_MODE_DESCRIPTOR ? "D" : "G");
     cn_status s = cn_dataset_load(&config->data, config->seed, &data, e);
     if (s != CN_OK) goto end;
     if ((size_t)data.count < (size_t)t->batch_size) {
@@ -217,6 +317,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     if ((s = cn_gemm_select(rt, CN_GEMM_AUTO, e)) != CN_OK) goto end;
     if ((s = cn_coop_create(rt, config, &coop, e)) != CN_OK) goto end;
     coop_built = 1;
+    if ((s = cn_algorithm_prepare(rt, &coop, (size_t)data.count, e)) != CN_OK) goto end;
     uint64_t start = 0, total = o->iterations > 0 ? (uint64_t)o->iterations : cn_train_total_iterations(config, (size_t)data.count);
     if (o->resume) {
         char ckpt[CN_PATH_MAX];
@@ -230,6 +331,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     if ((s = cn_make_dirs(path, e)) != CN_OK) goto end;
     snprintf(path, sizeof path, "%s/checkpoints", out);
     if ((s = cn_make_dirs(path, e)) != CN_OK) goto end;
+    remove_temporaries(path);
     char *json = cn_config_to_json(config);
     snprintf(path, sizeof path, "%s/config.json", out);
     s = json ? write_text_file(path, json, e) : cn_error_set(e, CN_ERR_NOMEM, "out of memory");
@@ -257,6 +359,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     uint64_t epoch = UINT64_MAX;
     double t0 = cn_seconds_now(), last_log = t0;
     uint64_t last_log_it = start;
+    int rollbacks = 0;
     say(o, "training %llu iterations (%zu images, batch %zu, %zu chains, GEMM %s) into %s", (unsigned long long)total,
         count, n, coop.chain_count, cn_gemm_backend_name(cn_gemm_backend_in_use(rt)), out);
     for (uint64_t it = start; it < total; it++) {
@@ -268,10 +371,11 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
         uint64_t done = it + 1;
         int log = done % (uint64_t)t->log_every == 0 || done == total;
         if ((s = cn_coop_set_observed(rt, &coop, batch, e)) != CN_OK) goto end;
-        if ((s = cn_coop_iteration(rt, &coop, it, log, e)) != CN_OK) goto end;
+        if ((s = cn_algorithm_iteration(rt, &coop, it, perm, (it % per_epoch) * n, log, e)) != CN_OK) goto end;
         if (log) {
             cn_progress p = {.iteration = done, .total = total, .epoch = epoch};
             if ((s = cn_coop_read_metrics(rt, &coop, &p.metrics, e)) != CN_OK) goto end;
+            if (cn_fault_hit("nan")) p.metrics.loss_d = p.metrics.loss_g = NAN; /* tests of the guard */
             double now = cn_seconds_now();
             p.elapsed_seconds = now - t0;
             p.seconds_per_iteration = (now - last_log) / (double)(done - last_log_it);
@@ -293,13 +397,10 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
             fflush(metrics);
             history_add(&h, (double)done, m);
             if (o->on_log) o->on_log(o->user, &p);
-            if (!finite_metrics(m)) {
-                s = cn_error_set(e, CN_ERR_DIVERGED,
-                                 "training diverged at iteration %llu (L_D %g, L_G %g); the checkpoints in %s/checkpoints "
-                                 "are from before it: resume with a smaller descriptor.optimizer.lr or "
-                                 "descriptor.langevin.step_size",
-                                 (unsigned long long)done, m->loss_d, m->loss_g, out);
-                goto end;
+            if (!finite_metrics(config->mode, m)) {
+                s = cn_error_set(e, CN_ERR_DIVERGED, "training diverged at iteration %llu (L_D %g, L_G %g)",
+                                 (unsigned long long)done, m->loss_d, m->loss_g);
+                goto diverged;
             }
         }
         if ((t->sample_every > 0 && done % (uint64_t)t->sample_every == 0) || done == total) {
@@ -308,12 +409,22 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
         }
         int stopping = o->stop && *o->stop;
         if ((t->checkpoint_every > 0 && done % (uint64_t)t->checkpoint_every == 0) || done == total || stopping)
-            if ((s = save_checkpoint(rt, &coop, out, done, o, e)) != CN_OK) goto end;
+            if ((s = save_checkpoint(rt, &coop, out, done, o, e)) != CN_OK) {
+                if (s != CN_ERR_DIVERGED) goto end;
+                cn_error_prefix(e, "training diverged by iteration %llu", (unsigned long long)done);
+                goto diverged; /* NaN weights between log points */
+            }
         if (stopping) {
             s = cn_error_set(e, CN_ERR_INTERRUPTED, "stopped at iteration %llu; continue with --resume %s",
                              (unsigned long long)done, out);
             goto end;
         }
+        continue;
+    diverged:;
+        uint64_t back;
+        if ((s = roll_back(rt, &coop, done, o, &rollbacks, &h, &metrics, &back, e)) != CN_OK) goto end;
+        it = back - 1; /* checkpoints are at iterations >= 1; the loop's it++ continues at back */
+        last_log = cn_seconds_now(), last_log_it = back;
     }
     s = cn_finish(rt, e);
 end:

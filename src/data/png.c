@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* libpng reports errors through a callback that must not return: it records the reason here and
@@ -17,6 +18,7 @@ typedef struct png_session {
     png_structp png;
     png_infop info;
     FILE *file;
+    size_t file_bytes;
     char reason[256];
     int out_of_memory;
     /* reading: the decoded image before alpha is dropped */
@@ -54,6 +56,17 @@ static int read_guarded(png_session *s) {
     png_set_read_fn(s->png, s, read_from_file);
     png_set_sig_bytes(s->png, 8);
     png_read_info(s->png, s->info);
+    /* A corrupt header can claim a huge image (found by tests/fuzz: 69 bytes asking for 2.8 GB).
+     * Deflate expands at most 1032:1, so pixel data beyond that many times the file size cannot be
+     * in it: refuse before allocating. */
+    size_t raw_bytes = png_get_rowbytes(s->png, s->info) * (size_t)png_get_image_height(s->png, s->info);
+    if (raw_bytes / 1032 > s->file_bytes) {
+        char claim[128];
+        snprintf(claim, sizeof claim, "the header claims %u x %u pixels, more than a %zu-byte file can hold",
+                 (unsigned)png_get_image_width(s->png, s->info), (unsigned)png_get_image_height(s->png, s->info),
+                 s->file_bytes);
+        png_error(s->png, claim);
+    }
     png_set_expand(s->png);   /* palette -> RGB, 1/2/4-bit gray -> 8-bit, tRNS -> alpha (dropped later) */
     png_set_scale_16(s->png); /* 16 -> 8 bits, rounded */
     png_set_interlace_handling(s->png);
@@ -88,6 +101,8 @@ cn_status cn_png_read(const char *path, cn_image8 *img, cn_error *e) {
     png_byte signature[8];
     s.file = fopen(path, "rb");
     if (!s.file) return cn_error_set(e, CN_ERR_IO, "cannot open PNG %s: %s", path, strerror(errno));
+    struct stat st;
+    s.file_bytes = fstat(fileno(s.file), &st) == 0 ? (size_t)st.st_size : SIZE_MAX;
     size_t got = fread(signature, 1, sizeof signature, s.file);
     if (got < sizeof signature || png_sig_cmp(signature, 0, sizeof signature) != 0) {
         status = cn_error_set(e, CN_ERR_FORMAT, "%s is not a PNG file (%s)", path,

@@ -93,6 +93,19 @@ static cn_status check_args(const cn_gemm_args *g, size_t batch, cn_error *e) {
     return CN_OK;
 }
 
+/* ---- work counts for profiles ----------------------------------------------------------------- */
+
+static double product_flops(size_t rows, size_t cols, size_t k, size_t batch) {
+    return 2.0 * (double)rows * (double)cols * (double)k * (double)batch;
+}
+
+/* Each product reads its operands once and writes C (reading it too when beta != 0): the least
+ * traffic it can make. */
+static double product_bytes(size_t rows, size_t cols, size_t k, size_t batch, float beta) {
+    return sizeof(float) * (double)batch *
+           ((double)rows * k + (double)k * cols + (double)rows * cols * (beta != 0.0f ? 2.0 : 1.0));
+}
+
 /* ---- our kernels ------------------------------------------------------------------------------ */
 
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
@@ -117,7 +130,9 @@ static cn_status launch_region(cn_runtime *rt, const struct cn_gemm *st, const c
         CN_MEM(g->b),        CN_U64(g->b_offset), CN_U64(g->ldb),      CN_U64(g->b_stride),
         CN_MEM(g->c),        CN_U64(g->c_offset), CN_U64(g->ldc),      CN_U64(g->c_stride),
         CN_U64(row_begin),   CN_U64(col_begin),   CN_U64(row_end),     CN_U64(col_end),    CN_I32(rows_first)};
-    return cn_launch(rt, k, 3, global, st->local, args, sizeof args / sizeof *args, e);
+    const size_t rows = row_end - row_begin, cols = col_end - col_begin;
+    return cn_launch_counted(rt, k, 3, global, st->local, args, sizeof args / sizeof *args,
+                             product_flops(rows, cols, g->k, batch), product_bytes(rows, cols, g->k, batch, g->beta), e);
 }
 
 static cn_status own_gemm_block(cn_runtime *rt, const struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
@@ -180,17 +195,29 @@ static cn_status clblast_gemm(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_
     /* CLBlast refuses a C stride of 0 even for one product, where no stride is used. */
     const size_t c_stride = batch == 1 ? g->m * g->ldc : g->c_stride;
     st->clblast_used = 1;
+    /* CLBlast may run several kernels and hands back the last one's event: a marker before it
+     * dates the start for a profile (so the span also holds CLBlast's host work in between, such
+     * as the compile on a routine's first call). */
+    cl_event start = NULL, end = NULL;
+    if (rt->profile) {
+        cl_int err = clEnqueueMarkerWithWaitList(rt->queue, 0, NULL, &start);
+        if (err != CL_SUCCESS) return cn_cl_fail(e, err, "enqueueing a profiling marker before CLBlast SGEMM");
+    }
     CLBlastStatusCode s = cn_fault_hit("cl") ? CLBlastOpenCLOutOfResources
         : CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
                                      g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, g->m, g->n, g->k, g->alpha,
                                      g->a->mem, g->a_offset, g->lda, g->a_stride, g->b->mem, g->b_offset, g->ldb,
                                      g->b_stride, g->beta, g->c->mem, g->c_offset, g->ldc, c_stride, batch,
-                                     &rt->queue, NULL);
-    if (s != CLBlastSuccess)
+                                     &rt->queue, rt->profile ? &end : NULL);
+    if (s != CLBlastSuccess) {
+        if (start) clReleaseEvent(start);
         return cn_error_set(e, s > -1000 ? CN_ERR_CL : CN_ERR_ARG,
                             "CLBlast SGEMM (%zu x %zu x %zu, batch %zu) failed on device %d: %s (%d)", g->m, g->n,
                             g->k, batch, rt->device.index, clblast_status_name(s), (int)s);
-    return CN_OK;
+    }
+    if (!rt->profile) return CN_OK;
+    return cn_profile_record(rt, "clblast_sgemm", start, end, product_flops(g->m, g->n, g->k, batch),
+                             product_bytes(g->m, g->n, g->k, batch, g->beta), e);
 }
 
 /* ---- the interface ---------------------------------------------------------------------------- */

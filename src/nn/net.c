@@ -116,9 +116,10 @@ static cn_status make_views(cn_runtime *rt, cn_net *net, cn_error *e) {
     return CN_OK;
 }
 
-static cn_status build(cn_runtime *rt, const char *name, int in_c, int in_h, int in_w, const cn_layer_config *layers,
-                       int layer_count, float leaky_slope, float bn_eps, float weight_std,
-                       const cn_optimizer_config *opt, size_t max_batch, cn_net *net, cn_error *e) {
+/* Shapes, parameter layout and the memory every buffer will take; nothing is allocated. */
+static cn_status plan(const cn_runtime *rt, const char *name, int in_c, int in_h, int in_w,
+                      const cn_layer_config *layers, int layer_count, float leaky_slope, float bn_eps,
+                      float weight_std, const cn_optimizer_config *opt, size_t max_batch, cn_net *net, cn_error *e) {
     memset(net, 0, sizeof *net);
     snprintf(net->name, sizeof net->name, "%s", name);
     net->in_c = in_c, net->in_h = in_h, net->in_w = in_w;
@@ -145,32 +146,34 @@ static cn_status build(cn_runtime *rt, const char *name, int in_c, int in_h, int
             if (ws > workspace) workspace = ws;
         }
     }
-    /* Plan the whole net's memory, then ask the device once, so a too-large config is refused in
-     * words before anything is allocated. */
-    size_t param_bytes = bytes_of(cn_round_up(net->param_floats, align));
-    size_t act_bytes = bytes_of(activations * max_batch), grad_bytes = bytes_of(largest_act * max_batch);
-    size_t total = 4 * param_bytes + act_bytes + 2 * grad_bytes + bytes_of(workspace);
-    size_t largest = grad_bytes > param_bytes ? grad_bytes : param_bytes;
-    if (bytes_of(workspace) > largest) largest = bytes_of(workspace);
-    char what[96];
-    snprintf(what, sizeof what, "the %s for batches of %zu", name, max_batch);
-    CN_TRY(cn_device_memory_check(rt, total, largest, what, e));
+    net->param_floats = cn_round_up(net->param_floats, align);
+    net->gradient_floats = largest_act * max_batch;
+    net->workspace_floats = workspace;
+    size_t param_bytes = bytes_of(net->param_floats), grad_bytes = bytes_of(net->gradient_floats);
+    net->bytes = 4 * param_bytes + bytes_of(activations * max_batch) + 2 * grad_bytes + bytes_of(workspace);
+    net->largest_buffer_bytes = grad_bytes > param_bytes ? grad_bytes : param_bytes;
+    if (bytes_of(workspace) > net->largest_buffer_bytes) net->largest_buffer_bytes = bytes_of(workspace);
+    return CN_OK;
+}
 
+cn_status cn_net_allocate(cn_runtime *rt, cn_net *net, cn_error *e) {
+    char what[96];
+    const char *name = net->name;
+    size_t param_bytes = bytes_of(net->param_floats), pf = net->param_floats;
     snprintf(what, sizeof what, "%s parameters", name);
     CN_TRY(cn_buffer_alloc(rt, &net->params, param_bytes, what, e));
     CN_TRY(cn_buffer_alloc(rt, &net->grads, param_bytes, what, e));
     CN_TRY(cn_buffer_alloc(rt, &net->adam_m, param_bytes, what, e));
     CN_TRY(cn_buffer_alloc(rt, &net->adam_v, param_bytes, what, e));
-    size_t pf = param_bytes / sizeof(float);
     CN_TRY(cn_buffer_fill_f32(rt, &net->params, 0, 0, pf, e));
     CN_TRY(cn_buffer_fill_f32(rt, &net->grads, 0, 0, pf, e));
     CN_TRY(cn_buffer_fill_f32(rt, &net->adam_m, 0, 0, pf, e));
     CN_TRY(cn_buffer_fill_f32(rt, &net->adam_v, 0, 0, pf, e));
     CN_TRY(make_views(rt, net, e));
     snprintf(what, sizeof what, "%s activations", name);
-    for (int i = 0; i < layer_count; i++) {
+    for (int i = 0; i < net->layer_count; i++) {
         cn_layer *l = &net->layers[i];
-        size_t out = layer_out_size(l) * max_batch;
+        size_t out = layer_out_size(l) * net->max_batch;
         CN_TRY(cn_buffer_alloc(rt, &l->linear, bytes_of(out), what, e));
         if (l->out_is_linear) {
             l->out = l->linear;
@@ -184,28 +187,46 @@ static cn_status build(cn_runtime *rt, const char *name, int in_c, int in_h, int
         }
     }
     snprintf(what, sizeof what, "%s gradients", name);
-    CN_TRY(cn_buffer_alloc(rt, &net->grad_in, grad_bytes, what, e));
-    CN_TRY(cn_buffer_alloc(rt, &net->grad_out, grad_bytes, what, e));
+    CN_TRY(cn_buffer_alloc(rt, &net->grad_in, bytes_of(net->gradient_floats), what, e));
+    CN_TRY(cn_buffer_alloc(rt, &net->grad_out, bytes_of(net->gradient_floats), what, e));
     snprintf(what, sizeof what, "%s convolution workspace", name);
-    CN_TRY(cn_buffer_alloc(rt, &net->workspace, bytes_of(workspace), what, e));
-    net->bytes = total;
-    return CN_OK;
+    return cn_buffer_alloc(rt, &net->workspace, bytes_of(net->workspace_floats), what, e);
+}
+
+cn_status cn_net_plan_descriptor(const cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net,
+                                 cn_error *e) {
+    const cn_descriptor_config *d = &c->descriptor;
+    return plan(rt, "descriptor", c->data.channels, c->data.image_size, c->data.image_size, d->layers, d->layer_count,
+                (float)d->leaky_slope, 0, (float)d->weight_std, &d->optimizer, max_batch, net, e);
+}
+
+cn_status cn_net_plan_generator(const cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net,
+                                cn_error *e) {
+    const cn_generator_config *g = &c->generator;
+    return plan(rt, "generator", g->latent_channels, g->latent_size, g->latent_size, g->layers, g->layer_count,
+                (float)g->leaky_slope, (float)g->bn_eps, (float)g->weight_std, &g->optimizer, max_batch, net, e);
+}
+
+/* Plan, check the device memory once (so a too-large config is refused in words before anything
+ * is allocated), allocate. */
+static cn_status build(cn_runtime *rt, cn_status planned, cn_net *net, cn_error *e) {
+    cn_status s = planned;
+    if (s == CN_OK) {
+        char what[96];
+        snprintf(what, sizeof what, "the %s for batches of %zu", net->name, net->max_batch);
+        s = cn_device_memory_check(rt, net->bytes, net->largest_buffer_bytes, what, e);
+    }
+    if (s == CN_OK) s = cn_net_allocate(rt, net, e);
+    if (s != CN_OK) cn_net_free(rt, net);
+    return s;
 }
 
 cn_status cn_net_build_descriptor(cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net, cn_error *e) {
-    const cn_descriptor_config *d = &c->descriptor;
-    cn_status s = build(rt, "descriptor", c->data.channels, c->data.image_size, c->data.image_size, d->layers,
-                        d->layer_count, (float)d->leaky_slope, 0, (float)d->weight_std, &d->optimizer, max_batch, net, e);
-    if (s != CN_OK) cn_net_free(rt, net);
-    return s;
+    return build(rt, cn_net_plan_descriptor(rt, c, max_batch, net, e), net, e);
 }
 
 cn_status cn_net_build_generator(cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net, cn_error *e) {
-    const cn_generator_config *g = &c->generator;
-    cn_status s = build(rt, "generator", g->latent_channels, g->latent_size, g->latent_size, g->layers, g->layer_count,
-                        (float)g->leaky_slope, (float)g->bn_eps, (float)g->weight_std, &g->optimizer, max_batch, net, e);
-    if (s != CN_OK) cn_net_free(rt, net);
-    return s;
+    return build(rt, cn_net_plan_generator(rt, c, max_batch, net, e), net, e);
 }
 
 void cn_net_free(cn_runtime *rt, cn_net *net) {

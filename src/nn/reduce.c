@@ -1,4 +1,4 @@
-/* Row reductions and the scaled difference (cl/reduce.cl). */
+/* Row reductions and the (masked) scaled difference (cl/reduce.cl). */
 #include "coopnets/cn_reduce.h"
 
 #include "coopnets/cn_activation.h" /* cn_per_item_global, cn_elementwise_global */
@@ -48,4 +48,16 @@ cn_status cn_scaled_difference(cn_runtime *rt, size_t count, float a, const cn_b
     size_t global = cn_elementwise_global(count);
     return CN_RUN(rt, "reduce", "cn_scaled_difference", 1, &global, NULL, e, CN_MEM(x), CN_MEM(y), CN_MEM(out),
                   CN_F32(a), CN_U64(count));
+}
+
+cn_status cn_masked_difference(cn_runtime *rt, size_t count, float a, const cn_buffer *x, const cn_buffer *y,
+                               const cn_buffer *mask, cn_buffer *out, cn_error *e) {
+    const char *fn = "cn_masked_difference";
+    CN_TRY(cn_buffer_check_floats(x, count, fn, "x", e));
+    CN_TRY(cn_buffer_check_floats(y, count, fn, "y", e));
+    CN_TRY(cn_buffer_check_floats(mask, count, fn, "mask", e));
+    CN_TRY(cn_buffer_check_floats(out, count, fn, "out", e));
+    size_t global = cn_elementwise_global(count);
+    return CN_RUN(rt, "reduce", "cn_masked_difference", 1, &global, NULL, e, CN_MEM(x), CN_MEM(y), CN_MEM(mask),
+                  CN_MEM(out), CN_F32(a), CN_U64(count));
 }

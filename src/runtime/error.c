@@ -1,5 +1,6 @@
 #include "coopnets/cn_error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +94,7 @@ const char *cn_cl_error_name(int code) {
 
 /* Counters per kind; the spec is read once. */
 int cn_fault_hit(const char *kind) {
-    static int parsed;
+    static int parsed, onwards;
     static char fault_kind[16];
     static long fault_at, counter;
     if (!parsed) {
@@ -101,10 +102,15 @@ int cn_fault_hit(const char *kind) {
         const char *spec = getenv("COOPNETS_FAULT");
         const char *colon = spec ? strchr(spec, ':') : NULL;
         if (colon && (size_t)(colon - spec) < sizeof fault_kind) {
+            char *end;
             memcpy(fault_kind, spec, (size_t)(colon - spec));
-            fault_at = strtol(colon + 1, NULL, 10);
+            fault_at = strtol(colon + 1, &end, 10);
+            onwards = *end == '+';
         }
     }
     if (!fault_at || strcmp(kind, fault_kind) != 0) return 0;
-    return ++counter == fault_at;
+    ++counter;
+    int hit = onwards ? counter >= fault_at : counter == fault_at;
+    if (hit && strcmp(kind, "write") == 0) errno = ENOSPC; /* a failed write looks like a full disk */
+    return hit;
 }

@@ -157,9 +157,15 @@ static cn_status build(cn_runtime *rt, const char *label, const char *text, size
         }
         if (corrupt) rt->stats.cache_corrupt++;
     }
-    p = clCreateProgramWithSource(rt->context, 1, &text, &length, &err);
+    /* COOPNETS_FAULT=cl:N on a build compiles a broken program instead: a real failure, with the
+     * compiler's log. */
+    static const char broken[] = "#error injected build failure (COOPNETS_FAULT)\n";
+    int fault = cn_fault_hit("cl");
+    const char *source = fault ? broken : text;
+    size_t source_length = fault ? sizeof broken - 1 : length;
+    p = clCreateProgramWithSource(rt->context, 1, &source, &source_length, &err);
     if (err != CL_SUCCESS) return cn_cl_fail(e, err, "creating program %s", label);
-    err = cn_fault_hit("cl") ? CL_BUILD_PROGRAM_FAILURE : clBuildProgram(p, 1, &rt->device.id, opts, NULL, NULL);
+    err = clBuildProgram(p, 1, &rt->device.id, opts, NULL, NULL);
     if (err != CL_SUCCESS) {
         cn_error_set(e, CN_ERR_BUILD, "kernel program %s failed to build on device %d (%s) with options \"%s\": %s",
                      label, rt->device.index, rt->device.name, opts, cn_cl_error_name(err));

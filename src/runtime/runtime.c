@@ -176,28 +176,33 @@ cn_status cn_buffer_check_floats(const cn_buffer *b, size_t count, const char *f
 
 cn_status cn_buffer_write(cn_runtime *rt, cn_buffer *b, size_t offset, const void *src, size_t bytes, cn_error *e) {
     CN_TRY(check_range(b, offset, bytes, "write", e));
+    cl_event event = NULL;
     cl_int err = cn_fault_hit("cl") ? CL_OUT_OF_RESOURCES
-                                    : clEnqueueWriteBuffer(rt->queue, b->mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
+                                    : clEnqueueWriteBuffer(rt->queue, b->mem, CL_TRUE, offset, bytes, src, 0, NULL,
+                                                           rt->profile ? &event : NULL);
     if (err != CL_SUCCESS) return cn_cl_fail(e, err, "writing %zu bytes to device %d", bytes, rt->device.index);
-    return CN_OK;
+    return rt->profile ? cn_profile_record(rt, "write", NULL, event, 0, (double)bytes, e) : CN_OK;
 }
 
 cn_status cn_buffer_read(cn_runtime *rt, const cn_buffer *b, size_t offset, void *dst, size_t bytes, cn_error *e) {
     CN_TRY(check_range(b, offset, bytes, "read", e));
+    cl_event event = NULL;
     cl_int err = cn_fault_hit("cl") ? CL_OUT_OF_RESOURCES
-                                    : clEnqueueReadBuffer(rt->queue, b->mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+                                    : clEnqueueReadBuffer(rt->queue, b->mem, CL_TRUE, offset, bytes, dst, 0, NULL,
+                                                          rt->profile ? &event : NULL);
     if (err != CL_SUCCESS) return cn_cl_fail(e, err, "reading %zu bytes from device %d", bytes, rt->device.index);
-    return CN_OK;
+    return rt->profile ? cn_profile_record(rt, "read", NULL, event, 0, (double)bytes, e) : CN_OK;
 }
 
 cn_status cn_buffer_fill_f32(cn_runtime *rt, cn_buffer *b, float value, size_t offset_floats, size_t count,
                              cn_error *e) {
     CN_TRY(check_range(b, offset_floats * sizeof(float), count * sizeof(float), "fill", e));
     if (count == 0) return CN_OK;
+    cl_event event = NULL;
     cl_int err = clEnqueueFillBuffer(rt->queue, b->mem, &value, sizeof value, offset_floats * sizeof(float),
-                                     count * sizeof(float), 0, NULL, NULL);
+                                     count * sizeof(float), 0, NULL, rt->profile ? &event : NULL);
     if (err != CL_SUCCESS) return cn_cl_fail(e, err, "filling %zu floats on device %d", count, rt->device.index);
-    return CN_OK;
+    return rt->profile ? cn_profile_record(rt, "fill", NULL, event, 0, (double)(count * sizeof(float)), e) : CN_OK;
 }
 
 cn_status cn_buffer_copy(cn_runtime *rt, cn_buffer *dst, size_t dst_offset, const cn_buffer *src, size_t src_offset,
@@ -205,9 +210,12 @@ cn_status cn_buffer_copy(cn_runtime *rt, cn_buffer *dst, size_t dst_offset, cons
     CN_TRY(check_range(dst, dst_offset, bytes, "copy", e));
     CN_TRY(check_range(src, src_offset, bytes, "copy", e));
     if (bytes == 0) return CN_OK;
-    cl_int err = clEnqueueCopyBuffer(rt->queue, src->mem, dst->mem, src_offset, dst_offset, bytes, 0, NULL, NULL);
+    cl_event event = NULL;
+    cl_int err = clEnqueueCopyBuffer(rt->queue, src->mem, dst->mem, src_offset, dst_offset, bytes, 0, NULL,
+                                     rt->profile ? &event : NULL);
     if (err != CL_SUCCESS) return cn_cl_fail(e, err, "copying %zu bytes on device %d", bytes, rt->device.index);
-    return CN_OK;
+    /* a copy reads and writes every byte */
+    return rt->profile ? cn_profile_record(rt, "copy", NULL, event, 0, 2.0 * (double)bytes, e) : CN_OK;
 }
 
 /* ---- launch ----------------------------------------------------------------------------------- */
@@ -219,6 +227,11 @@ static void kernel_name(cl_kernel k, char *name, size_t size) {
 
 cn_status cn_launch(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t *global, const size_t *local,
                     const cn_arg *args, size_t nargs, cn_error *e) {
+    return cn_launch_counted(rt, kernel, dims, global, local, args, nargs, 0, 0, e);
+}
+
+cn_status cn_launch_counted(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t *global, const size_t *local,
+                            const cn_arg *args, size_t nargs, double flops, double bytes, cn_error *e) {
     char name[128];
     for (size_t i = 0; i < nargs; i++) {
         cl_int err = clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
@@ -229,15 +242,18 @@ cn_status cn_launch(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t
     }
     for (cl_uint d = 0; d < dims; d++)
         if (global[d] == 0) return CN_OK; /* nothing to do: an empty tensor */
+    cl_event event = NULL;
     cl_int err = cn_fault_hit("cl") ? CL_OUT_OF_RESOURCES
                                     : clEnqueueNDRangeKernel(rt->queue, kernel, dims, NULL, global, local, 0, NULL,
-                                                             NULL);
+                                                             rt->profile ? &event : NULL);
     if (err != CL_SUCCESS) {
         kernel_name(kernel, name, sizeof name);
         return cn_cl_fail(e, err, "enqueueing kernel %s (global %zu%s) on device %d", name, global[0],
                           dims > 1 ? "x..." : "", rt->device.index);
     }
-    return CN_OK;
+    if (!rt->profile) return CN_OK;
+    kernel_name(kernel, name, sizeof name);
+    return cn_profile_record(rt, name, NULL, event, flops, bytes, e);
 }
 
 cn_status cn_run(cn_runtime *rt, const char *program, const char *options, const char *kernel, cl_uint dims,

@@ -1,5 +1,7 @@
 #include "cn_test.h"
 
+#include "coopnets/cn_config.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -101,4 +103,14 @@ int cn_test_finish(void) {
     runtime = NULL;
     printf("%d checks, %d failed\n", cn_test_checks, cn_test_failures);
     return cn_test_failures ? 1 : 0;
+}
+
+void cn_test_tiny_config(const char *const *overrides, int count, cn_config *out) {
+    const char *root = getenv("CN_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/configs/tiny.json", root ? root : ".");
+    if (cn_config_load(path, overrides, count, out, &cn_test_error) != CN_OK) {
+        fprintf(stderr, "FAIL: %s: %s\n", path, cn_test_error.message);
+        exit(1);
+    }
 }

@@ -53,6 +53,10 @@ void cn_test_to_double(const float *x, double *out, size_t n);
 void cn_test_upload(cn_runtime *rt, cn_buffer *b, const float *x, size_t n, const char *what);
 void cn_test_download(cn_runtime *rt, const cn_buffer *b, float *x, size_t n);
 
+/* configs/tiny.json (under $CN_SOURCE_DIR) with `--set`-style overrides; exits when it does not load. */
+struct cn_config;
+void cn_test_tiny_config(const char *const *overrides, int count, struct cn_config *out);
+
 /* Prints a summary and returns the exit status (0 only when every check passed). */
 int cn_test_finish(void);
 

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds coopnets_cl, runs `coopnets_cl bench` on every OpenCL device for both reference configs,
+# each followed at once by the PyTorch peer on the CPU (benchmarks/peer_torch.py), and writes
+# benchmarks/results/RESULTS.md and chart.png (benchmarks/report.py).
+#
+#   bash benchmarks/run.sh [--note "what else ran on the machine"]
+#
+# Environment: BUILD_DIR (default build), ITERS_28/WARMUP_28 (default 5/1), ITERS_64/WARMUP_64
+# (default 3/1), POCL_CACHE_DIR (default ~/.cache/pocl/kcache). Installs python3-torch and
+# libopenblas0-pthread when missing: Debian's torch multiplies through whatever libblas.so.3 is
+# installed, and only OpenBLAS makes the comparison fair (DESIGN §4).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+note=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --note) note=${2:?--note needs a text}; shift 2 ;;
+    *) echo "usage: bash benchmarks/run.sh [--note TEXT]" >&2; exit 2 ;;
+  esac
+done
+
+BUILD_DIR=${BUILD_DIR:-build}
+OUT=benchmarks/results
+PY=/usr/bin/python3 # Debian's python3-torch belongs to the system Python, not to a pyenv or venv one
+export POCL_CACHE_DIR=${POCL_CACHE_DIR:-$HOME/.cache/pocl/kcache}
+
+missing=()
+$PY -c 'import torch' 2>/dev/null || missing+=(python3-torch)
+dpkg -s libopenblas0-pthread >/dev/null 2>&1 || missing+=(libopenblas0-pthread)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+fi
+
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target coopnets_cl
+CLI=$BUILD_DIR/coopnets_cl
+mkdir -p "$OUT"
+"$CLI" devices | tee "$OUT/devices.txt"
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+configs=(mnist28 scene64)
+for name in "${configs[@]}"; do
+  if [ "$name" = mnist28 ]; then
+    iters=${ITERS_28:-5} warmup=${WARMUP_28:-1} sgemm=(--sgemm 1024)
+  else
+    iters=${ITERS_64:-3} warmup=${WARMUP_64:-1} sgemm=()
+  fi
+  echo "== $name: coopnets_cl on every device"
+  "$CLI" --device all bench "benchmarks/$name.json" --iters "$iters" --warmup "$warmup" "${sgemm[@]}" \
+    --json "$OUT/$name.json" | tee "$OUT/$name.log"
+  echo "== $name: PyTorch on the CPU"
+  $PY benchmarks/peer_torch.py "$OUT/$name.json" --iters "$iters" --warmup "$warmup" \
+    --json "$OUT/$name-torch.json" | tee "$OUT/$name-torch.log"
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+$PY benchmarks/report.py "$OUT" --configs "${configs[@]}" --load-before "$load_before" --load-after "$load_after" \
+  --note "$note"
