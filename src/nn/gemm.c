@@ -1,12 +1,12 @@
 /* cn_gemm: one interface, two implementations (CLBlast and cl/gemm.cl), chosen per device by
  * measurement and recorded beside the program cache. */
 #include "coopnets/cn_gemm.h"
+#include "coopnets/cn_util.h"
 
 #include <clblast_c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Our kernels split K into blocks of at most this many (see own_gemm). */
@@ -258,11 +258,6 @@ static int backend_parse(const char *s, cn_gemm_backend *b) {
 
 /* ---- measurement and its record --------------------------------------------------------------- */
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* The products of a conv layer (64 -> 128 channels, 3x3, 32x32 output, one image) as
  * cn_conv2d runs them (forward NN, backward_data NN, backward_params TN) and an fc forward (NT). */
@@ -284,10 +279,10 @@ static cn_status time_backend(cn_runtime *rt, struct cn_gemm *st, cn_gemm_backen
                                 .c = &x[2], .ldc = probes[i].n};
         double best = 1e30;
         for (int r = 0; r < 3; r++) {
-            const double t0 = now_seconds();
+            const double t0 = cn_seconds_now();
             CN_TRY(gemm_with(rt, st, backend, &g, e));
             CN_TRY(cn_finish(rt, e));
-            const double t = now_seconds() - t0;
+            const double t = cn_seconds_now() - t0;
             if (r > 0 && t < best) best = t;
         }
         *seconds += best;
