@@ -181,6 +181,13 @@ cn_status cn_launch_counted(cn_runtime *rt, cl_kernel kernel, cl_uint dims, cons
            sizeof((const cn_arg[]){__VA_ARGS__}) / sizeof(cn_arg), (e))
 cn_status cn_run(cn_runtime *rt, const char *program, const char *options, const char *kernel, cl_uint dims,
                  const size_t *global, const size_t *local, const cn_arg *args, size_t nargs, cn_error *e);
+/* cn_run with the launch's work counts for an attached profile (see cn_launch_counted). */
+#define CN_RUN_COUNTED(rt, program, kernel, dims, global, local, flops, bytes, e, ...)                          \
+    cn_run_counted((rt), (program), NULL, (kernel), (dims), (global), (local), (const cn_arg[]){__VA_ARGS__},   \
+                   sizeof((const cn_arg[]){__VA_ARGS__}) / sizeof(cn_arg), (flops), (bytes), (e))
+cn_status cn_run_counted(cn_runtime *rt, const char *program, const char *options, const char *kernel, cl_uint dims,
+                         const size_t *global, const size_t *local, const cn_arg *args, size_t nargs, double flops,
+                         double bytes, cn_error *e);
 
 /* ---- profiling -------------------------------------------------------------------------------- */
 

@@ -40,7 +40,9 @@ static cn_status launch(cn_runtime *rt, const char *kernel, cn_activation act, f
     if (act == CN_ACT_LEAKY_RELU) args[nargs++] = (cn_arg){sizeof slope, &slope};
     args[nargs++] = (cn_arg){sizeof n, &n};
     size_t global = cn_elementwise_global(count);
-    return cn_run(rt, "activation", NULL, kernel, 1, &global, NULL, args, nargs, e);
+    /* counted for the profile: reads in (and dy), writes out */
+    return cn_run_counted(rt, "activation", NULL, kernel, 1, &global, NULL, args, nargs, (double)count,
+                          (dy ? 3.0 : 2.0) * (double)count * sizeof(float), e);
 }
 
 static cn_status copy_unless_same(cn_runtime *rt, size_t count, const cn_buffer *src, cn_buffer *dst, cn_error *e) {

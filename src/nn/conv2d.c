@@ -112,10 +112,11 @@ static cn_status check_pass(const char *pass, const cn_conv2d_shape *s, size_t n
 
 /* ---- kernels ---------------------------------------------------------------------------------- */
 
-static cn_status run_im2col_kernel(cn_runtime *rt, const char *kernel, size_t d0, size_t d1, size_t d2,
+/* `moved`: floats read plus written, for an attached profile's GB/s. */
+static cn_status run_im2col_kernel(cn_runtime *rt, const char *kernel, size_t d0, size_t d1, size_t d2, double moved,
                                    const cn_arg *args, size_t nargs, cn_error *e) {
     const size_t global[3] = {cn_round_up(d0, CN_CONV2D_LOCAL), d1, d2}, local[3] = {CN_CONV2D_LOCAL, 1, 1};
-    return cn_run(rt, "im2col", NULL, kernel, 3, global, local, args, nargs, e);
+    return cn_run_counted(rt, "im2col", NULL, kernel, 3, global, local, args, nargs, 0, moved * sizeof(float), e);
 }
 
 #define SHAPE_ARGS(s)                                                                                          \
@@ -126,13 +127,15 @@ static cn_status run_im2col_kernel(cn_runtime *rt, const char *kernel, size_t d0
 static cn_status im2col(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffer *x, size_t first, size_t images,
                         cn_buffer *col, cn_error *e) {
     const cn_arg args[] = {CN_MEM(x), CN_U64(first * in_floats(s)), CN_MEM(col), SHAPE_ARGS(s)};
-    return run_im2col_kernel(rt, "cn_im2col", out_pixels(s), images, 1, args, sizeof args / sizeof *args, e);
+    double moved = (double)images * (double)(in_floats(s) + out_pixels(s) * (size_t)s->in_c * s->k_h * s->k_w);
+    return run_im2col_kernel(rt, "cn_im2col", out_pixels(s), images, 1, moved, args, sizeof args / sizeof *args, e);
 }
 
 static cn_status col2im(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffer *col, cn_buffer *x, size_t first,
                         size_t images, cn_error *e) {
     const cn_arg args[] = {CN_MEM(col), CN_MEM(x), CN_U64(first * in_floats(s)), SHAPE_ARGS(s)};
-    return run_im2col_kernel(rt, "cn_col2im", (size_t)s->in_w, (size_t)s->in_h, images, args,
+    double moved = (double)images * (double)(in_floats(s) + out_pixels(s) * (size_t)s->in_c * s->k_h * s->k_w);
+    return run_im2col_kernel(rt, "cn_col2im", (size_t)s->in_w, (size_t)s->in_h, images, moved, args,
                              sizeof args / sizeof *args, e);
 }
 
@@ -141,7 +144,8 @@ static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offs
                            size_t dst_offset, size_t rows, size_t cols, size_t batch, cn_error *e) {
     const cn_arg args[] = {CN_MEM(src), CN_U64(src_offset), CN_MEM(dst), CN_U64(dst_offset), CN_U64(rows),
                            CN_U64(cols)};
-    return run_im2col_kernel(rt, "cn_transpose", rows, cols, batch, args, sizeof args / sizeof *args, e);
+    return run_im2col_kernel(rt, "cn_transpose", rows, cols, batch, 2.0 * (double)(rows * cols * batch), args,
+                             sizeof args / sizeof *args, e);
 }
 
 /* ---- the three passes ------------------------------------------------------------------------- */

@@ -20,7 +20,8 @@ size_t cn_reduce_workspace_floats(size_t rows, size_t cols) {
 static cn_status reduce_chunks(cn_runtime *rt, int square, size_t rows, size_t cols, size_t chunks, size_t chunk,
                                const cn_buffer *x, cn_buffer *out, cn_error *e) {
     size_t global = cn_per_item_global(rows * chunks);
-    return CN_RUN(rt, "reduce", "cn_reduce_chunks", 1, &global, NULL, e, CN_MEM(x), CN_MEM(out), CN_U64(rows),
+    double values = (double)(rows * cols); /* counted for the profile: x read once */
+    return CN_RUN_COUNTED(rt, "reduce", "cn_reduce_chunks", 1, &global, NULL, values, values * sizeof(float), e, CN_MEM(x), CN_MEM(out), CN_U64(rows),
                   CN_U64(cols), CN_U64(chunks), CN_U64(chunk), CN_I32(square));
 }
 
@@ -46,7 +47,8 @@ cn_status cn_scaled_difference(cn_runtime *rt, size_t count, float a, const cn_b
     CN_TRY(cn_buffer_check_floats(y, count, fn, "y", e));
     CN_TRY(cn_buffer_check_floats(out, count, fn, "out", e));
     size_t global = cn_elementwise_global(count);
-    return CN_RUN(rt, "reduce", "cn_scaled_difference", 1, &global, NULL, e, CN_MEM(x), CN_MEM(y), CN_MEM(out),
+    return CN_RUN_COUNTED(rt, "reduce", "cn_scaled_difference", 1, &global, NULL, 2.0 * (double)count,
+                          3.0 * (double)count * sizeof(float), e, CN_MEM(x), CN_MEM(y), CN_MEM(out),
                   CN_F32(a), CN_U64(count));
 }
 
@@ -58,6 +60,7 @@ cn_status cn_masked_difference(cn_runtime *rt, size_t count, float a, const cn_b
     CN_TRY(cn_buffer_check_floats(mask, count, fn, "mask", e));
     CN_TRY(cn_buffer_check_floats(out, count, fn, "out", e));
     size_t global = cn_elementwise_global(count);
-    return CN_RUN(rt, "reduce", "cn_masked_difference", 1, &global, NULL, e, CN_MEM(x), CN_MEM(y), CN_MEM(mask),
+    return CN_RUN_COUNTED(rt, "reduce", "cn_masked_difference", 1, &global, NULL, 3.0 * (double)count,
+                          4.0 * (double)count * sizeof(float), e, CN_MEM(x), CN_MEM(y), CN_MEM(mask),
                   CN_MEM(out), CN_F32(a), CN_U64(count));
 }
