@@ -41,6 +41,9 @@ expect 0 'iter +2/2' -- "$CLI" train configs/tiny.json --iters 2 --out "$tmp/run
 expect 0 'resumed from .*ckpt-000002' -- "$CLI" train --resume "$tmp/run" --iters 3
 expect 0 'wrote .*s\.png' -- "$CLI" sample "$tmp/run" --count 9 --out "$tmp/s.png"
 expect 0 'wrote .*i\.png' -- "$CLI" interpolate "$tmp/run" --rows 2 --cols 4 --spherical --out "$tmp/i.png"
+expect 0 'iter +1/1' -- "$CLI" train configs/tiny.json --iters 1 --out "$tmp/tex" --set data.kind=texture \
+  --set data.path="$tmp/s.png" --set data.texture_copies=16
+check "a texture run writes the observed-beside-synthesised sheet" test -s "$tmp/tex/samples/texture-000001.png"
 check "sample grids and the run's config exist" test -s "$tmp/s.png" -a -s "$tmp/s-generated.png" -a -s "$tmp/run/config.json"
 
 # bad checkpoints

@@ -155,6 +155,25 @@ static int grid_columns(size_t n) {
 
 /* generated-*.png: the generator's samples (Algorithm G: of fresh h ~ N(0, I)); revised-*.png: the
  * descriptor's chains. A mode writes the grids of the nets it trains. */
+/* Texture runs: the observed texture beside synthesised ones in one row, as the paper shows them.
+ * `revised` holds the chains; the observed image sits after them in coop->images. */
+static cn_status write_texture_sheet(cn_runtime *rt, cn_coop *coop, const float *revised, const char *out,
+                                     uint64_t it, cn_error *e) {
+    size_t img = coop->image_floats, shown = coop->chain_count < 5 ? coop->chain_count : 5;
+    float *sheet = malloc((1 + shown) * img * sizeof(float));
+    if (!sheet) return cn_error_set(e, CN_ERR_NOMEM, "out of memory writing the texture sheet");
+    const cn_data_config *d = &coop->config.data;
+    char path[CN_PATH_MAX + 64];
+    cn_status s = cn_buffer_read(rt, &coop->images, coop->chain_count * img * sizeof(float), sheet, img * sizeof(float), e);
+    if (s == CN_OK) {
+        memcpy(sheet + img, revised, shown * img * sizeof(float));
+        snprintf(path, sizeof path, "%s/samples/texture-%06llu.png", out, (unsigned long long)it);
+        s = cn_grid_write(path, sheet, (int)(1 + shown), d->channels, d->image_size, d->image_size, (int)(1 + shown), e);
+    }
+    free(sheet);
+    return s;
+}
+
 static cn_status write_samples(cn_runtime *rt, cn_coop *coop, const char *out, uint64_t it, cn_error *e) {
     size_t m = coop->chain_count, img = coop->image_floats;
     float *host = malloc(m * img * sizeof(float));
@@ -178,6 +197,7 @@ static cn_status write_samples(cn_runtime *rt, cn_coop *coop, const char *out, u
         snprintf(path, sizeof path, "%s/samples/revised-%06llu.png", out, (unsigned long long)it);
         s = cn_grid_write(path, host, (int)m, d->channels, d->image_size, d->image_size, grid_columns(m), e);
     }
+    if (s == CN_OK && d->kind == CN_DATA_TEXTURE) s = write_texture_sheet(rt, coop, host, out, it, e);
     free(host);
     return s;
 }
