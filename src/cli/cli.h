@@ -29,6 +29,9 @@ int cn_cli_load_model(cn_cli *cli, const char *where, cn_runtime **rt, cn_coop *
 /* Reads an option's integer value >= lo into *out; prints "coopnets_cl CMD: OPT needs ..." and
  * returns 0 when it is missing or not one. */
 int cn_cli_parse_count(const char *cmd, const char *opt, const char *v, long lo, long *out);
+/* Writes a cJSON object to path through a temporary file and a rename; prints the error. */
+struct cJSON;
+int cn_cli_write_json(const cn_cli *cli, const char *path, const struct cJSON *o);
 
 int cn_cmd_devices(cn_cli *cli, int argc, char **argv);
 int cn_cmd_kernels(cn_cli *cli, int argc, char **argv);
@@ -38,5 +41,7 @@ int cn_cmd_interpolate(cn_cli *cli, int argc, char **argv);
 int cn_cmd_complete(cn_cli *cli, int argc, char **argv);
 int cn_cmd_prepare(cn_cli *cli, int argc, char **argv);
 int cn_cmd_bench(cn_cli *cli, int argc, char **argv);
+int cn_cmd_train_classifier(cn_cli *cli, int argc, char **argv);
+int cn_cmd_evaluate(cn_cli *cli, int argc, char **argv);
 
 #endif

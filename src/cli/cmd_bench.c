@@ -500,22 +500,6 @@ static int check_writable(const cn_cli *cli, const char *path) {
     return CN_EXIT_OK;
 }
 
-/* Written to a temporary name and renamed, so a reader never sees half a file. */
-static int write_json(const cn_cli *cli, const char *path, cJSON *root) {
-    char *text = cJSON_Print(root);
-    char tmp[4200];
-    temporary_name(path, tmp, sizeof tmp);
-    FILE *f = text ? fopen(tmp, "w") : NULL;
-    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    int err = errno;
-    if (f && fclose(f) != 0 && ok) ok = 0, err = errno;
-    if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
-    free(text);
-    if (ok) return CN_EXIT_OK;
-    remove(tmp);
-    fprintf(stderr, "%s bench: cannot write %s: %s\n", cli->program, path, text ? strerror(err) : "out of memory");
-    return CN_EXIT_FAILURE;
-}
 
 /* ---- the command ------------------------------------------------------------------------------ */
 
@@ -630,7 +614,7 @@ int cn_cmd_bench(cn_cli *cli, int argc, char **argv) {
     if (json_path) {
         cJSON *root = all ? cJSON_CreateArray() : result_json(&in, &results[0]);
         for (size_t i = 0; all && i < run_count; i++) cJSON_AddItemToArray(root, result_json(&in, &results[i]));
-        const int json_rc = write_json(cli, json_path, root);
+        const int json_rc = cn_cli_write_json(cli, json_path, root);
         if (rc == CN_EXIT_OK) rc = json_rc;
         cJSON_Delete(root);
         if (json_rc == CN_EXIT_OK && !in.quiet) printf("wrote %s\n", json_path);

@@ -114,24 +114,6 @@ static void add_number(cJSON *o, const char *key, double v) {
     else cJSON_AddNullToObject(o, key);
 }
 
-/* JSON through a temporary file and a rename, like every output of the program. */
-static int write_json(cn_cli *cli, const char *path, const cJSON *o) {
-    char *text = cJSON_Print(o), tmp[CN_PATH_MAX + 64];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = text ? fopen(tmp, "w") : NULL;
-    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f) ok = fclose(f) == 0 && ok;
-    ok = ok && rename(tmp, path) == 0;
-    int err = errno;
-    free(text);
-    if (!ok) {
-        remove(tmp);
-        fprintf(stderr, "coopnets_cl: cannot write %s: %s\n", path, strerror(err ? err : EIO));
-        return CN_EXIT_FAILURE;
-    }
-    if (!cli->quiet) printf("wrote %s\n", path);
-    return CN_EXIT_OK;
-}
 
 int cn_cmd_complete(cn_cli *cli, int argc, char **argv) {
     const char *ckpt = NULL, *mask_text = NULL, *images_arg = NULL, *out = "completion";
@@ -218,7 +200,7 @@ int cn_cmd_complete(cn_cli *cli, int argc, char **argv) {
     add_number(json, "hidden_psnr_db", sc.hidden_psnr);
     add_number(json, "visible_mean_abs_error", sc.visible_abs_error);
     snprintf(path, sizeof path, "%s/completion.json", out);
-    rc = write_json(cli, path, json);
+    rc = cn_cli_write_json(cli, path, json);
 end:
     cJSON_Delete(json);
     free(masks);

@@ -19,6 +19,8 @@ static const command commands[] = {
     {"interpolate", cn_cmd_interpolate, "a PNG grid of latent-space interpolations from a checkpoint"},
     {"complete", cn_cmd_complete, "pattern completion: recover hidden parts of test images, with error and PSNR"},
     {"prepare", cn_cmd_prepare, "centre-crop and resize a folder of PNGs (or of category folders) for training"},
+    {"train-classifier", cn_cmd_train_classifier, "train the fixed classifier whose features evaluate scores in"},
+    {"evaluate", cn_cmd_evaluate, "descriptor f, Frechet distance and Inception-style score of a checkpoint's samples"},
     {"bench", cn_cmd_bench, "time training iterations, steps and kernels on one device or all"},
 };
 
@@ -28,7 +30,7 @@ static void usage(FILE *out) {
             "Trains CoopNets (a descriptor and a generator that teach each other) on any OpenCL device.\n\n"
             "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-17s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\nglobal options (before or after the command):\n"
             "  --device N   device index from `coopnets_cl devices` (default: $COOPNETS_DEVICE, else the\n"

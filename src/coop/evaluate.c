@@ -1,0 +1,422 @@
+/* Evaluation: the fixed classifier (training, features, file), Fréchet distance with a Jacobi
+ * eigen solver, Inception-style score, descriptor f. */
+#include "coopnets/cn_evaluate.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coopnets/cn_util.h"
+
+#define MAGIC "CNCLSF01"
+#define VERSION 1u
+#define LR_DECAY 0.8 /* per epoch */
+
+static size_t bytes_of(size_t floats) { return floats * sizeof(float); }
+
+static cn_layer_config layer(cn_layer_kind kind, int filters, int kernel, int stride, cn_activation act) {
+    return (cn_layer_config){.kind = kind, .filters = filters, .kernel = kernel, .stride = stride,
+                             .padding = CN_PAD_SAME, .activation = act};
+}
+
+cn_status cn_classifier_create(cn_runtime *rt, int channels, int size, int classes, size_t max_batch, uint64_t seed,
+                               cn_classifier *cl, cn_error *e) {
+    memset(cl, 0, sizeof *cl);
+    if (channels < 1 || size < 4 || classes < 2 || max_batch < 1)
+        return cn_error_set(e, CN_ERR_ARG, "classifier: needs channels >= 1, image size >= 4, classes >= 2 (got %d, %d, %d)",
+                            channels, size, classes);
+    cn_config *c = &cl->config;
+    cn_config_defaults(c);
+    snprintf(c->source, sizeof c->source, "classifier");
+    c->data.channels = channels, c->data.image_size = size;
+    cn_descriptor_config *d = &c->descriptor;
+    /* Two stride-2 convs alone (32, 64) reached 89.9% on Fashion-MNIST in 4 epochs: one stride-1 layer first. */
+    d->layer_count = 5;
+    d->layers[0] = layer(CN_LAYER_CONV, 16, 3, 1, CN_ACT_LEAKY_RELU);
+    d->layers[1] = layer(CN_LAYER_CONV, 32, 3, 2, CN_ACT_LEAKY_RELU);
+    d->layers[2] = layer(CN_LAYER_CONV, 64, 3, 2, CN_ACT_LEAKY_RELU);
+    d->layers[3] = layer(CN_LAYER_FC, CN_CLASSIFIER_FEATURES, 1, 1, CN_ACT_LEAKY_RELU);
+    d->layers[4] = layer(CN_LAYER_FC, classes, 1, 1, CN_ACT_NONE);
+    d->leaky_slope = 0.1, d->weight_std = 0.05;
+    d->optimizer = (cn_optimizer_config){.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    cl->classes = classes;
+    cl->scaling = c->data.scaling;
+    cl->test_accuracy = NAN;
+    size_t img = (size_t)channels * size * size;
+    cn_status s = cn_net_build_descriptor(rt, c, max_batch, &cl->net, e);
+    if (s == CN_OK) s = cn_buffer_alloc(rt, &cl->input, bytes_of(max_batch * img), "classifier input", e);
+    if (s == CN_OK) s = cn_buffer_alloc(rt, &cl->dlogits, bytes_of(max_batch * (size_t)classes), "classifier logit gradient", e);
+    if (s == CN_OK && !(cl->logits = malloc(bytes_of(max_batch * (size_t)classes))))
+        s = cn_error_set(e, CN_ERR_NOMEM, "classifier: out of memory for %zu logits", max_batch * (size_t)classes);
+    if (s == CN_OK) s = cn_net_init_weights(rt, &cl->net, seed, e);
+    if (s != CN_OK) cn_classifier_free(rt, cl);
+    return s;
+}
+
+void cn_classifier_free(cn_runtime *rt, cn_classifier *cl) {
+    cn_net_free(rt, &cl->net);
+    cn_buffer_free(rt, &cl->input);
+    cn_buffer_free(rt, &cl->dlogits);
+    free(cl->logits);
+    memset(cl, 0, sizeof *cl);
+}
+
+double cn_softmax_xent(const float *logits, const int *labels, size_t n, int k, float *p, float *grad) {
+    double loss = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *z = logits + i * k;
+        double top = z[0], sum = 0;
+        for (int j = 1; j < k; j++) top = z[j] > top ? z[j] : top;
+        for (int j = 0; j < k; j++) sum += exp(z[j] - top);
+        if (labels) loss += log(sum) - (z[labels[i]] - top);
+        for (int j = 0; j < k; j++) {
+            double pj = exp(z[j] - top) / sum;
+            if (p) p[i * k + j] = (float)pj;
+            if (grad) grad[i * k + j] = (float)((pj - (labels && labels[i] == j)) / (double)n);
+        }
+    }
+    return n ? loss / (double)n : 0;
+}
+
+/* Forward of n <= max_batch images already on the device; logits to the host. */
+static cn_status forward_batch(cn_runtime *rt, cn_classifier *cl, size_t n, cn_error *e) {
+    CN_TRY(cn_net_forward(rt, &cl->net, n, &cl->input, e));
+    return cn_buffer_read(rt, cn_net_output(&cl->net), 0, cl->logits, bytes_of(n * (size_t)cl->classes), e);
+}
+
+static cn_status check_labels(const cn_classifier *cl, const cn_dataset *d, cn_error *e) {
+    if (!d->labels || d->count < 1)
+        return cn_error_set(e, CN_ERR_ARG, "classifier: the data set has no labels (or no images)");
+    if (d->channels != cl->config.data.channels || d->height != cl->config.data.image_size ||
+        d->width != cl->config.data.image_size)
+        return cn_error_set(e, CN_ERR_ARG, "classifier: images are %dx%dx%d, the classifier takes %dx%dx%d", d->channels,
+                            d->height, d->width, cl->config.data.channels, cl->config.data.image_size,
+                            cl->config.data.image_size);
+    for (int i = 0; i < d->count; i++)
+        if (d->labels[i] < 0 || d->labels[i] >= cl->classes)
+            return cn_error_set(e, CN_ERR_ARG, "classifier: image %d has label %d, outside 0..%d", i, d->labels[i],
+                                cl->classes - 1);
+    return CN_OK;
+}
+
+cn_status cn_classifier_train_epoch(cn_runtime *rt, cn_classifier *cl, const cn_dataset *d, uint64_t seed,
+                                    uint64_t epoch, double *mean_loss, cn_error *e) {
+    CN_TRY(check_labels(cl, d, e));
+    size_t count = (size_t)d->count, img = cn_net_input_size(&cl->net), batch = cl->net.max_batch;
+    uint32_t *perm = malloc(count * sizeof *perm);
+    float *x = malloc(bytes_of(batch * img)), *grad = malloc(bytes_of(batch * (size_t)cl->classes));
+    int *labels = malloc(batch * sizeof *labels);
+    cn_status s = perm && x && grad && labels ? CN_OK
+                                              : cn_error_set(e, CN_ERR_NOMEM, "classifier: out of memory for a batch");
+    double loss = 0;
+    /* A mild step decay settles the last epochs. */
+    cl->net.adam.lr = (float)(cl->config.descriptor.optimizer.lr * pow(LR_DECAY, (double)epoch));
+    if (s == CN_OK) cn_dataset_permutation(perm, count, seed, epoch);
+    for (size_t at = 0; s == CN_OK && at < count; at += batch) {
+        size_t n = count - at < batch ? count - at : batch;
+        cn_dataset_gather(d, perm, at, n, x);
+        for (size_t i = 0; i < n; i++) labels[i] = d->labels[perm[at + i]];
+        s = cn_buffer_write(rt, &cl->input, 0, x, bytes_of(n * img), e);
+        if (s == CN_OK) s = forward_batch(rt, cl, n, e);
+        if (s != CN_OK) break;
+        loss += cn_softmax_xent(cl->logits, labels, n, cl->classes, NULL, grad) * (double)n;
+        if (!isfinite(loss)) {
+            s = cn_error_set(e, CN_ERR_DIVERGED, "classifier: the loss became %g in epoch %llu", loss,
+                             (unsigned long long)epoch);
+            break;
+        }
+        s = cn_buffer_write(rt, &cl->dlogits, 0, grad, bytes_of(n * (size_t)cl->classes), e);
+        if (s == CN_OK) s = cn_net_backward(rt, &cl->net, n, &cl->input, &cl->dlogits, NULL, 1, e);
+        if (s == CN_OK) s = cn_net_adam_step(rt, &cl->net, e);
+    }
+    if (s == CN_OK && mean_loss) *mean_loss = loss / (double)count;
+    free(perm), free(x), free(grad), free(labels);
+    return s;
+}
+
+cn_status cn_classifier_run(cn_runtime *rt, cn_classifier *cl, const float *images, size_t n, float *features,
+                            float *probs, cn_error *e) {
+    size_t img = cn_net_input_size(&cl->net), batch = cl->net.max_batch, k = (size_t)cl->classes;
+    const cn_layer *feature_layer = &cl->net.layers[cl->net.layer_count - 2];
+    for (size_t at = 0; at < n; at += batch) {
+        size_t m = n - at < batch ? n - at : batch;
+        CN_TRY(cn_buffer_write(rt, &cl->input, 0, images + at * img, bytes_of(m * img), e));
+        CN_TRY(forward_batch(rt, cl, m, e));
+        if (features)
+            CN_TRY(cn_buffer_read(rt, &feature_layer->out, 0, features + at * CN_CLASSIFIER_FEATURES,
+                                  bytes_of(m * CN_CLASSIFIER_FEATURES), e));
+        if (probs) cn_softmax_xent(cl->logits, NULL, m, (int)k, probs + at * k, NULL);
+    }
+    return CN_OK;
+}
+
+cn_status cn_classifier_accuracy(cn_runtime *rt, cn_classifier *cl, const cn_dataset *d, double *accuracy,
+                                 cn_error *e) {
+    CN_TRY(check_labels(cl, d, e));
+    size_t n = (size_t)d->count, k = (size_t)cl->classes, right = 0;
+    float *probs = malloc(bytes_of(n * k));
+    if (!probs) return cn_error_set(e, CN_ERR_NOMEM, "classifier: out of memory for %zu predictions", n);
+    cn_status s = cn_classifier_run(rt, cl, d->images, n, NULL, probs, e);
+    for (size_t i = 0; s == CN_OK && i < n; i++) {
+        size_t best = 0;
+        for (size_t j = 1; j < k; j++) best = probs[i * k + j] > probs[i * k + best] ? j : best;
+        right += best == (size_t)d->labels[i];
+    }
+    if (s == CN_OK) *accuracy = (double)right / (double)n;
+    free(probs);
+    return s;
+}
+
+/* The fixed-size part of the file after the magic. */
+typedef struct file_header {
+    uint32_t version;
+    int32_t channels, size, classes, scaling;
+    uint64_t param_floats;
+    double test_accuracy;
+} file_header;
+
+cn_status cn_classifier_save(cn_runtime *rt, cn_classifier *cl, const char *path, cn_error *e) {
+    file_header h;
+    memset(&h, 0, sizeof h); /* the padding is checksummed too */
+    h.version = VERSION, h.channels = cl->config.data.channels, h.size = cl->config.data.image_size;
+    h.classes = cl->classes, h.scaling = (int32_t)cl->scaling;
+    h.param_floats = cl->net.param_floats, h.test_accuracy = cl->test_accuracy;
+    float *params = malloc(bytes_of(cl->net.param_floats));
+    if (!params) return cn_error_set(e, CN_ERR_NOMEM, "classifier %s: out of memory for the parameters", path);
+    cn_status s = cn_buffer_read(rt, &cl->net.params, 0, params, bytes_of(cl->net.param_floats), e);
+    char tmp[CN_PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = s == CN_OK ? fopen(tmp, "wb") : NULL;
+    if (s == CN_OK && !f) s = cn_error_set(e, CN_ERR_IO, "cannot write classifier %s: %s", tmp, strerror(errno));
+    if (f) {
+        uint64_t sum = cn_fnv1a(CN_FNV1A_START, MAGIC, 8);
+        sum = cn_fnv1a(sum, &h, sizeof h);
+        sum = cn_fnv1a(sum, params, bytes_of(cl->net.param_floats));
+        int ok = fwrite(MAGIC, 8, 1, f) == 1 && fwrite(&h, sizeof h, 1, f) == 1 &&
+                 fwrite(params, bytes_of(cl->net.param_floats), 1, f) == 1 && fwrite(&sum, sizeof sum, 1, f) == 1 &&
+                 fflush(f) == 0 && fsync(fileno(f)) == 0;
+        int err = errno;
+        ok = fclose(f) == 0 && ok;
+        ok = ok && rename(tmp, path) == 0;
+        if (!ok) {
+            err = err ? err : errno;
+            remove(tmp);
+            s = cn_error_set(e, CN_ERR_IO, "cannot write classifier %s: %s", path, strerror(err ? err : EIO));
+        }
+    }
+    free(params);
+    return s;
+}
+
+cn_status cn_classifier_load(cn_runtime *rt, const char *path, size_t max_batch, cn_classifier *cl, cn_error *e) {
+    memset(cl, 0, sizeof *cl);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cn_error_set(e, CN_ERR_IO, "cannot read classifier %s: %s (make one with `coopnets_cl train-classifier`)",
+                            path, strerror(errno));
+    char magic[8];
+    file_header h;
+    float *params = NULL;
+    uint64_t stored, sum;
+    cn_status s = CN_OK;
+    if (fread(magic, 8, 1, f) != 1 || memcmp(magic, MAGIC, 8) != 0 || fread(&h, sizeof h, 1, f) != 1)
+        s = cn_error_set(e, CN_ERR_FORMAT, "classifier %s: not a classifier file", path);
+    else if (h.version != VERSION)
+        s = cn_error_set(e, CN_ERR_FORMAT, "classifier %s: version %u, this program reads %u", path, h.version, VERSION);
+    else if (h.channels < 1 || h.channels > 4 || h.size < 4 || h.size > 4096 || h.classes < 2 || h.classes > 100000 ||
+             h.param_floats > ((uint64_t)1 << 32))
+        s = cn_error_set(e, CN_ERR_FORMAT, "classifier %s: corrupt header", path);
+    else if (!(params = malloc(bytes_of((size_t)h.param_floats))))
+        s = cn_error_set(e, CN_ERR_NOMEM, "classifier %s: out of memory", path);
+    else if (fread(params, bytes_of((size_t)h.param_floats), 1, f) != 1 || fread(&stored, sizeof stored, 1, f) != 1 ||
+             fgetc(f) != EOF)
+        s = cn_error_set(e, CN_ERR_FORMAT, "classifier %s: truncated or too long", path);
+    fclose(f);
+    if (s == CN_OK) {
+        sum = cn_fnv1a(CN_FNV1A_START, MAGIC, 8);
+        sum = cn_fnv1a(sum, &h, sizeof h);
+        sum = cn_fnv1a(sum, params, bytes_of((size_t)h.param_floats));
+        if (sum != stored) s = cn_error_set(e, CN_ERR_FORMAT, "classifier %s: checksum mismatch (corrupt file)", path);
+    }
+    if (s == CN_OK) s = cn_classifier_create(rt, h.channels, h.size, h.classes, max_batch, 0, cl, e);
+    if (s == CN_OK && cl->net.param_floats != h.param_floats) {
+        s = cn_error_set(e, CN_ERR_FORMAT, "classifier %s: %llu parameters, this program's classifier has %zu", path,
+                         (unsigned long long)h.param_floats, cl->net.param_floats);
+        cn_classifier_free(rt, cl);
+    } else if (s == CN_OK) {
+        cl->scaling = (cn_scaling)h.scaling;
+        cl->test_accuracy = h.test_accuracy;
+        s = cn_buffer_write(rt, &cl->net.params, 0, params, bytes_of(cl->net.param_floats), e);
+        if (s != CN_OK) cn_classifier_free(rt, cl);
+    }
+    free(params);
+    return s;
+}
+
+cn_status cn_symmetric_eigen(double *a, int n, double *values, double *vectors, cn_error *e) {
+    if (n < 1) return cn_error_set(e, CN_ERR_ARG, "eigen: matrix size %d", n);
+    if (vectors)
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) vectors[i * n + j] = i == j;
+    double scale = 0;
+    for (int i = 0; i < n * n; i++) scale += a[i] * a[i];
+    for (int sweep = 0; sweep < 100; sweep++) {
+        double off = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++) off += a[i * n + j] * a[i * n + j];
+        if (off <= 1e-30 * scale || off == 0) {
+            for (int i = 0; i < n; i++) values[i] = a[i * n + i];
+            return CN_OK;
+        }
+        for (int p = 0; p < n; p++)
+            for (int q = p + 1; q < n; q++) {
+                double apq = a[p * n + q];
+                if (apq == 0) continue;
+                /* The rotation that zeroes a[p][q] (Golub & Van Loan, sym. Schur 2×2). */
+                double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+                double t = (theta >= 0 ? 1 : -1) / (fabs(theta) + sqrt(theta * theta + 1));
+                double c = 1 / sqrt(t * t + 1), s = t * c;
+                for (int k = 0; k < n; k++) { /* columns p, q */
+                    double akp = a[k * n + p], akq = a[k * n + q];
+                    a[k * n + p] = c * akp - s * akq, a[k * n + q] = s * akp + c * akq;
+                }
+                for (int k = 0; k < n; k++) { /* rows p, q */
+                    double apk = a[p * n + k], aqk = a[q * n + k];
+                    a[p * n + k] = c * apk - s * aqk, a[q * n + k] = s * apk + c * aqk;
+                }
+                if (vectors)
+                    for (int k = 0; k < n; k++) {
+                        double vkp = vectors[k * n + p], vkq = vectors[k * n + q];
+                        vectors[k * n + p] = c * vkp - s * vkq, vectors[k * n + q] = s * vkp + c * vkq;
+                    }
+            }
+    }
+    return cn_error_set(e, CN_ERR_DIVERGED, "eigen: Jacobi did not converge in 100 sweeps (%dx%d)", n, n);
+}
+
+/* Mean [dim] and covariance [dim][dim] (1/(n-1)) of n rows. */
+static void moments(const float *x, size_t n, int dim, double *mean, double *cov) {
+    for (int j = 0; j < dim; j++) {
+        mean[j] = 0;
+        for (size_t i = 0; i < n; i++) mean[j] += x[i * dim + j];
+        mean[j] /= (double)n;
+    }
+    memset(cov, 0, sizeof(double) * dim * dim);
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < dim; j++) {
+            double dj = x[i * dim + j] - mean[j];
+            for (int k = j; k < dim; k++) cov[j * dim + k] += dj * (x[i * dim + k] - mean[k]);
+        }
+    for (int j = 0; j < dim; j++)
+        for (int k = j; k < dim; k++) cov[k * dim + j] = cov[j * dim + k] /= (double)(n - 1);
+}
+
+/* out = a · b for dim × dim matrices. */
+static void matmul(const double *a, const double *b, double *out, int dim) {
+    for (int i = 0; i < dim; i++)
+        for (int j = 0; j < dim; j++) {
+            double s = 0;
+            for (int k = 0; k < dim; k++) s += a[i * dim + k] * b[k * dim + j];
+            out[i * dim + j] = s;
+        }
+}
+
+cn_status cn_frechet_distance(const float *a, size_t na, const float *b, size_t nb, int dim, double *fd,
+                              cn_error *e) {
+    if (na < 2 || nb < 2 || dim < 1)
+        return cn_error_set(e, CN_ERR_ARG, "Fréchet distance: needs two sets of >= 2 rows (got %zu and %zu)", na, nb);
+    size_t d2 = (size_t)dim * dim;
+    double *mem = malloc(sizeof(double) * (2 * dim + 5 * d2 + dim));
+    if (!mem) return cn_error_set(e, CN_ERR_NOMEM, "Fréchet distance: out of memory for %d dims", dim);
+    double *ma = mem, *mb = ma + dim, *sa = mb + dim, *sb = sa + d2, *v = sb + d2, *t1 = v + d2, *t2 = t1 + d2,
+           *lambda = t2 + d2;
+    moments(a, na, dim, ma, sa);
+    moments(b, nb, dim, mb, sb);
+    double dist = 0;
+    for (int j = 0; j < dim; j++) dist += (ma[j] - mb[j]) * (ma[j] - mb[j]) + sa[j * dim + j] + sb[j * dim + j];
+    /* Sa^½ = V diag(√λ) Vᵀ (negative round-off eigenvalues clamped), then tr (Sa^½ Sb Sa^½)^½ = Σ √eig. */
+    memcpy(t1, sa, sizeof(double) * d2);
+    cn_status s = cn_symmetric_eigen(t1, dim, lambda, v, e);
+    if (s == CN_OK) {
+        for (int i = 0; i < dim; i++)
+            for (int j = 0; j < dim; j++) t1[i * dim + j] = v[i * dim + j] * sqrt(fmax(lambda[j], 0));
+        for (int i = 0; i < dim; i++)
+            for (int j = 0; j < dim; j++) {
+                double x = 0;
+                for (int k = 0; k < dim; k++) x += t1[i * dim + k] * v[j * dim + k];
+                t2[i * dim + j] = x;
+            }
+        matmul(t2, sb, t1, dim);
+        matmul(t1, t2, sa, dim); /* sa is no longer needed */
+        for (int i = 0; i < dim; i++) /* symmetrise the round-off */
+            for (int j = i + 1; j < dim; j++) sa[i * dim + j] = sa[j * dim + i] = 0.5 * (sa[i * dim + j] + sa[j * dim + i]);
+        s = cn_symmetric_eigen(sa, dim, lambda, NULL, e);
+    }
+    if (s == CN_OK) {
+        for (int j = 0; j < dim; j++) dist -= 2 * sqrt(fmax(lambda[j], 0));
+        *fd = fmax(dist, 0);
+    }
+    free(mem);
+    return s;
+}
+
+double cn_inception_score(const float *probs, size_t n, int k) {
+    double *marginal = calloc((size_t)k, sizeof *marginal), kl = 0;
+    if (!marginal || n == 0) {
+        free(marginal);
+        return NAN;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < k; j++) marginal[j] += probs[i * k + j] / (double)n;
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < k; j++) {
+            double p = probs[i * k + j];
+            if (p > 0) kl += p * (log(p) - log(marginal[j]));
+        }
+    free(marginal);
+    return exp(kl / (double)n);
+}
+
+cn_status cn_descriptor_mean_f(cn_runtime *rt, cn_coop *coop, const float *images, size_t n, double *mean,
+                               cn_error *e) {
+    cn_net *d = &coop->descriptor;
+    if (!d->layer_count)
+        return cn_error_set(e, CN_ERR_ARG, "this model was trained in mode \"%s\" (%s): it has no descriptor",
+                            cn_mode_name(coop->config.mode), coop->config.source);
+    size_t batch = d->max_batch, img = coop->image_floats, outs = cn_net_output_size(d);
+    float *f = malloc(bytes_of(batch * outs));
+    if (!f) return cn_error_set(e, CN_ERR_NOMEM, "descriptor score: out of memory");
+    double sum = 0;
+    cn_status s = CN_OK;
+    for (size_t at = 0; s == CN_OK && at < n; at += batch) {
+        size_t m = n - at < batch ? n - at : batch;
+        s = cn_buffer_write(rt, &coop->images, 0, images + at * img, bytes_of(m * img), e);
+        if (s == CN_OK) s = cn_net_forward(rt, d, m, &coop->images, e);
+        if (s == CN_OK) s = cn_buffer_read(rt, cn_net_output(d), 0, f, bytes_of(m * outs), e);
+        for (size_t i = 0; s == CN_OK && i < m * outs; i++) sum += f[i];
+    }
+    if (s == CN_OK) *mean = n ? sum / (double)n : NAN;
+    free(f);
+    return s;
+}
+
+cn_status cn_idx_split_paths(const char *train_images, char *train_labels, char *test_images, char *test_labels,
+                             cn_error *e) {
+    const char *base = strrchr(train_images, '/');
+    base = base ? base + 1 : train_images;
+    const char *kind = strstr(base, "images-idx3");
+    size_t len = strlen(train_images);
+    if (strncmp(base, "train-", 6) != 0 || !kind || len >= CN_PATH_MAX)
+        return cn_error_set(e, CN_ERR_ARG,
+                            "data %s: expected an IDX training images file named train-*images-idx3* (its labels "
+                            "and t10k- test split are found by name)",
+                            train_images);
+    int dir = (int)(base - train_images), pre = (int)(kind - base);
+    snprintf(train_labels, CN_PATH_MAX, "%.*slabels-idx1%s", dir + pre, train_images, kind + 11);
+    snprintf(test_images, CN_PATH_MAX, "%.*st10k-%s", dir, train_images, base + 6);
+    snprintf(test_labels, CN_PATH_MAX, "%.*st10k-%.*slabels-idx1%s", dir, train_images, pre - 6, base + 6, kind + 11);
+    return CN_OK;
+}
