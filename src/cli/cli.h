@@ -31,6 +31,8 @@ int cn_cli_load_model(cn_cli *cli, const char *where, cn_runtime **rt, cn_coop *
 int cn_cli_parse_count(const char *cmd, const char *opt, const char *v, long lo, long *out);
 /* Writes a cJSON object to path through a temporary file and a rename; prints the error. */
 struct cJSON;
+/* "coopnets_cl CMD: <fmt with arg>" then USAGE (which ends in a newline) on stderr; returns CN_EXIT_USAGE. */
+int cn_cli_usage_error(const char *cmd, const char *usage, const char *fmt, const char *arg);
 int cn_cli_write_json(const cn_cli *cli, const char *path, const struct cJSON *o);
 
 int cn_cmd_devices(cn_cli *cli, int argc, char **argv);

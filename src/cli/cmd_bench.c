@@ -503,13 +503,7 @@ static int check_writable(const cn_cli *cli, const char *path) {
 
 /* ---- the command ------------------------------------------------------------------------------ */
 
-static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "coopnets_cl bench: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: coopnets_cl bench CONFIG [--device N|all] [--iters K] [--warmup W] [--sgemm N] "
-                    "[--json FILE]\n");
-    return CN_EXIT_USAGE;
-}
+#define USAGE "usage: coopnets_cl bench CONFIG [--device N|all] [--iters K] [--warmup W] [--sgemm N] [--json FILE]\n"
 
 int cn_cmd_bench(cn_cli *cli, int argc, char **argv) {
     bench_input in = {.iters = 5, .warmup = 1, .quiet = cli->quiet};
@@ -528,14 +522,14 @@ int cn_cmd_bench(cn_cli *cli, int argc, char **argv) {
         } else if (strcmp(a, "--json") == 0 && v) {
             json_path = v, i++;
         } else if (a[0] == '-') {
-            return usage_error("unknown or incomplete option '%s'", a);
+            return cn_cli_usage_error("bench", USAGE, "unknown or incomplete option '%s'", a);
         } else if (!in.config_path) {
             in.config_path = a;
         } else {
-            return usage_error("unexpected argument '%s'", a);
+            return cn_cli_usage_error("bench", USAGE, "unexpected argument '%s'", a);
         }
     }
-    if (!in.config_path) return usage_error("%s", "needs a CONFIG file");
+    if (!in.config_path) return cn_cli_usage_error("bench", USAGE, "%s", "needs a CONFIG file");
     if (json_path && check_writable(cli, json_path) != CN_EXIT_OK) return CN_EXIT_FAILURE;
     const int all = cli->device == -2 && strcmp(cli->device_arg, "all") == 0;
     if (cli->device == -2 && !all) {

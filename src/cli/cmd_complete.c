@@ -25,13 +25,6 @@
 #define SHOWN 100
 #define GROUP 10
 
-static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "coopnets_cl complete: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n" USAGE);
-    return CN_EXIT_USAGE;
-}
-
 /* The images to complete. --images: a folder of PNGs, one PNG, or an IDX file. Otherwise the
  * model's own data, but its test split where one is known: an IDX "train-…" file has its
  * "t10k-…" sibling (MNIST, Fashion-MNIST), and generated shapes are drawn afresh (another seed);
@@ -126,11 +119,11 @@ int cn_cmd_complete(cn_cli *cli, int argc, char **argv) {
         else if (strcmp(a, "--count") == 0) { if (!cn_cli_parse_count("complete", a, v, 1, &count)) return CN_EXIT_USAGE; i++; }
         else if (strcmp(a, "--steps") == 0) { if (!cn_cli_parse_count("complete", a, v, 0, &steps)) return CN_EXIT_USAGE; i++; }
         else if (strcmp(a, "--seed") == 0) { if (!cn_cli_parse_count("complete", a, v, 0, &seed)) return CN_EXIT_USAGE; i++; }
-        else if (a[0] == '-') return usage_error("unknown or incomplete option '%s'", a);
+        else if (a[0] == '-') return cn_cli_usage_error("complete", USAGE, "unknown or incomplete option '%s'", a);
         else if (!ckpt) ckpt = a;
-        else return usage_error("unexpected argument '%s'", a);
+        else return cn_cli_usage_error("complete", USAGE, "unexpected argument '%s'", a);
     }
-    if (!ckpt) return usage_error("%s", "needs a checkpoint (file or run folder)");
+    if (!ckpt) return cn_cli_usage_error("complete", USAGE, "%s", "needs a checkpoint (file or run folder)");
     cn_runtime *rt = NULL;
     cn_coop coop;
     uint64_t iteration = 0;

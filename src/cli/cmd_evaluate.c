@@ -25,14 +25,6 @@
 #define MIN_ACCURACY 0.90
 #define BATCH 100
 
-static int usage_error(const char *cmd, const char *usage, const char *fmt, const char *arg) {
-    fprintf(stderr, "coopnets_cl %s: ", cmd);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", usage);
-    return CN_EXIT_USAGE;
-}
-
-
 /* <program cache folder>/classifier-<data folder name>.cncl, e.g.
  * ~/.cache/coopnets_cl/classifier-fashion-mnist.cncl; "" when there is no cache folder. */
 static void default_classifier_path(const cn_runtime *rt, const char *train_images, char *out, size_t size) {
@@ -73,7 +65,7 @@ int cn_cmd_train_classifier(cn_cli *cli, int argc, char **argv) {
         else if (strcmp(a, "--size") == 0) { if (!cn_cli_parse_count("train-classifier", a, v, 4, &size)) return CN_EXIT_USAGE; i++; }
         else if (strcmp(a, "--limit") == 0) { if (!cn_cli_parse_count("train-classifier", a, v, 1, &limit)) return CN_EXIT_USAGE; i++; }
         else if (strcmp(a, "--seed") == 0) { if (!cn_cli_parse_count("train-classifier", a, v, 0, &seed)) return CN_EXIT_USAGE; i++; }
-        else return usage_error("train-classifier", TRAIN_USAGE, "unknown or incomplete option '%s'", a);
+        else return cn_cli_usage_error("train-classifier", TRAIN_USAGE, "unknown or incomplete option '%s'", a);
     }
     cn_error e = {0};
     char train_labels[CN_PATH_MAX], test_images[CN_PATH_MAX], test_labels[CN_PATH_MAX], out[CN_PATH_MAX];
@@ -169,11 +161,11 @@ int cn_cmd_evaluate(cn_cli *cli, int argc, char **argv) {
         else if (strcmp(a, "--out") == 0 && v) out = v, i++;
         else if (strcmp(a, "--count") == 0) { if (!cn_cli_parse_count("evaluate", a, v, 2, &count)) return CN_EXIT_USAGE; i++; }
         else if (strcmp(a, "--seed") == 0) { if (!cn_cli_parse_count("evaluate", a, v, 0, &seed)) return CN_EXIT_USAGE; i++; }
-        else if (a[0] == '-') return usage_error("evaluate", EVAL_USAGE, "unknown or incomplete option '%s'", a);
+        else if (a[0] == '-') return cn_cli_usage_error("evaluate", EVAL_USAGE, "unknown or incomplete option '%s'", a);
         else if (!ckpt) ckpt = a;
-        else return usage_error("evaluate", EVAL_USAGE, "unexpected argument '%s'", a);
+        else return cn_cli_usage_error("evaluate", EVAL_USAGE, "unexpected argument '%s'", a);
     }
-    if (!ckpt) return usage_error("evaluate", EVAL_USAGE, "%s", "needs a checkpoint (file or run folder)");
+    if (!ckpt) return cn_cli_usage_error("evaluate", EVAL_USAGE, "%s", "needs a checkpoint (file or run folder)");
     cn_runtime *rt = NULL;
     cn_coop coop;
     uint64_t iteration = 0;

@@ -19,13 +19,6 @@ typedef struct prepare {
     long images, folders, skipped;
 } prepare;
 
-static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "coopnets_cl prepare: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n" USAGE);
-    return CN_EXIT_USAGE;
-}
-
 static int is_png(const char *name) {
     size_t len = strlen(name);
     return len > 4 && (strcmp(name + len - 4, ".png") == 0 || strcmp(name + len - 4, ".PNG") == 0);
@@ -116,18 +109,18 @@ int cn_cmd_prepare(cn_cli *cli, int argc, char **argv) {
         else if (strcmp(a, "--crop") == 0) { if (!cn_cli_parse_count("prepare", a, v, 1, &crop)) return CN_EXIT_USAGE; i++; }
         else if (strcmp(a, "--channels") == 0) {
             if (!cn_cli_parse_count("prepare", a, v, 1, &channels)) return CN_EXIT_USAGE;
-            if (channels != 1 && channels != 3) return usage_error("--channels must be 1 or 3, got '%s'", v);
+            if (channels != 1 && channels != 3) return cn_cli_usage_error("prepare", USAGE, "--channels must be 1 or 3, got '%s'", v);
             i++;
-        } else if (a[0] == '-') return usage_error("unknown or incomplete option '%s'", a);
+        } else if (a[0] == '-') return cn_cli_usage_error("prepare", USAGE, "unknown or incomplete option '%s'", a);
         else if (!src) src = a;
         else if (!dst) dst = a;
-        else return usage_error("unexpected argument '%s'", a);
+        else return cn_cli_usage_error("prepare", USAGE, "unexpected argument '%s'", a);
     }
-    if (!src || !dst) return usage_error("%s", "needs a source folder and a destination folder");
-    if (size > 4096) return usage_error("%s", "--size must be at most 4096");
+    if (!src || !dst) return cn_cli_usage_error("prepare", USAGE, "%s", "needs a source folder and a destination folder");
+    if (size > 4096) return cn_cli_usage_error("prepare", USAGE, "%s", "--size must be at most 4096");
     struct stat a, b;
     if (stat(src, &a) == 0 && stat(dst, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-        return usage_error("DST must differ from SRC (%s): the originals would be overwritten", src);
+        return cn_cli_usage_error("prepare", USAGE, "DST must differ from SRC (%s): the originals would be overwritten", src);
     prepare p = {(int)size, (int)channels, (int)crop, 0, 0, 0};
     int rc = prepare_folder(cli, &p, src, dst, 1);
     if (rc != CN_EXIT_OK) return rc;

@@ -54,13 +54,7 @@ static void print_message(void *user, const char *message) {
     fflush(stdout);
 }
 
-static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "coopnets_cl train: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: coopnets_cl [--device N] train CONFIG [--out DIR] [--iters N] [--resume RUN] "
-                    "[--set key.path=value]...\n       coopnets_cl train --resume RUN [--iters N]\n");
-    return CN_EXIT_USAGE;
-}
+#define USAGE "usage: coopnets_cl [--device N] train CONFIG [--out DIR] [--iters N] [--resume RUN] [--set key.path=value]...\n       coopnets_cl train --resume RUN [--iters N]\n"
 
 int cn_cmd_train(cn_cli *cli, int argc, char **argv) {
     const char *config_path = NULL, *out = NULL, *resume = NULL;
@@ -78,13 +72,13 @@ int cn_cmd_train(cn_cli *cli, int argc, char **argv) {
         else if (strcmp(a, "--iters") == 0 && v) {
             char *end;
             iters = strtol(v, &end, 10);
-            if (*end || iters <= 0) rc = usage_error("--iters needs a positive integer, got '%s'", v);
+            if (*end || iters <= 0) rc = cn_cli_usage_error("train", USAGE, "--iters needs a positive integer, got '%s'", v);
             i++;
-        } else if (a[0] == '-') rc = usage_error("unknown or incomplete option '%s'", a);
+        } else if (a[0] == '-') rc = cn_cli_usage_error("train", USAGE, "unknown or incomplete option '%s'", a);
         else if (!config_path) config_path = a;
-        else rc = usage_error("unexpected argument '%s'", a);
+        else rc = cn_cli_usage_error("train", USAGE, "unexpected argument '%s'", a);
     }
-    if (rc == CN_EXIT_OK && !config_path && !resume) rc = usage_error("%s", "needs a CONFIG file (or --resume RUN)");
+    if (rc == CN_EXIT_OK && !config_path && !resume) rc = cn_cli_usage_error("train", USAGE, "%s", "needs a CONFIG file (or --resume RUN)");
     cn_config config;
     cn_error e = {0};
     cn_runtime *rt = NULL;
