@@ -10,7 +10,6 @@
 #include "coopnets/cn_algorithms.h"
 #include "coopnets/cn_checkpoint.h"
 #include "coopnets/cn_noise.h"
-#include "coopnets/cn_train.h"
 #include "support/cn_test.h"
 
 typedef struct mode_case {
@@ -31,42 +30,15 @@ static const mode_case cases[] = {
 
 static void config_of(const mode_case *m, cn_config *c) { cn_test_tiny_config(m->sets, 3, c); }
 
-static cn_status run(cn_runtime *rt, const mode_case *m, const char *out, const char *resume, long iterations) {
-    cn_config c;
-    config_of(m, &c);
-    snprintf(c.training.output, sizeof c.training.output, "%s", out);
-    c.training.log_every = 1;
-    c.training.checkpoint_every = 3;
-    c.training.sample_every = 3;
-    cn_train_options o = {.resume = resume, .iterations = iterations};
-    return cn_train(rt, &c, &o, TE);
-}
-
-/* metrics.jsonl without the timing fields */
-static char *losses_of(const char *run) {
-    char path[1100], line[4096];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
-    FILE *f = fopen(path, "r");
-    char *all = calloc(1, 1 << 16);
-    CHECK(f != NULL, "no %s", path);
-    while (f && fgets(line, sizeof line, f)) {
-        char *cut = strstr(line, ",\"seconds_per_iteration\"");
-        if (cut) strcpy(cut, "\n");
-        strcat(all, line);
-    }
-    if (f) fclose(f);
-    return all;
-}
-
 static void test_mode_trains_and_resumes(cn_runtime *rt, const mode_case *m, const char *dir) {
     printf("%s: finite losses, resumed == uninterrupted\n", m->name);
     char a[1100], b[1100], path[1200];
     snprintf(a, sizeof a, "%s/%s-a", dir, m->name);
     snprintf(b, sizeof b, "%s/%s-b", dir, m->name);
-    CHECK_OK(run(rt, m, a, NULL, 6));
-    CHECK_OK(run(rt, m, b, NULL, 4));
-    CHECK_OK(run(rt, m, b, b, 6));
-    char *la = losses_of(a), *lb = losses_of(b);
+    CHECK_OK(cn_test_train_tiny(rt, m->sets, 3, a, NULL, 6));
+    CHECK_OK(cn_test_train_tiny(rt, m->sets, 3, b, NULL, 4));
+    CHECK_OK(cn_test_train_tiny(rt, m->sets, 3, b, b, 6));
+    char *la = cn_test_losses_of(a), *lb = cn_test_losses_of(b);
     printf("%s", la);
     CHECK(strlen(la) > 0 && strcmp(la, lb) == 0, "%s: resumed run differs from the uninterrupted one:\n%s---\n%s",
           m->name, la, lb);

@@ -5,7 +5,6 @@
  * batch large enough to be cut into chunks). The reference gradients are checked by finite
  * differences of the reference forward; the device's gradients are checked to be bitwise
  * repeatable. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,18 +14,24 @@
 
 /* ---- host reference --------------------------------------------------------------------------- */
 
-typedef enum { REF_FORWARD, REF_BACKWARD_DATA, REF_BACKWARD_PARAMS } ref_pass;
-
 static size_t in_size(const cn_conv2d_shape *s, size_t n) { return n * s->in_c * s->in_h * s->in_w; }
 static size_t out_size(const cn_conv2d_shape *s, size_t n) { return n * s->out_c * s->out_h * s->out_w; }
 static size_t w_size(const cn_conv2d_shape *s) { return (size_t)s->out_c * s->in_c * s->k_h * s->k_w; }
 
-/* Every (output pixel, kernel tap) pair that reads a pixel inside the input, accumulated into
- * `out` as the pass needs: y = sum w x; dx = sum w dy (scattered); dw = sum dy x. */
-static void reference(const cn_conv2d_shape *s, size_t n, ref_pass pass, const double *x, const double *w,
-                      const double *dy, double *out) {
-    size_t count = pass == REF_FORWARD ? out_size(s, n) : pass == REF_BACKWARD_DATA ? in_size(s, n) : w_size(s);
-    memset(out, 0, count * sizeof *out);
+typedef struct {
+    const cn_conv2d_shape *s;
+    size_t n;
+} conv_batch;
+
+/* Every (output pixel, kernel tap) pair that reads a pixel inside the input adds its product to
+ * y = sum w x, dx = sum w dy (scattered) and dw = sum dy x. */
+static void reference(const void *layer, const double *x, const double *w, const double *dy, double *y, double *dx,
+                      double *dw) {
+    const cn_conv2d_shape *s = ((const conv_batch *)layer)->s;
+    const size_t n = ((const conv_batch *)layer)->n;
+    memset(y, 0, out_size(s, n) * sizeof *y);
+    memset(dx, 0, in_size(s, n) * sizeof *dx);
+    memset(dw, 0, w_size(s) * sizeof *dw);
     for (size_t b = 0; b < n; b++)
         for (int o = 0; o < s->out_c; o++)
             for (int oy = 0; oy < s->out_h; oy++)
@@ -39,52 +44,11 @@ static void reference(const cn_conv2d_shape *s, size_t n, ref_pass pass, const d
                                 if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) continue;
                                 const size_t xi = ((b * s->in_c + c) * s->in_h + iy) * s->in_w + ix;
                                 const size_t wi = (((size_t)o * s->in_c + c) * s->k_h + i) * s->k_w + j;
-                                if (pass == REF_FORWARD) out[yi] += w[wi] * x[xi];
-                                else if (pass == REF_BACKWARD_DATA) out[xi] += w[wi] * dy[yi];
-                                else out[wi] += dy[yi] * x[xi];
+                                y[yi] += w[wi] * x[xi];
+                                dx[xi] += w[wi] * dy[yi];
+                                dw[wi] += dy[yi] * x[xi];
                             }
                 }
-}
-
-static double dot(const double *a, const double *b, size_t n) {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
-/* The reference gradients are those of L = <dy, forward(x, w)>: central differences of the
- * reference forward at a few entries. L is linear in x and in w, so the difference is exact up
- * to rounding: relative 1e-9. */
-static void check_reference_gradients(const cn_conv2d_shape *s, size_t n, cn_test_rng *rng) {
-    const size_t nx = in_size(s, n), ny = out_size(s, n), nw = w_size(s);
-    double *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *dy = malloc(ny * sizeof *dy),
-           *y = malloc(ny * sizeof *y), *dx = malloc(nx * sizeof *dx), *dw = malloc(nw * sizeof *dw);
-    for (size_t i = 0; i < nx; i++) x[i] = cn_test_uniform(rng, -1, 1);
-    for (size_t i = 0; i < nw; i++) w[i] = cn_test_uniform(rng, -1, 1);
-    for (size_t i = 0; i < ny; i++) dy[i] = cn_test_uniform(rng, -1, 1);
-    reference(s, n, REF_BACKWARD_DATA, x, w, dy, dx);
-    reference(s, n, REF_BACKWARD_PARAMS, x, w, dy, dw);
-    const double h = 0.5; /* L is linear in each entry: any step is exact, a large one rounds least */
-    double worst = 0;
-    for (int t = 0; t < 16; t++) {
-        const int of_x = t % 2 == 0;
-        double *v = of_x ? x : w;
-        const size_t i = cn_test_next(rng) % (of_x ? nx : nw);
-        const double keep = v[i];
-        v[i] = keep + h;
-        reference(s, n, REF_FORWARD, x, w, dy, y);
-        const double up = dot(dy, y, ny);
-        v[i] = keep - h;
-        reference(s, n, REF_FORWARD, x, w, dy, y);
-        const double down = dot(dy, y, ny);
-        v[i] = keep;
-        const double fd = (up - down) / (2 * h), analytic = of_x ? dx[i] : dw[i];
-        const double err = fabs(fd - analytic) / (fabs(analytic) + 1e-3);
-        if (err > worst) worst = err;
-    }
-    printf("  reference gradients vs finite differences: worst relative error %.1e (tol 1e-9)\n", worst);
-    CHECK(worst < 1e-9, "reference gradient disagrees with finite differences: %.3e", worst);
-    free(x), free(w), free(dy), free(y), free(dx), free(dw);
 }
 
 /* ---- shapes ----------------------------------------------------------------------------------- */
@@ -130,68 +94,41 @@ static void check_shapes(void) {
 
 /* ---- device against reference ----------------------------------------------------------------- */
 
-/* Tolerance for a float reduction of `terms` products of values in [-1, 1]: 1e-5 normalised RMS
- * up to 100 terms, growing with sqrt(terms / 100) beyond (rounding errors add like a random walk). */
-static double tolerance(size_t terms) { return 1e-5 * (terms > 100 ? sqrt(terms / 100.0) : 1.0); }
-
 static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shape *s, size_t n, cn_test_rng *rng) {
     printf("%s: in %dx%dx%d -> out %dx%dx%d, k%dx%d s%d pads (%d, %d), batch %zu\n", label, s->in_c, s->in_h,
            s->in_w, s->out_c, s->out_h, s->out_w, s->k_h, s->k_w, s->stride, s->pad_top, s->pad_left, n);
-    if (n <= 3) check_reference_gradients(s, n, rng); /* the larger case only adds chunking */
+    const conv_batch layer = {s, n};
     const size_t nx = in_size(s, n), ny = out_size(s, n), nw = w_size(s), nws = cn_conv2d_workspace_floats(s, n);
-    float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *dy = malloc(ny * sizeof *dy);
-    float *y = malloc(ny * sizeof *y), *dx = malloc(nx * sizeof *dx), *dw = malloc(nw * sizeof *dw);
-    float *again = malloc((nx > nw ? nx : nw) * sizeof *again);
-    double *xd = malloc(nx * sizeof *xd), *wd = malloc(nw * sizeof *wd), *dyd = malloc(ny * sizeof *dyd);
-    double *want_y = malloc(ny * sizeof *want_y), *want_dx = malloc(nx * sizeof *want_dx),
-           *want_dw = malloc(nw * sizeof *want_dw);
-    cn_test_fill_uniform(rng, x, nx, -1, 1);
-    cn_test_fill_uniform(rng, w, nw, -1, 1);
-    cn_test_fill_uniform(rng, dy, ny, -1, 1);
-    cn_test_to_double(x, xd, nx);
-    cn_test_to_double(w, wd, nw);
-    cn_test_to_double(dy, dyd, ny);
-    reference(s, n, REF_FORWARD, xd, wd, dyd, want_y);
-    reference(s, n, REF_BACKWARD_DATA, xd, wd, dyd, want_dx);
-    reference(s, n, REF_BACKWARD_PARAMS, xd, wd, dyd, want_dw);
-
-    cn_buffer bx, bw, bdy, by, bdx, bdw, bws;
-    cn_test_upload(rt, &bx, x, nx, "x");
-    cn_test_upload(rt, &bw, w, nw, "w");
-    cn_test_upload(rt, &bdy, dy, ny, "dy");
-    /* Outputs start as NaN: every element must be overwritten. */
-    for (size_t i = 0; i < ny; i++) y[i] = NAN;
-    for (size_t i = 0; i < nx; i++) dx[i] = NAN;
-    for (size_t i = 0; i < nw; i++) dw[i] = NAN;
-    cn_test_upload(rt, &by, y, ny, "y");
-    cn_test_upload(rt, &bdx, dx, nx, "dx");
-    cn_test_upload(rt, &bdw, dw, nw, "dw");
-    CHECK_OK(cn_buffer_alloc(rt, &bws, (nws ? nws : 1) * sizeof(float), "workspace", TE));
+    if (n <= 3) cn_test_check_reference_gradients(reference, &layer, nx, nw, ny, rng); /* larger n only adds chunking */
+    cn_test_layer_data d;
+    cn_test_layer_data_make(rt, reference, &layer, nx, nw, ny, rng, &d);
+    cn_buffer ws;
+    CHECK_OK(cn_buffer_alloc(rt, &ws, (nws ? nws : 1) * sizeof(float), "workspace", TE));
     printf("  workspace %.2f MB\n", nws * 4e-6);
+    float *again = malloc((nx > nw ? nx : nw) * sizeof *again);
 
     const size_t k_terms = (size_t)s->in_c * s->k_h * s->k_w;
     const size_t dx_terms = (size_t)s->out_c * s->k_h * s->k_w;
     const size_t dw_terms = n * s->out_h * s->out_w;
-    CHECK_OK(cn_conv2d_forward(rt, s, n, &bx, &bw, &by, &bws, TE));
-    cn_test_download(rt, &by, y, ny);
-    cn_test_close("forward y", y, want_y, ny, tolerance(k_terms), 10 * tolerance(k_terms));
-    CHECK_OK(cn_conv2d_backward_data(rt, s, n, &bdy, &bw, &bdx, &bws, TE));
-    cn_test_download(rt, &bdx, dx, nx);
-    cn_test_close("backward_data dx", dx, want_dx, nx, tolerance(dx_terms), 10 * tolerance(dx_terms));
-    CHECK_OK(cn_conv2d_backward_data(rt, s, n, &bdy, &bw, &bdx, &bws, TE));
-    cn_test_download(rt, &bdx, again, nx);
-    CHECK(memcmp(again, dx, nx * sizeof *dx) == 0, "backward_data must repeat bit for bit");
-    CHECK_OK(cn_conv2d_backward_params(rt, s, n, &bx, &bdy, &bdw, &bws, TE));
-    cn_test_download(rt, &bdw, dw, nw);
-    cn_test_close("backward_params dw", dw, want_dw, nw, tolerance(dw_terms), 10 * tolerance(dw_terms));
-    CHECK_OK(cn_conv2d_backward_params(rt, s, n, &bx, &bdy, &bdw, &bws, TE));
-    cn_test_download(rt, &bdw, again, nw);
-    CHECK(memcmp(again, dw, nw * sizeof *dw) == 0, "backward_params must repeat bit for bit");
+    CHECK_OK(cn_conv2d_forward(rt, s, n, &d.bx, &d.bw, &d.by, &ws, TE));
+    cn_test_download(rt, &d.by, d.y, ny);
+    cn_test_close_sums("forward y", d.y, d.want_y, ny, k_terms);
+    CHECK_OK(cn_conv2d_backward_data(rt, s, n, &d.bdy, &d.bw, &d.bdx, &ws, TE));
+    cn_test_download(rt, &d.bdx, d.dx, nx);
+    cn_test_close_sums("backward_data dx", d.dx, d.want_dx, nx, dx_terms);
+    CHECK_OK(cn_conv2d_backward_data(rt, s, n, &d.bdy, &d.bw, &d.bdx, &ws, TE));
+    cn_test_download(rt, &d.bdx, again, nx);
+    CHECK(memcmp(again, d.dx, nx * sizeof *again) == 0, "backward_data must repeat bit for bit");
+    CHECK_OK(cn_conv2d_backward_params(rt, s, n, &d.bx, &d.bdy, &d.bdw, &ws, TE));
+    cn_test_download(rt, &d.bdw, d.dw, nw);
+    cn_test_close_sums("backward_params dw", d.dw, d.want_dw, nw, dw_terms);
+    CHECK_OK(cn_conv2d_backward_params(rt, s, n, &d.bx, &d.bdy, &d.bdw, &ws, TE));
+    cn_test_download(rt, &d.bdw, again, nw);
+    CHECK(memcmp(again, d.dw, nw * sizeof *again) == 0, "backward_params must repeat bit for bit");
 
-    cn_buffer *all[] = {&bx, &bw, &bdy, &by, &bdx, &bdw, &bws};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++) cn_buffer_free(rt, all[i]);
-    free(x), free(w), free(dy), free(y), free(dx), free(dw), free(again);
-    free(xd), free(wd), free(dyd), free(want_y), free(want_dx), free(want_dw);
+    cn_buffer_free(rt, &ws);
+    cn_test_layer_data_free(rt, &d);
+    free(again);
 }
 
 /* SAME with an odd total pads the extra row and column at the bottom and right (TensorFlow): a

@@ -9,28 +9,22 @@
 #include "support/cn_test.h"
 #include "coopnets/cn_checkpoint.h"
 #include "coopnets/cn_data.h"
-#include "coopnets/cn_train.h"
 
-static cn_config tiny(void) {
-    cn_config c;
-    const char *root = getenv("CN_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/configs/tiny.json", root ? root : ".");
-    if (cn_config_load(path, NULL, 0, &c, TE) != CN_OK) {
-        fprintf(stderr, "FAIL: %s: %s\n", path, cn_test_error.message);
-        exit(1);
-    }
-    return c;
-}
-
-static void observed_batch(const cn_config *c, float *batch) {
+/* A coop of config c with fresh weights and its first observed batch, after `iterations` iterations. */
+static void started_coop(cn_runtime *rt, const cn_config *c, cn_coop *coop, uint64_t iterations) {
+    CHECK_OK(cn_coop_create(rt, c, coop, TE));
+    CHECK_OK(cn_coop_init_weights(rt, coop, TE));
     cn_dataset d;
     CHECK_OK(cn_dataset_load(&c->data, c->seed, &d, TE));
     uint32_t *perm = malloc((size_t)d.count * sizeof *perm);
+    float *batch = malloc(coop->batch * coop->image_floats * sizeof *batch);
     cn_dataset_permutation(perm, (size_t)d.count, c->seed, 0);
     cn_dataset_gather(&d, perm, 0, (size_t)c->training.batch_size, batch);
+    CHECK_OK(cn_coop_set_observed(rt, coop, batch, TE));
     free(perm);
+    free(batch);
     cn_dataset_free(&d);
+    for (uint64_t it = 0; it < iterations; it++) CHECK_OK(cn_coop_iteration(rt, coop, it, 0, TE));
 }
 
 /* Mean f over the chains and over the observed images, from one forward pass on [Ỹ; X]. */
@@ -63,15 +57,10 @@ static double reconstruction_loss(cn_runtime *rt, cn_coop *coop) {
 
 static void test_updates_move_objectives(cn_runtime *rt) {
     printf("descriptor and generator updates on a fixed batch\n");
-    cn_config c = tiny();
+    cn_config c;
+    cn_test_tiny_config(NULL, 0, &c);
     cn_coop coop;
-    CHECK_OK(cn_coop_create(rt, &c, &coop, TE));
-    CHECK_OK(cn_coop_init_weights(rt, &coop, TE));
-    float *batch = malloc(coop.batch * coop.image_floats * sizeof *batch);
-    observed_batch(&c, batch);
-    CHECK_OK(cn_coop_set_observed(rt, &coop, batch, TE));
-    /* a few iterations first, so the nets are past their all-small start */
-    for (uint64_t it = 0; it < 3; it++) CHECK_OK(cn_coop_iteration(rt, &coop, it, 0, TE));
+    started_coop(rt, &c, &coop, 3); /* a few iterations first, so the nets are past their all-small start */
     CHECK_OK(cn_coop_generate(rt, &coop, 3, TE));
     CHECK_OK(cn_coop_revise(rt, &coop, 3, 0, TE));
     double rev0, obs0, rev1, obs1;
@@ -86,7 +75,6 @@ static void test_updates_move_objectives(cn_runtime *rt) {
     double l1 = reconstruction_loss(rt, &coop);
     printf("  L_G: %.6g -> %.6g\n", l0, l1);
     CHECK(isfinite(l0) && l1 < l0, "generator update did not lower the reconstruction loss: %g -> %g", l0, l1);
-    free(batch);
     cn_coop_free(rt, &coop);
 }
 
@@ -99,14 +87,10 @@ static void read_all(cn_runtime *rt, const cn_net *net, float **out) {
 
 static void test_checkpoint_round_trip(cn_runtime *rt, const char *dir) {
     printf("checkpoint round trip\n");
-    cn_config c = tiny();
+    cn_config c;
+    cn_test_tiny_config(NULL, 0, &c);
     cn_coop a, b;
-    CHECK_OK(cn_coop_create(rt, &c, &a, TE));
-    CHECK_OK(cn_coop_init_weights(rt, &a, TE));
-    float *batch = malloc(a.batch * a.image_floats * sizeof *batch);
-    observed_batch(&c, batch);
-    CHECK_OK(cn_coop_set_observed(rt, &a, batch, TE));
-    for (uint64_t it = 0; it < 2; it++) CHECK_OK(cn_coop_iteration(rt, &a, it, 0, TE));
+    started_coop(rt, &c, &a, 2);
     char path[1100];
     snprintf(path, sizeof path, "%s/round.cnck", dir);
     CHECK_OK(cn_checkpoint_save(rt, &a, 2, path, TE));
@@ -128,46 +112,12 @@ static void test_checkpoint_round_trip(cn_runtime *rt, const char *dir) {
         free(x);
         free(y);
     }
-    /* a flipped byte is detected */
-    FILE *f = fopen(path, "r+b");
-    fseek(f, 200, SEEK_SET);
-    int ch = fgetc(f);
-    fseek(f, 200, SEEK_SET);
-    fputc(ch ^ 0x55, f);
-    fclose(f);
+    cn_test_flip_byte(path, 200, 0x55);
     cn_status s = cn_checkpoint_load(rt, &b, path, &it2, TE);
     CHECK(s == CN_ERR_FORMAT && strstr(cn_test_error.message, "corrupt"), "corrupt checkpoint not detected: %s",
           cn_test_error.message);
-    free(batch);
     cn_coop_free(rt, &a);
     cn_coop_free(rt, &b);
-}
-
-/* The metrics lines without their timing fields. */
-static char *losses_of(const char *run) {
-    char path[1100], line[4096];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL, "no %s", path);
-    if (!f) return strdup("");
-    char *all = calloc(1, 1 << 16);
-    while (fgets(line, sizeof line, f)) {
-        char *cut = strstr(line, ",\"seconds_per_iteration\"");
-        if (cut) strcpy(cut, "\n");
-        strcat(all, line);
-    }
-    fclose(f);
-    return all;
-}
-
-static cn_status run(cn_runtime *rt, const char *out, const char *resume, long iterations) {
-    cn_config c = tiny();
-    snprintf(c.training.output, sizeof c.training.output, "%s", out);
-    c.training.log_every = 1;
-    c.training.checkpoint_every = 3;
-    c.training.sample_every = 3;
-    cn_train_options o = {.resume = resume, .iterations = iterations};
-    return cn_train(rt, &c, &o, TE);
 }
 
 static void test_resume(cn_runtime *rt, const char *dir) {
@@ -176,11 +126,12 @@ static void test_resume(cn_runtime *rt, const char *dir) {
     snprintf(a, sizeof a, "%s/a", dir);
     snprintf(b, sizeof b, "%s/b", dir);
     snprintf(c, sizeof c, "%s/c", dir);
-    CHECK_OK(run(rt, a, NULL, 6));
-    CHECK_OK(run(rt, b, NULL, 6));
-    CHECK_OK(run(rt, c, NULL, 4)); /* stops at 4: its last checkpoint is at 4, a log line at 4 */
-    CHECK_OK(run(rt, c, c, 6));
-    char *la = losses_of(a), *lb = losses_of(b), *lc = losses_of(c);
+    CHECK_OK(cn_test_train_tiny(rt, NULL, 0, a, NULL, 6));
+    CHECK_OK(cn_test_train_tiny(rt, NULL, 0, b, NULL, 6));
+    /* c stops at 4: its last checkpoint is at 4, a log line at 4 */
+    CHECK_OK(cn_test_train_tiny(rt, NULL, 0, c, NULL, 4));
+    CHECK_OK(cn_test_train_tiny(rt, NULL, 0, c, c, 6));
+    char *la = cn_test_losses_of(a), *lb = cn_test_losses_of(b), *lc = cn_test_losses_of(c);
     printf("%s", la);
     CHECK(strlen(la) > 0 && strcmp(la, lb) == 0, "two runs of the same config differ:\n%s---\n%s", la, lb);
     CHECK(strcmp(la, lc) == 0, "resumed run differs from the uninterrupted one:\n%s---\n%s", la, lc);

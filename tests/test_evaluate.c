@@ -157,12 +157,7 @@ static void test_classifier(cn_runtime *rt) {
     cn_classifier_free(rt, &back);
 
     /* one flipped byte: checksum; cut short: truncated; missing: names the command that makes one */
-    FILE *f = fopen(path, "r+b");
-    fseek(f, 100, SEEK_SET);
-    int ch = fgetc(f);
-    fseek(f, 100, SEEK_SET);
-    fputc(ch ^ 1, f);
-    fclose(f);
+    cn_test_flip_byte(path, 100, 1);
     CHECK(cn_classifier_load(rt, path, 16, &back, TE) == CN_ERR_FORMAT && strstr(cn_test_error.message, "checksum"),
           "a corrupt classifier is refused: %s", cn_test_error.message);
     CHECK(truncate(path, 50) == 0, "truncate");

@@ -46,8 +46,7 @@ cn_status cn_conv2d_shape_make(cn_conv2d_shape *s, int in_c, int in_h, int in_w,
     axis(in_w, k, stride, pad, explicit_pad, &r.out_w, &r.pad_left);
     if (r.out_h < 1 || r.out_w < 1)
         return cn_error_set(e, CN_ERR_ARG, "conv2d: a %dx%d kernel with %s padding does not fit a %dx%d input", k,
-                            k,
-                            padding_name(pad), in_h, in_w);
+                            k, padding_name(pad), in_h, in_w);
     *s = r;
     return CN_OK;
 }
@@ -123,19 +122,23 @@ static cn_status run_im2col_kernel(cn_runtime *rt, const char *kernel, size_t d0
     CN_I32((s)->in_c), CN_I32((s)->in_h), CN_I32((s)->in_w), CN_I32((s)->out_h), CN_I32((s)->out_w),          \
         CN_I32((s)->k_h), CN_I32((s)->k_w), CN_I32((s)->stride), CN_I32((s)->pad_top), CN_I32((s)->pad_left)
 
+/* Floats im2col and col2im each move for `images` images: the images and their column matrix. */
+static double im2col_moved(const cn_conv2d_shape *s, size_t images) {
+    return (double)images * (double)(in_floats(s) + out_pixels(s) * kernel_rows(s));
+}
+
 /* The column matrix of images [first, first + images) of x, at the start of col. */
 static cn_status im2col(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffer *x, size_t first, size_t images,
                         cn_buffer *col, cn_error *e) {
     const cn_arg args[] = {CN_MEM(x), CN_U64(first * in_floats(s)), CN_MEM(col), SHAPE_ARGS(s)};
-    double moved = (double)images * (double)(in_floats(s) + out_pixels(s) * (size_t)s->in_c * s->k_h * s->k_w);
-    return run_im2col_kernel(rt, "cn_im2col", out_pixels(s), images, 1, moved, args, sizeof args / sizeof *args, e);
+    return run_im2col_kernel(rt, "cn_im2col", out_pixels(s), images, 1, im2col_moved(s, images), args,
+                             sizeof args / sizeof *args, e);
 }
 
 static cn_status col2im(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffer *col, cn_buffer *x, size_t first,
                         size_t images, cn_error *e) {
     const cn_arg args[] = {CN_MEM(col), CN_MEM(x), CN_U64(first * in_floats(s)), SHAPE_ARGS(s)};
-    double moved = (double)images * (double)(in_floats(s) + out_pixels(s) * (size_t)s->in_c * s->k_h * s->k_w);
-    return run_im2col_kernel(rt, "cn_col2im", (size_t)s->in_w, (size_t)s->in_h, images, moved, args,
+    return run_im2col_kernel(rt, "cn_col2im", (size_t)s->in_w, (size_t)s->in_h, images, im2col_moved(s, images), args,
                              sizeof args / sizeof *args, e);
 }
 

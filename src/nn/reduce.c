@@ -21,8 +21,9 @@ static cn_status reduce_chunks(cn_runtime *rt, int square, size_t rows, size_t c
                                const cn_buffer *x, cn_buffer *out, cn_error *e) {
     size_t global = cn_per_item_global(rows * chunks);
     double values = (double)(rows * cols); /* counted for the profile: x read once */
-    return CN_RUN_COUNTED(rt, "reduce", "cn_reduce_chunks", 1, &global, NULL, values, values * sizeof(float), e, CN_MEM(x), CN_MEM(out), CN_U64(rows),
-                  CN_U64(cols), CN_U64(chunks), CN_U64(chunk), CN_I32(square));
+    return CN_RUN_COUNTED(rt, "reduce", "cn_reduce_chunks", 1, &global, NULL, values, values * sizeof(float), e,
+                          CN_MEM(x), CN_MEM(out), CN_U64(rows), CN_U64(cols), CN_U64(chunks), CN_U64(chunk),
+                          CN_I32(square));
 }
 
 cn_status cn_reduce_rows(cn_runtime *rt, cn_reduce_op op, size_t rows, size_t cols, const cn_buffer *x, cn_buffer *out,
@@ -48,8 +49,8 @@ cn_status cn_scaled_difference(cn_runtime *rt, size_t count, float a, const cn_b
     CN_TRY(cn_buffer_check_floats(out, count, fn, "out", e));
     size_t global = cn_elementwise_global(count);
     return CN_RUN_COUNTED(rt, "reduce", "cn_scaled_difference", 1, &global, NULL, 2.0 * (double)count,
-                          3.0 * (double)count * sizeof(float), e, CN_MEM(x), CN_MEM(y), CN_MEM(out),
-                  CN_F32(a), CN_U64(count));
+                          3.0 * (double)count * sizeof(float), e, CN_MEM(x), CN_MEM(y), CN_MEM(out), CN_F32(a),
+                          CN_U64(count));
 }
 
 cn_status cn_masked_difference(cn_runtime *rt, size_t count, float a, const cn_buffer *x, const cn_buffer *y,
@@ -61,6 +62,6 @@ cn_status cn_masked_difference(cn_runtime *rt, size_t count, float a, const cn_b
     CN_TRY(cn_buffer_check_floats(out, count, fn, "out", e));
     size_t global = cn_elementwise_global(count);
     return CN_RUN_COUNTED(rt, "reduce", "cn_masked_difference", 1, &global, NULL, 3.0 * (double)count,
-                          4.0 * (double)count * sizeof(float), e, CN_MEM(x), CN_MEM(y), CN_MEM(mask),
-                  CN_MEM(out), CN_F32(a), CN_U64(count));
+                          4.0 * (double)count * sizeof(float), e, CN_MEM(x), CN_MEM(y), CN_MEM(mask), CN_MEM(out),
+                          CN_F32(a), CN_U64(count));
 }

@@ -1,10 +1,12 @@
 #include "cn_test.h"
 
 #include "coopnets/cn_config.h"
+#include "coopnets/cn_train.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cn_test_failures, cn_test_checks;
 cn_error cn_test_error;
@@ -62,6 +64,11 @@ int cn_test_close(const char *what, const float *got, const double *want, size_t
     return ok;
 }
 
+int cn_test_close_sums(const char *what, const float *got, const double *want, size_t n, size_t terms) {
+    const double nrms_tol = 1e-5 * (terms > 100 ? sqrt(terms / 100.0) : 1.0);
+    return cn_test_close(what, got, want, n, nrms_tol, 10 * nrms_tol);
+}
+
 uint64_t cn_test_next(cn_test_rng *r) {
     uint64_t z = (r->state += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -81,6 +88,39 @@ void cn_test_to_double(const float *x, double *out, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = x[i];
 }
 
+void cn_test_check_reference_gradients(cn_test_reference reference, const void *layer, size_t nx, size_t nw,
+                                       size_t ny, cn_test_rng *r) {
+    double *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *dy = malloc(ny * sizeof *dy),
+           *y = malloc(ny * sizeof *y), *dx = malloc(nx * sizeof *dx), *dw = malloc(nw * sizeof *dw);
+    double *scratch_dx = malloc(nx * sizeof *scratch_dx), *scratch_dw = malloc(nw * sizeof *scratch_dw);
+    for (size_t i = 0; i < nx; i++) x[i] = cn_test_uniform(r, -1, 1);
+    for (size_t i = 0; i < nw; i++) w[i] = cn_test_uniform(r, -1, 1);
+    for (size_t i = 0; i < ny; i++) dy[i] = cn_test_uniform(r, -1, 1);
+    reference(layer, x, w, dy, y, dx, dw);
+    const double h = 0.5; /* L is linear in each entry: any step is exact, a large one rounds least */
+    double worst = 0;
+    for (int t = 0; t < 16; t++) {
+        const int of_x = t % 2 == 0;
+        double *v = of_x ? x : w;
+        const size_t i = cn_test_next(r) % (of_x ? nx : nw);
+        const double keep = v[i];
+        double l[2];
+        for (int side = 0; side < 2; side++) {
+            v[i] = keep + (side ? -h : h);
+            reference(layer, x, w, dy, y, scratch_dx, scratch_dw);
+            l[side] = 0;
+            for (size_t j = 0; j < ny; j++) l[side] += dy[j] * y[j];
+        }
+        v[i] = keep;
+        const double fd = (l[0] - l[1]) / (2 * h), analytic = of_x ? dx[i] : dw[i];
+        const double err = fabs(fd - analytic) / (fabs(analytic) + 1e-3);
+        if (err > worst) worst = err;
+    }
+    printf("  reference gradients vs finite differences: worst relative error %.1e (tol 1e-9)\n", worst);
+    CHECK(worst < 1e-9, "reference gradient disagrees with finite differences: %.3e", worst);
+    free(x), free(w), free(dy), free(y), free(dx), free(dw), free(scratch_dx), free(scratch_dw);
+}
+
 void cn_test_upload(cn_runtime *rt, cn_buffer *b, const float *x, size_t n, const char *what) {
     cn_error e = {0};
     if (cn_buffer_alloc(rt, b, n * sizeof(float), what, &e) != CN_OK ||
@@ -98,11 +138,58 @@ void cn_test_download(cn_runtime *rt, const cn_buffer *b, float *x, size_t n) {
     }
 }
 
+void cn_test_layer_data_make(cn_runtime *rt, cn_test_reference reference, const void *layer, size_t nx, size_t nw,
+                             size_t ny, cn_test_rng *r, cn_test_layer_data *d) {
+    *d = (cn_test_layer_data){.nx = nx, .nw = nw, .ny = ny};
+    d->x = malloc(nx * sizeof *d->x), d->w = malloc(nw * sizeof *d->w), d->dy = malloc(ny * sizeof *d->dy);
+    d->y = malloc(ny * sizeof *d->y), d->dx = malloc(nx * sizeof *d->dx), d->dw = malloc(nw * sizeof *d->dw);
+    d->want_y = malloc(ny * sizeof *d->want_y), d->want_dx = malloc(nx * sizeof *d->want_dx),
+    d->want_dw = malloc(nw * sizeof *d->want_dw);
+    double *xd = calloc(nx, sizeof *xd), *wd = calloc(nw, sizeof *wd), *dyd = calloc(ny, sizeof *dyd);
+    cn_test_fill_uniform(r, d->x, nx, -1, 1);
+    cn_test_fill_uniform(r, d->w, nw, -1, 1);
+    cn_test_fill_uniform(r, d->dy, ny, -1, 1);
+    cn_test_to_double(d->x, xd, nx);
+    cn_test_to_double(d->w, wd, nw);
+    cn_test_to_double(d->dy, dyd, ny);
+    reference(layer, xd, wd, dyd, d->want_y, d->want_dx, d->want_dw);
+    free(xd), free(wd), free(dyd);
+    cn_test_upload(rt, &d->bx, d->x, nx, "x");
+    cn_test_upload(rt, &d->bw, d->w, nw, "w");
+    cn_test_upload(rt, &d->bdy, d->dy, ny, "dy");
+    for (size_t i = 0; i < ny; i++) d->y[i] = NAN;
+    for (size_t i = 0; i < nx; i++) d->dx[i] = NAN;
+    for (size_t i = 0; i < nw; i++) d->dw[i] = NAN;
+    cn_test_upload(rt, &d->by, d->y, ny, "y");
+    cn_test_upload(rt, &d->bdx, d->dx, nx, "dx");
+    cn_test_upload(rt, &d->bdw, d->dw, nw, "dw");
+}
+
+void cn_test_layer_data_free(cn_runtime *rt, cn_test_layer_data *d) {
+    cn_buffer *all[] = {&d->bx, &d->bw, &d->bdy, &d->by, &d->bdx, &d->bdw};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) cn_buffer_free(rt, all[i]);
+    free(d->x), free(d->w), free(d->dy), free(d->y), free(d->dx), free(d->dw);
+    free(d->want_y), free(d->want_dx), free(d->want_dw);
+}
+
 int cn_test_finish(void) {
     if (runtime) cn_runtime_close(runtime);
     runtime = NULL;
     printf("%d checks, %d failed\n", cn_test_checks, cn_test_failures);
     return cn_test_failures ? 1 : 0;
+}
+
+void cn_test_flip_byte(const char *path, long offset, int mask) {
+    FILE *f = fopen(path, "r+b");
+    if (!f) {
+        cn_test_fail(__FILE__, __LINE__, "cannot open %s to corrupt it", path);
+        return;
+    }
+    fseek(f, offset, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, offset, SEEK_SET);
+    fputc(c ^ mask, f);
+    fclose(f);
 }
 
 void cn_test_tiny_config(const char *const *overrides, int count, cn_config *out) {
@@ -113,4 +200,32 @@ void cn_test_tiny_config(const char *const *overrides, int count, cn_config *out
         fprintf(stderr, "FAIL: %s: %s\n", path, cn_test_error.message);
         exit(1);
     }
+}
+
+cn_status cn_test_train_tiny(cn_runtime *rt, const char *const *overrides, int count, const char *output,
+                             const char *resume, long iterations) {
+    cn_config c;
+    cn_test_tiny_config(overrides, count, &c);
+    snprintf(c.training.output, sizeof c.training.output, "%s", output);
+    c.training.log_every = 1;
+    c.training.checkpoint_every = 3;
+    c.training.sample_every = 3;
+    cn_train_options o = {.resume = resume, .iterations = iterations};
+    return cn_train(rt, &c, &o, &cn_test_error);
+}
+
+char *cn_test_losses_of(const char *run) {
+    char path[1100], line[4096];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "no %s", path);
+    if (!f) return strdup("");
+    char *all = calloc(1, 1 << 16);
+    while (fgets(line, sizeof line, f)) {
+        char *cut = strstr(line, ",\"seconds_per_iteration\"");
+        if (cut) strcpy(cut, "\n");
+        strcat(all, line);
+    }
+    fclose(f);
+    return all;
 }

@@ -42,6 +42,11 @@ double cn_test_max_abs(const float *got, const double *want, size_t n);
 /* Checks both bounds and prints the measured values either way (so logs show the margin). */
 int cn_test_close(const char *what, const float *got, const double *want, size_t n, double nrms_tol, double abs_tol);
 
+/* cn_test_close for float sums of `terms` products of values in [-1, 1] each: normalised RMS 1e-5 up
+ * to 100 terms, growing with sqrt(terms / 100) beyond (rounding errors add like a random walk), and
+ * the largest difference within 10 times that. */
+int cn_test_close_sums(const char *what, const float *got, const double *want, size_t n, size_t terms);
+
 /* A deterministic generator for test data (splitmix64). */
 typedef struct { uint64_t state; } cn_test_rng;
 uint64_t cn_test_next(cn_test_rng *r);
@@ -49,13 +54,47 @@ double cn_test_uniform(cn_test_rng *r, double lo, double hi);
 void cn_test_fill_uniform(cn_test_rng *r, float *x, size_t n, double lo, double hi);
 void cn_test_to_double(const float *x, double *out, size_t n);
 
+/* The host double reference of a layer y = f(x, w) linear in x and in w (conv, transposed conv,
+ * fc): y, and the gradients dx, dw of L = <dy, y>. `layer` is the test's description of it. */
+typedef void (*cn_test_reference)(const void *layer, const double *x, const double *w, const double *dy, double *y,
+                                  double *dx, double *dw);
+/* Checks the reference's dx and dw against central differences of L at 16 entries (of x and w in
+ * turn) on data uniform in [-1, 1]. L is linear in each entry, so the difference is exact up to
+ * rounding: relative 1e-9. */
+void cn_test_check_reference_gradients(cn_test_reference reference, const void *layer, size_t nx, size_t nw,
+                                       size_t ny, cn_test_rng *r);
+
+/* The data of one device check of such a layer: x, w and dy uniform in [-1, 1] (drawn in that
+ * order), the reference's y, dx and dw of them, and device buffers holding x, w, dy, and y, dx, dw
+ * filled with NaN (every element must be overwritten). y, dx and dw on the host are room for what
+ * the device returns. */
+typedef struct {
+    size_t nx, nw, ny;
+    float *x, *w, *dy, *y, *dx, *dw;
+    double *want_y, *want_dx, *want_dw;
+    cn_buffer bx, bw, bdy, by, bdx, bdw;
+} cn_test_layer_data;
+void cn_test_layer_data_make(cn_runtime *rt, cn_test_reference reference, const void *layer, size_t nx, size_t nw,
+                             size_t ny, cn_test_rng *r, cn_test_layer_data *d);
+void cn_test_layer_data_free(cn_runtime *rt, cn_test_layer_data *d);
+
 /* Device round trips that fail the test on error. */
 void cn_test_upload(cn_runtime *rt, cn_buffer *b, const float *x, size_t n, const char *what);
 void cn_test_download(cn_runtime *rt, const cn_buffer *b, float *x, size_t n);
 
+/* Flips the bits `mask` of the byte at `offset` of a file: a corruption its checksum must catch. */
+void cn_test_flip_byte(const char *path, long offset, int mask);
+
 /* configs/tiny.json (under $CN_SOURCE_DIR) with `--set`-style overrides; exits when it does not load. */
 struct cn_config;
 void cn_test_tiny_config(const char *const *overrides, int count, struct cn_config *out);
+/* Trains the tiny config with its overrides into `output` (resuming from `resume` unless NULL) up to
+ * `iterations`, logging every iteration and writing checkpoints and samples every 3. */
+cn_status cn_test_train_tiny(cn_runtime *rt, const char *const *overrides, int count, const char *output,
+                             const char *resume, long iterations);
+/* A run's metrics.jsonl without the timing fields, which differ between equal runs; "" (and a
+ * failed check) when there is none. The caller frees it. */
+char *cn_test_losses_of(const char *run);
 
 /* Prints a summary and returns the exit status (0 only when every check passed). */
 int cn_test_finish(void);
