@@ -27,6 +27,43 @@ expect 2 'generator.*(output|image)' -- "$CLI" train configs/tiny.json --set dat
 expect 2 '\-\-iters' -- "$CLI" train configs/tiny.json --iters zero
 expect 2 'unknown or incomplete option' -- "$CLI" train configs/tiny.json --frob
 
+# Every command of `coopnets_cl --help`: COMMAND --help and -h print its help page on stdout alone
+# and exit 0, the page describes each option of its usage line, and an unknown option exits 2 with
+# the usage on stderr alone.
+commands=$("$CLI" --help | sed -n '/^commands:/,/^$/p' | awk 'NF > 1 {print $1}')
+check "coopnets_cl --help lists the ten commands" test "$(wc -w <<<"$commands")" = 10
+# streams CODE OUT_PATTERN ERR_PATTERN COMMAND...: exit CODE, stdout and stderr each matching its
+# pattern ('': empty).
+matches() { if [ -z "$1" ]; then [ ! -s "$2" ]; else grep -qE -- "$1" "$2"; fi; }
+streams() {
+  local code=$1 out_pattern=$2 err_pattern=$3; shift 3
+  "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+  local rc=$?
+  [ "$rc" = "$code" ] && matches "$out_pattern" "$tmp/stdout" && matches "$err_pattern" "$tmp/stderr" && return
+  echo "    '$*' exit $rc (want $code); stdout (want /$out_pattern/):"; sed 's/^/      /' "$tmp/stdout" | head -5
+  echo "    stderr (want /$err_pattern/):"; sed 's/^/      /' "$tmp/stderr" | head -5
+  return 1
+}
+# every --option of the usage lines has its own line in the options
+options_described() {
+  local opt
+  for opt in $(sed -n '/^usage:/,/^$/p' "$tmp/stdout" | grep -oE -- '--[a-z-]+' | sort -u); do
+    grep -qE -- "^  $opt( |$)" "$tmp/stdout" || { echo "    $opt is not described"; return 1; }
+  done
+}
+for c in $commands; do
+  for h in --help -h; do
+    check "$c $h: the help page on stdout, exit 0" streams 0 "^usage: coopnets_cl $c( |$)" '' "$CLI" "$c" "$h"
+  done
+  check "$c --help describes every option of its usage" options_described
+  check "$c --frob: exit 2, the usage on stderr" streams 2 '' "^usage: coopnets_cl $c( |$)" "$CLI" "$c" --frob
+done
+check "help COMMAND is COMMAND --help" streams 0 '^usage: coopnets_cl evaluate' '' "$CLI" help evaluate
+check "--help after other arguments and global options" \
+  streams 0 '^usage: coopnets_cl sample' '' "$CLI" --quiet sample "$tmp/nowhere" --count 3 --help
+expect 2 "sample: needs a checkpoint" -- "$CLI" sample
+expect 2 "channels must be 1 or 3, got '2'" -- "$CLI" prepare "$tmp/a" "$tmp/b" --channels 2
+
 # bad data: an empty folder, a corrupt PNG, a truncated IDX file
 mkdir -p "$tmp/empty" "$tmp/pngs"
 expect 1 'empty.*no PNG' -- "$CLI" train configs/tiny.json --out "$tmp/x" --set data.kind=folder --set data.path="$tmp/empty"

@@ -24,16 +24,46 @@ void cn_cli_print_devices(FILE *out);
 
 /* Opens the device and rebuilds the model stored in a checkpoint (file or run folder); prints
  * what it loaded unless quiet; *iteration (may be NULL) gets the checkpoint's iteration. On
- * failure prints the error and returns its exit code. */
-int cn_cli_load_model(cn_cli *cli, const char *where, cn_runtime **rt, cn_coop *coop, uint64_t *iteration);
-/* Reads an option's integer value >= lo into *out; prints "coopnets_cl CMD: OPT needs ..." and
- * returns 0 when it is missing or not one. */
-int cn_cli_parse_count(const char *cmd, const char *opt, const char *v, long lo, long *out);
+ * failure prints the error and returns its exit code; no checkpoint (NULL) is CMD's usage error. */
+int cn_cli_load_model(cn_cli *cli, const char *cmd, const char *where, cn_runtime **rt, cn_coop *coop,
+                      uint64_t *iteration);
 /* Writes a cJSON object to path through a temporary file and a rename; prints the error. */
 struct cJSON;
-/* "coopnets_cl CMD: <fmt with arg>" then USAGE (which ends in a newline) on stderr; returns CN_EXIT_USAGE. */
-int cn_cli_usage_error(const char *cmd, const char *usage, const char *fmt, const char *arg);
 int cn_cli_write_json(const cn_cli *cli, const char *path, const struct cJSON *o);
+
+/* One argument a command takes, in a table ending with {0}. A name without a leading '-' is a
+ * positional argument ("CKPT"), filled in table order; an option's kind is the pointer it sets. */
+typedef struct cn_cli_arg {
+    const char *name;
+    const char **text; /* a positional argument, or an option's value: --out FILE */
+    int *repeats;      /* with text: the option repeats (--set K=V...); text is an array with room
+                          for argc values and *repeats counts them */
+    long *count;       /* an option's integer value >= min: --count N */
+    long min;
+    int *flag;         /* an option without a value, set to 1: --spherical */
+} cn_cli_arg;
+/* Reads argv[1..argc-1] into the table's pointers (what is not given keeps its default). An unknown
+ * option, a missing or bad value or one positional argument too many is printed, with the usage,
+ * and returns CN_EXIT_USAGE. */
+int cn_cli_parse(const char *cmd, int argc, char **argv, const cn_cli_arg *args);
+
+/* A subcommand: its function and its texts (cli_usage.c). */
+typedef struct cn_cli_command {
+    const char *name;
+    int (*run)(cn_cli *cli, int argc, char **argv);
+    const char *summary; /* its line in `coopnets_cl --help` */
+    const char *usage;   /* "usage: coopnets_cl NAME ...\n": on a usage error and atop the help page */
+    const char *about;   /* what it does */
+    const char *options; /* each argument and option with its default; NULL: none */
+} cn_cli_command;
+extern const cn_cli_command cn_cli_commands[];
+extern const size_t cn_cli_command_count;
+/* The command of that name; NULL when there is none. */
+const cn_cli_command *cn_cli_command_find(const char *name);
+/* `coopnets_cl NAME --help`: usage, what it does, its arguments and options. */
+void cn_cli_help(const cn_cli_command *c, FILE *out);
+/* "coopnets_cl CMD: <fmt with arg>" then CMD's usage on stderr; returns CN_EXIT_USAGE. */
+int cn_cli_usage_error(const char *cmd, const char *fmt, const char *arg);
 
 int cn_cmd_devices(cn_cli *cli, int argc, char **argv);
 int cn_cmd_kernels(cn_cli *cli, int argc, char **argv);

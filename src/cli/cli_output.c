@@ -28,10 +28,3 @@ int cn_cli_write_json(const cn_cli *cli, const char *path, const cJSON *o) {
     return CN_EXIT_OK;
 }
 
-/* "coopnets_cl CMD: <message>" and the command's usage on stderr; returns the usage exit code. */
-int cn_cli_usage_error(const char *cmd, const char *usage, const char *fmt, const char *arg) {
-    fprintf(stderr, "coopnets_cl %s: ", cmd);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", usage);
-    return CN_EXIT_USAGE;
-}

@@ -503,33 +503,14 @@ static int check_writable(const cn_cli *cli, const char *path) {
 
 /* ---- the command ------------------------------------------------------------------------------ */
 
-#define USAGE "usage: coopnets_cl bench CONFIG [--device N|all] [--iters K] [--warmup W] [--sgemm N] [--json FILE]\n"
-
 int cn_cmd_bench(cn_cli *cli, int argc, char **argv) {
     bench_input in = {.iters = 5, .warmup = 1, .quiet = cli->quiet};
     const char *json_path = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--iters") == 0) {
-            if (!cn_cli_parse_count("bench", a, v, 1, &in.iters)) return CN_EXIT_USAGE;
-            i++;
-        } else if (strcmp(a, "--warmup") == 0) {
-            if (!cn_cli_parse_count("bench", a, v, 0, &in.warmup)) return CN_EXIT_USAGE;
-            i++;
-        } else if (strcmp(a, "--sgemm") == 0) {
-            if (!cn_cli_parse_count("bench", a, v, 0, &in.sgemm)) return CN_EXIT_USAGE;
-            i++;
-        } else if (strcmp(a, "--json") == 0 && v) {
-            json_path = v, i++;
-        } else if (a[0] == '-') {
-            return cn_cli_usage_error("bench", USAGE, "unknown or incomplete option '%s'", a);
-        } else if (!in.config_path) {
-            in.config_path = a;
-        } else {
-            return cn_cli_usage_error("bench", USAGE, "unexpected argument '%s'", a);
-        }
-    }
-    if (!in.config_path) return cn_cli_usage_error("bench", USAGE, "%s", "needs a CONFIG file");
+    const cn_cli_arg args[] = {{"CONFIG", .text = &in.config_path}, {"--iters", .count = &in.iters, .min = 1},
+                               {"--warmup", .count = &in.warmup, .min = 0}, {"--sgemm", .count = &in.sgemm, .min = 0},
+                               {"--json", .text = &json_path}, {0}};
+    if (cn_cli_parse("bench", argc, argv, args) != CN_EXIT_OK) return CN_EXIT_USAGE;
+    if (!in.config_path) return cn_cli_usage_error("bench", "%s", "needs a CONFIG file");
     if (json_path && check_writable(cli, json_path) != CN_EXIT_OK) return CN_EXIT_FAILURE;
     const int all = cli->device == -2 && strcmp(cli->device_arg, "all") == 0;
     if (cli->device == -2 && !all) {

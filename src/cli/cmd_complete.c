@@ -14,10 +14,6 @@
 #include "coopnets/cn_data.h"
 #include "coopnets/cn_experiments.h"
 
-#define USAGE                                                                                                 \
-    "usage: coopnets_cl complete CKPT [--mask square:K | random:P] [--images FILE_OR_FOLDER] [--count N]\n" \
-    "                                 [--steps L] [--seed S] [--out DIR]\n"
-
 /* Langevin steps by default: on Fashion-MNIST (square:12) the hidden-pixel error fell 0.319 → 0.230 →
  * 0.226 → 0.226 at 0, 25, 50, 100 steps (README): 100 leaves a margin at half the cost of 200. */
 #define DEFAULT_STEPS 100
@@ -110,24 +106,16 @@ static void add_number(cJSON *o, const char *key, double v) {
 
 int cn_cmd_complete(cn_cli *cli, int argc, char **argv) {
     const char *ckpt = NULL, *mask_text = NULL, *images_arg = NULL, *out = "completion";
-    long count = 0, steps = DEFAULT_STEPS, seed = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--mask") == 0 && v) mask_text = v, i++;
-        else if (strcmp(a, "--images") == 0 && v) images_arg = v, i++;
-        else if (strcmp(a, "--out") == 0 && v) out = v, i++;
-        else if (strcmp(a, "--count") == 0) { if (!cn_cli_parse_count("complete", a, v, 1, &count)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(a, "--steps") == 0) { if (!cn_cli_parse_count("complete", a, v, 0, &steps)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(a, "--seed") == 0) { if (!cn_cli_parse_count("complete", a, v, 0, &seed)) return CN_EXIT_USAGE; i++; }
-        else if (a[0] == '-') return cn_cli_usage_error("complete", USAGE, "unknown or incomplete option '%s'", a);
-        else if (!ckpt) ckpt = a;
-        else return cn_cli_usage_error("complete", USAGE, "unexpected argument '%s'", a);
-    }
-    if (!ckpt) return cn_cli_usage_error("complete", USAGE, "%s", "needs a checkpoint (file or run folder)");
+    long count = 0, steps = DEFAULT_STEPS, seed = 1; /* count 0: the chain count */
+    const cn_cli_arg args[] = {{"CKPT", .text = &ckpt}, {"--mask", .text = &mask_text},
+                               {"--images", .text = &images_arg}, {"--count", .count = &count, .min = 1},
+                               {"--steps", .count = &steps, .min = 0}, {"--seed", .count = &seed, .min = 0},
+                               {"--out", .text = &out}, {0}};
     cn_runtime *rt = NULL;
     cn_coop coop;
     uint64_t iteration = 0;
-    int rc = cn_cli_load_model(cli, ckpt, &rt, &coop, &iteration);
+    int rc = cn_cli_parse("complete", argc, argv, args);
+    if (rc == CN_EXIT_OK) rc = cn_cli_load_model(cli, "complete", ckpt, &rt, &coop, &iteration);
     if (rc != CN_EXIT_OK) return rc;
     const cn_config *c = &coop.config;
     cn_error e = {0};

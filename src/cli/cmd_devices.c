@@ -60,8 +60,9 @@ int cn_cli_open_runtime(const cn_cli *cli, int profiling, cn_runtime **rt) {
 }
 
 int cn_cmd_devices(cn_cli *cli, int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+    const cn_cli_arg none[] = {{0}};
+    int rc = cn_cli_parse("devices", argc, argv, none);
+    if (rc != CN_EXIT_OK) return rc;
     cn_error e = {0};
     if (print_devices(stdout, &e) != 0) return cn_cli_report(cli, &e);
     return CN_EXIT_OK;

@@ -15,12 +15,6 @@
 #include "coopnets/cn_util.h"
 
 #define DEFAULT_TRAIN "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
-#define TRAIN_USAGE                                                                                      \
-    "usage: coopnets_cl train-classifier [--data TRAIN_IMAGES_IDX] [--out FILE] [--epochs E] [--size S]\n" \
-    "                                    [--limit N] [--seed S] [--force]\n"
-#define EVAL_USAGE                                                                                         \
-    "usage: coopnets_cl evaluate CKPT [--data TRAIN_IMAGES_IDX] [--classifier FILE] [--count N] [--seed S]\n" \
-    "                                 [--out FILE.json]\n"
 /* DESIGN §6: features of a worse classifier are not used for scores. */
 #define MIN_ACCURACY 0.90
 #define BATCH 100
@@ -54,19 +48,13 @@ static int max_label(const cn_dataset *d) {
 
 int cn_cmd_train_classifier(cn_cli *cli, int argc, char **argv) {
     const char *data = DEFAULT_TRAIN, *out_arg = NULL;
-    long epochs = 4, size = 28, limit = 0, seed = 1;
+    long epochs = 4, size = 28, limit = 0, seed = 1; /* limit 0: all */
     int force = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--data") == 0 && v) data = v, i++;
-        else if (strcmp(a, "--out") == 0 && v) out_arg = v, i++;
-        else if (strcmp(a, "--force") == 0) force = 1;
-        else if (strcmp(a, "--epochs") == 0) { if (!cn_cli_parse_count("train-classifier", a, v, 1, &epochs)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(a, "--size") == 0) { if (!cn_cli_parse_count("train-classifier", a, v, 4, &size)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(a, "--limit") == 0) { if (!cn_cli_parse_count("train-classifier", a, v, 1, &limit)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(a, "--seed") == 0) { if (!cn_cli_parse_count("train-classifier", a, v, 0, &seed)) return CN_EXIT_USAGE; i++; }
-        else return cn_cli_usage_error("train-classifier", TRAIN_USAGE, "unknown or incomplete option '%s'", a);
-    }
+    const cn_cli_arg args[] = {{"--data", .text = &data}, {"--out", .text = &out_arg},
+                               {"--epochs", .count = &epochs, .min = 1}, {"--size", .count = &size, .min = 4},
+                               {"--limit", .count = &limit, .min = 1}, {"--seed", .count = &seed, .min = 0},
+                               {"--force", .flag = &force}, {0}};
+    if (cn_cli_parse("train-classifier", argc, argv, args) != CN_EXIT_OK) return CN_EXIT_USAGE;
     cn_error e = {0};
     char train_labels[CN_PATH_MAX], test_images[CN_PATH_MAX], test_labels[CN_PATH_MAX], out[CN_PATH_MAX];
     if (cn_idx_split_paths(data, train_labels, test_images, test_labels, &e) != CN_OK) {
@@ -154,22 +142,14 @@ typedef struct scored {
 int cn_cmd_evaluate(cn_cli *cli, int argc, char **argv) {
     const char *ckpt = NULL, *data = NULL, *classifier_arg = NULL, *out = "evaluation.json";
     long count = 1000, seed = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--data") == 0 && v) data = v, i++;
-        else if (strcmp(a, "--classifier") == 0 && v) classifier_arg = v, i++;
-        else if (strcmp(a, "--out") == 0 && v) out = v, i++;
-        else if (strcmp(a, "--count") == 0) { if (!cn_cli_parse_count("evaluate", a, v, 2, &count)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(a, "--seed") == 0) { if (!cn_cli_parse_count("evaluate", a, v, 0, &seed)) return CN_EXIT_USAGE; i++; }
-        else if (a[0] == '-') return cn_cli_usage_error("evaluate", EVAL_USAGE, "unknown or incomplete option '%s'", a);
-        else if (!ckpt) ckpt = a;
-        else return cn_cli_usage_error("evaluate", EVAL_USAGE, "unexpected argument '%s'", a);
-    }
-    if (!ckpt) return cn_cli_usage_error("evaluate", EVAL_USAGE, "%s", "needs a checkpoint (file or run folder)");
+    const cn_cli_arg args[] = {{"CKPT", .text = &ckpt}, {"--data", .text = &data},
+                               {"--classifier", .text = &classifier_arg}, {"--count", .count = &count, .min = 2},
+                               {"--seed", .count = &seed, .min = 0}, {"--out", .text = &out}, {0}};
     cn_runtime *rt = NULL;
     cn_coop coop;
     uint64_t iteration = 0;
-    int rc = cn_cli_load_model(cli, ckpt, &rt, &coop, &iteration);
+    int rc = cn_cli_parse("evaluate", argc, argv, args);
+    if (rc == CN_EXIT_OK) rc = cn_cli_load_model(cli, "evaluate", ckpt, &rt, &coop, &iteration);
     if (rc != CN_EXIT_OK) return rc;
     const cn_config *c = &coop.config;
     cn_error e = {0};

@@ -2,24 +2,16 @@
  * reports each build's time and whether it came from the program cache — the check that this
  * device compiles everything (a failure prints the compiler's log), and the cold/warm start cost. */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli/cli.h"
 #include "coopnets/cn_util.h"
 
 int cn_cmd_kernels(cn_cli *cli, int argc, char **argv) {
     int no_cache = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--no-cache") == 0) {
-            no_cache = 1;
-        } else {
-            fprintf(stderr, "coopnets_cl kernels: unexpected argument '%s'\nusage: coopnets_cl kernels [--no-cache]\n",
-                    argv[i]);
-            return CN_EXIT_USAGE;
-        }
-    }
+    const cn_cli_arg args[] = {{"--no-cache", .flag = &no_cache}, {0}};
     cn_runtime *rt;
-    int rc = cn_cli_open_runtime(cli, 0, &rt);
+    int rc = cn_cli_parse("kernels", argc, argv, args);
+    if (rc == CN_EXIT_OK) rc = cn_cli_open_runtime(cli, 0, &rt);
     if (rc != CN_EXIT_OK) return rc;
     if (no_cache) rt->cache_enabled = 0;
     printf("device %d: %s (%s)\nprogram cache: %s\n", rt->device.index, rt->device.name, rt->device.driver_version,

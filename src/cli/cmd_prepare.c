@@ -12,8 +12,6 @@
 #include "cli/cli.h"
 #include "coopnets/cn_png.h"
 
-#define USAGE "usage: coopnets_cl prepare SRC DST [--size N] [--channels 1|3] [--crop N]\n"
-
 typedef struct prepare {
     int size, channels, crop;
     long images, folders, skipped;
@@ -101,27 +99,20 @@ static int prepare_folder(cn_cli *cli, prepare *p, const char *src, const char *
 }
 
 int cn_cmd_prepare(cn_cli *cli, int argc, char **argv) {
-    const char *src = NULL, *dst = NULL;
-    long size = 64, channels = 3, crop = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--size") == 0) { if (!cn_cli_parse_count("prepare", a, v, 4, &size)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(a, "--crop") == 0) { if (!cn_cli_parse_count("prepare", a, v, 1, &crop)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(a, "--channels") == 0) {
-            if (!cn_cli_parse_count("prepare", a, v, 1, &channels)) return CN_EXIT_USAGE;
-            if (channels != 1 && channels != 3) return cn_cli_usage_error("prepare", USAGE, "--channels must be 1 or 3, got '%s'", v);
-            i++;
-        } else if (a[0] == '-') return cn_cli_usage_error("prepare", USAGE, "unknown or incomplete option '%s'", a);
-        else if (!src) src = a;
-        else if (!dst) dst = a;
-        else return cn_cli_usage_error("prepare", USAGE, "unexpected argument '%s'", a);
-    }
-    if (!src || !dst) return cn_cli_usage_error("prepare", USAGE, "%s", "needs a source folder and a destination folder");
-    if (size > 4096) return cn_cli_usage_error("prepare", USAGE, "%s", "--size must be at most 4096");
+    const char *src = NULL, *dst = NULL, *channels = "3";
+    long size = 64, crop = 0; /* crop 0: the shorter edge */
+    const cn_cli_arg args[] = {{"SRC", .text = &src}, {"DST", .text = &dst}, {"--size", .count = &size, .min = 4},
+                               {"--channels", .text = &channels}, {"--crop", .count = &crop, .min = 1}, {0}};
+    if (cn_cli_parse("prepare", argc, argv, args) != CN_EXIT_OK) return CN_EXIT_USAGE;
+    const int rgb = strcmp(channels, "3") == 0;
+    if (!rgb && strcmp(channels, "1") != 0)
+        return cn_cli_usage_error("prepare", "--channels must be 1 or 3, got '%s'", channels);
+    if (!src || !dst) return cn_cli_usage_error("prepare", "%s", "needs a source folder and a destination folder");
+    if (size > 4096) return cn_cli_usage_error("prepare", "%s", "--size must be at most 4096");
     struct stat a, b;
     if (stat(src, &a) == 0 && stat(dst, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-        return cn_cli_usage_error("prepare", USAGE, "DST must differ from SRC (%s): the originals would be overwritten", src);
-    prepare p = {(int)size, (int)channels, (int)crop, 0, 0, 0};
+        return cn_cli_usage_error("prepare", "DST must differ from SRC (%s): the originals would be overwritten", src);
+    prepare p = {(int)size, rgb ? 3 : 1, (int)crop, 0, 0, 0};
     int rc = prepare_folder(cli, &p, src, dst, 1);
     if (rc != CN_EXIT_OK) return rc;
     if (p.images == 0) {
@@ -130,7 +121,7 @@ int cn_cmd_prepare(cn_cli *cli, int argc, char **argv) {
         return CN_EXIT_USAGE;
     }
     if (cli->quiet) return CN_EXIT_OK;
-    printf("prepared %ld images into %s (%ldx%ld %s", p.images, dst, size, size, channels == 3 ? "RGB" : "gray");
+    printf("prepared %ld images into %s (%ldx%ld %s", p.images, dst, size, size, rgb ? "RGB" : "gray");
     if (p.folders) printf(", %ld category folders", p.folders);
     if (p.skipped) printf("; skipped %ld entries that are not PNG", p.skipped);
     printf(")\n");

@@ -10,7 +10,9 @@
 #include "coopnets/cn_experiments.h"
 #include "coopnets/cn_noise.h"
 
-int cn_cli_load_model(cn_cli *cli, const char *where, cn_runtime **rt, cn_coop *coop, uint64_t *iteration) {
+int cn_cli_load_model(cn_cli *cli, const char *cmd, const char *where, cn_runtime **rt, cn_coop *coop,
+                      uint64_t *iteration) {
+    if (!where) return cn_cli_usage_error(cmd, "%s", "needs a checkpoint (file or run folder)");
     cn_error e = {0};
     char path[CN_PATH_MAX];
     cn_config config;
@@ -41,17 +43,6 @@ int cn_cli_load_model(cn_cli *cli, const char *where, cn_runtime **rt, cn_coop *
     return rc;
 }
 
-int cn_cli_parse_count(const char *cmd, const char *opt, const char *v, long lo, long *out) {
-    char *end;
-    long n = v ? strtol(v, &end, 10) : 0;
-    if (!v || *end || n < lo) {
-        fprintf(stderr, "coopnets_cl %s: %s needs an integer >= %ld, got '%s'\n", cmd, opt, lo, v ? v : "");
-        return 0;
-    }
-    *out = n;
-    return 1;
-}
-
 static int write_grid(cn_cli *cli, const char *path, const float *images, const cn_coop *coop, int n, int cols) {
     cn_error e = {0};
     const cn_data_config *d = &coop->config.data;
@@ -63,27 +54,14 @@ static int write_grid(cn_cli *cli, const char *path, const float *images, const 
 
 int cn_cmd_sample(cn_cli *cli, int argc, char **argv) {
     const char *ckpt = NULL, *out = "samples.png";
-    long count = 64, steps = -1, seed = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(argv[i], "--out") == 0 && v) out = v, i++;
-        else if (strcmp(argv[i], "--count") == 0) { if (!cn_cli_parse_count("sample", "--count", v, 1, &count)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(argv[i], "--langevin") == 0) { if (!cn_cli_parse_count("sample", "--langevin", v, 0, &steps)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(argv[i], "--seed") == 0) { if (!cn_cli_parse_count("sample", "--seed", v, 0, &seed)) return CN_EXIT_USAGE; i++; }
-        else if (argv[i][0] != '-' && !ckpt) ckpt = argv[i];
-        else {
-            fprintf(stderr, "coopnets_cl sample: unexpected argument '%s'\nusage: coopnets_cl sample CKPT [--count N] "
-                            "[--langevin STEPS] [--seed S] [--out FILE.png]\n", argv[i]);
-            return CN_EXIT_USAGE;
-        }
-    }
-    if (!ckpt) {
-        fprintf(stderr, "usage: coopnets_cl sample CKPT [--count N] [--langevin STEPS] [--seed S] [--out FILE.png]\n");
-        return CN_EXIT_USAGE;
-    }
+    long count = 64, steps = -1, seed = 1; /* steps -1: the model's own */
+    const cn_cli_arg args[] = {{"CKPT", .text = &ckpt}, {"--count", .count = &count, .min = 1},
+                               {"--langevin", .count = &steps, .min = 0}, {"--seed", .count = &seed, .min = 0},
+                               {"--out", .text = &out}, {0}};
     cn_runtime *rt = NULL;
     cn_coop coop;
-    int rc = cn_cli_load_model(cli, ckpt, &rt, &coop, NULL);
+    int rc = cn_cli_parse("sample", argc, argv, args);
+    if (rc == CN_EXIT_OK) rc = cn_cli_load_model(cli, "sample", ckpt, &rt, &coop, NULL);
     if (rc != CN_EXIT_OK) return rc;
     if (steps < 0) steps = coop.descriptor.layer_count ? coop.config.descriptor.langevin_steps : 0;
     size_t img = coop.image_floats;
@@ -117,27 +95,13 @@ int cn_cmd_interpolate(cn_cli *cli, int argc, char **argv) {
     const char *ckpt = NULL, *out = "interpolation.png";
     long rows = 8, cols = 10, seed = 1;
     int spherical = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(argv[i], "--out") == 0 && v) out = v, i++;
-        else if (strcmp(argv[i], "--rows") == 0) { if (!cn_cli_parse_count("interpolate", "--rows", v, 1, &rows)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(argv[i], "--cols") == 0) { if (!cn_cli_parse_count("interpolate", "--cols", v, 2, &cols)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(argv[i], "--seed") == 0) { if (!cn_cli_parse_count("interpolate", "--seed", v, 0, &seed)) return CN_EXIT_USAGE; i++; }
-        else if (strcmp(argv[i], "--spherical") == 0) spherical = 1;
-        else if (argv[i][0] != '-' && !ckpt) ckpt = argv[i];
-        else {
-            fprintf(stderr, "coopnets_cl interpolate: unexpected argument '%s'\nusage: coopnets_cl interpolate CKPT "
-                            "[--rows R] [--cols C] [--spherical] [--seed S] [--out FILE.png]\n", argv[i]);
-            return CN_EXIT_USAGE;
-        }
-    }
-    if (!ckpt) {
-        fprintf(stderr, "usage: coopnets_cl interpolate CKPT [--rows R] [--cols C] [--spherical] [--seed S] [--out FILE.png]\n");
-        return CN_EXIT_USAGE;
-    }
+    const cn_cli_arg args[] = {{"CKPT", .text = &ckpt}, {"--rows", .count = &rows, .min = 1},
+                               {"--cols", .count = &cols, .min = 2}, {"--spherical", .flag = &spherical},
+                               {"--seed", .count = &seed, .min = 0}, {"--out", .text = &out}, {0}};
     cn_runtime *rt = NULL;
     cn_coop coop;
-    int rc = cn_cli_load_model(cli, ckpt, &rt, &coop, NULL);
+    int rc = cn_cli_parse("interpolate", argc, argv, args);
+    if (rc == CN_EXIT_OK) rc = cn_cli_load_model(cli, "interpolate", ckpt, &rt, &coop, NULL);
     if (rc != CN_EXIT_OK) return rc;
     size_t lat = coop.latent_floats, n = (size_t)(rows * cols);
     float *ends = malloc(2 * (size_t)rows * lat * sizeof(float)), *latent = malloc(n * lat * sizeof(float));

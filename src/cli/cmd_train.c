@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
@@ -54,31 +53,18 @@ static void print_message(void *user, const char *message) {
     fflush(stdout);
 }
 
-#define USAGE "usage: coopnets_cl [--device N] train CONFIG [--out DIR] [--iters N] [--resume RUN] [--set key.path=value]...\n       coopnets_cl train --resume RUN [--iters N]\n"
-
 int cn_cmd_train(cn_cli *cli, int argc, char **argv) {
     const char *config_path = NULL, *out = NULL, *resume = NULL;
-    long iters = 0;
+    long iters = 0; /* 0: the config's length */
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int nsets = 0;
     if (!sets) return CN_EXIT_FAILURE;
-    int rc = CN_EXIT_OK;
-    for (int i = 1; i < argc && rc == CN_EXIT_OK; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--out") == 0 && v) out = v, i++;
-        else if (strcmp(a, "--resume") == 0 && v) resume = v, i++;
-        else if (strcmp(a, "--set") == 0 && v) sets[nsets++] = v, i++;
-        else if (strcmp(a, "--iters") == 0 && v) {
-            char *end;
-            iters = strtol(v, &end, 10);
-            if (*end || iters <= 0) rc = cn_cli_usage_error("train", USAGE, "--iters needs a positive integer, got '%s'", v);
-            i++;
-        } else if (a[0] == '-') rc = cn_cli_usage_error("train", USAGE, "unknown or incomplete option '%s'", a);
-        else if (!config_path) config_path = a;
-        else rc = cn_cli_usage_error("train", USAGE, "unexpected argument '%s'", a);
-    }
-    if (rc == CN_EXIT_OK && !config_path && !resume) rc = cn_cli_usage_error("train", USAGE, "%s", "needs a CONFIG file (or --resume RUN)");
+    const cn_cli_arg args[] = {{"CONFIG", .text = &config_path}, {"--out", .text = &out},
+                               {"--iters", .count = &iters, .min = 1}, {"--resume", .text = &resume},
+                               {"--set", .text = sets, .repeats = &nsets}, {0}};
+    int rc = cn_cli_parse("train", argc, argv, args);
+    if (rc == CN_EXIT_OK && !config_path && !resume)
+        rc = cn_cli_usage_error("train", "%s", "needs a CONFIG file (or --resume RUN)");
     cn_config config;
     cn_error e = {0};
     cn_runtime *rt = NULL;
