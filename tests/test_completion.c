@@ -162,6 +162,18 @@ static void test_scores(void) {
     CHECK(s.hidden == 0 && isnan(s.hidden_abs_error) && isnan(s.hidden_psnr), "no hidden pixels: not NaN");
 }
 
+static void test_fill_mean(void) {
+    printf("mean-fill baseline\n");
+    /* two images of two channels of three values; image 1's second channel is all hidden */
+    const float images[] = {0.2f, 0.4f, 0.9f, -1.0f, 0.5f, 1.0f, 0.3f, -0.6f, 0.8f, 0.7f, 0.1f, -0.2f};
+    const float masks[] = {1, 1, 0, 0, 1, 1, 0, 1, 1, 0, 0, 0};
+    const float want[] = {0.2f, 0.4f, 0.3f, 0.75f, 0.5f, 1.0f, 0.1f, -0.6f, 0.8f, 0.0f, 0.0f, 0.0f};
+    float got[12];
+    cn_completion_fill_mean(images, masks, 2, 2, 3, got);
+    for (int i = 0; i < 12; i++)
+        CHECK(fabsf(got[i] - want[i]) < 1e-6f, "value %d: %g, want %g", i, (double)got[i], (double)want[i]);
+}
+
 /* A tiny Algorithm G model that has learnt enough for h to matter: 40 iterations. */
 static void train_tiny_generator(cn_runtime *rt, const char *out) {
     const char *sets[] = {"mode=generator", "generator.optimizer.lr=0.003", "training.sample_every=0"};
@@ -265,6 +277,7 @@ int main(void) {
     test_random_masks();
     test_masked_difference(rt);
     test_scores();
+    test_fill_mean();
     test_completion(rt, dir);
     test_interpolation();
     char cmd[1200];

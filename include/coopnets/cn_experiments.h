@@ -40,6 +40,12 @@ typedef struct cn_completion_scores {
     double visible_abs_error;    /* mean |x − x̂| over the visible ones: how well inference fits what it saw */
 } cn_completion_scores;
 
+/* The baseline a completion has to beat, needing no model: out = the images with every hidden
+ * value replaced by the mean of the visible values of its image and channel (0, mid-gray, when a
+ * channel has none). images, masks, out: [count][channels][plane]. */
+void cn_completion_fill_mean(const float *images, const float *masks, size_t count, int channels, size_t plane,
+                             float *out);
+
 /* Over `count` values (all images together); NaN where a set is empty. */
 void cn_completion_score(const float *images, const float *masks, const float *recovered, size_t count,
                          cn_completion_scores *out);

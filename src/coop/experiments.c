@@ -94,6 +94,19 @@ cn_status cn_coop_complete(cn_runtime *rt, cn_coop *coop, const float *images, c
     return s;
 }
 
+void cn_completion_fill_mean(const float *images, const float *masks, size_t count, int channels, size_t plane,
+                             float *out) {
+    for (size_t c = 0; c < count * (size_t)channels; c++) {
+        const float *x = images + c * plane, *m = masks + c * plane;
+        double sum = 0;
+        size_t seen = 0;
+        for (size_t i = 0; i < plane; i++)
+            if (m[i] != 0.0f) sum += x[i], seen++;
+        float fill = seen ? (float)(sum / (double)seen) : 0.0f;
+        for (size_t i = 0; i < plane; i++) out[c * plane + i] = m[i] != 0.0f ? x[i] : fill;
+    }
+}
+
 void cn_completion_score(const float *images, const float *masks, const float *recovered, size_t count,
                          cn_completion_scores *out) {
     double hidden_abs = 0, hidden_sq = 0, visible_abs = 0;
