@@ -30,7 +30,7 @@ expect 2 'mode "generator".*no descriptor' -- "$CLI" sample "$tmp/g" --count 4 -
 expect 0 'from fresh synthetic shapes \(seed 2; training used 1\) with square:5 masks, 5 Langevin steps' -- "$CLI" complete "$tmp/g" --mask square:5 --count 20 \
   --steps 5 --out "$tmp/c"
 check "completion.png is 10 columns x 6 rows of 16x16 tiles" test "$(png_shape "$tmp/c/completion.png")" = "178x106 type 0"
-for key in hidden_mean_abs_error hidden_psnr_db visible_mean_abs_error mask steps count checkpoint images; do
+for key in hidden_mean_abs_error hidden_psnr_db visible_mean_abs_error baseline_hidden_mean_abs_error baseline_hidden_psnr_db mask steps count checkpoint images; do
   check "completion.json has $key" grep -q "\"$key\":" "$tmp/c/completion.json"
 done
 check "completion.json: 20 images, 20*25 hidden values" grep -qE '"hidden_values":[[:space:]]*500,' "$tmp/c/completion.json"

@@ -326,7 +326,10 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     int coop_built = 0;
     char path[CN_PATH_MAX + 64];
     cn_status s = cn_dataset_load(&config->data, config->seed, &data, e);
-    if (s != CN_OK) goto end;
+    if (s != CN_OK) {
+        cn_error_prefix(e, "config %s, data", config->source);
+        goto end;
+    }
     if ((size_t)data.count < (size_t)t->batch_size) {
         s = cn_error_set(e, CN_ERR_CONFIG, "config %s: training.batch_size is %d but the data set has only %d images",
                          config->source, t->batch_size, data.count);
