@@ -40,7 +40,7 @@ static void check_layer(const char *what, const cn_layer_config *l, cn_layer_kin
 }
 
 static void test_shipped_configs(void) {
-    static const char *const names[] = {"tiny", "fashion_mnist", "faces", "scenes", "texture"};
+    static const char *const names[] = {"tiny", "fashion_mnist", "faces", "scenes", "texture", "texture_paper"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/configs/%s.json", root_dir(), names[i]);
@@ -136,14 +136,20 @@ static void test_presets(void) {
     check_layer("scene64 G[3]", &g->layers[3], CN_LAYER_DECONV, 64, 5, 2, CN_PAD_SAME, 0, 1, CN_ACT_LEAKY_RELU);
     check_layer("scene64 G[4]", &g->layers[4], CN_LAYER_DECONV, 3, 5, 2, CN_PAD_SAME, 0, 0, CN_ACT_TANH);
 
-    load_shipped("texture", NULL, 0, &c);
+    load_shipped("texture_paper", NULL, 0, &c);
     CHECK(c.descriptor.layer_count == 3 && c.generator.layer_count == 5, "texture layer counts");
     check_layer("texture D[0]", &c.descriptor.layers[0], CN_LAYER_CONV, 100, 15, 3, CN_PAD_SAME, 0, 0, CN_ACT_RELU);
     check_layer("texture D[2]", &c.descriptor.layers[2], CN_LAYER_CONV, 30, 7, 1, CN_PAD_SAME, 0, 0, CN_ACT_RELU);
     check_layer("texture G[4]", &c.generator.layers[4], CN_LAYER_DECONV, 1, 5, 2, CN_PAD_SAME, 0, 0, CN_ACT_TANH);
-    CHECK(c.generator.latent_channels == 1 && c.generator.latent_size == 2, "texture latent 1x2x2");
+    CHECK(c.generator.latent_channels == 1 && c.generator.latent_size == 7, "texture 224: latent 1x7x7, as the paper");
     CHECK(c.descriptor.langevin_steps == 30 && c.descriptor.langevin_step_size == 0.0023 && c.training.batch_size == 1,
           "texture settings");
+    /* texture.json: the same nets for a CPU: 64x64, the descriptor at half width, latent 1x2x2 */
+    load_shipped("texture", NULL, 0, &c);
+    check_layer("texture (CPU) D[1]", &c.descriptor.layers[1], CN_LAYER_CONV, 35, 9, 1, CN_PAD_SAME, 0, 0, CN_ACT_RELU);
+    check_layer("texture (CPU) G[3]", &c.generator.layers[3], CN_LAYER_DECONV, 64, 5, 2, CN_PAD_SAME, 0, 1,
+                CN_ACT_LEAKY_RELU);
+    CHECK(c.generator.latent_size == 2 && c.data.image_size == 64 && c.descriptor.langevin_steps == 30, "texture (CPU)");
 
     /* The texture latent follows image_size when the config does not give it. */
     const char *texture128 = "{\"data\": {\"kind\": \"synthetic\", \"image_size\": 128},"
