@@ -66,7 +66,7 @@ expect 2 "channels must be 1 or 3, got '2'" -- "$CLI" prepare "$tmp/a" "$tmp/b" 
 
 # bad data: an empty folder, a corrupt PNG, a truncated IDX file
 mkdir -p "$tmp/empty" "$tmp/pngs"
-expect 1 'empty.*no PNG' -- "$CLI" train configs/tiny.json --out "$tmp/x" --set data.kind=folder --set data.path="$tmp/empty"
+expect 2 'empty.*no PNG' -- "$CLI" train configs/tiny.json --out "$tmp/x" --set data.kind=folder --set data.path="$tmp/empty"
 printf '\x89PNG\r\n\x1a\n this is not really a png' > "$tmp/pngs/broken.png"
 expect 2 'broken\.png' -- "$CLI" train configs/tiny.json --out "$tmp/x" --set data.kind=folder --set data.path="$tmp/pngs"
 printf '\x00\x00\x08\x03\x00\x00\x00\x0a\x00\x00\x00\x10\x00\x00\x00\x10abc' > "$tmp/short-idx3-ubyte"

@@ -579,7 +579,7 @@ static void test_folders(void) {
     make_folder(temp("empty"));
     write_bytes(temp("empty/readme.txt"), "x", 1);
     c = folder_config(CN_DATA_FOLDER, temp("empty"), 4, 1);
-    check_error(cn_dataset_load(&c, 0, &d, TE), CN_ERR_IO, temp("empty"), "no PNG files", "folder without PNGs");
+    check_error(cn_dataset_load(&c, 0, &d, TE), CN_ERR_FORMAT, temp("empty"), "no PNG files", "folder without PNGs");
     c = folder_config(CN_DATA_FOLDER, temp("nowhere"), 4, 1);
     check_error(cn_dataset_load(&c, 0, &d, TE), CN_ERR_IO, temp("nowhere"), "No such file", "missing folder");
     make_folder(temp("broken"));
@@ -622,10 +622,10 @@ static void test_folders(void) {
     make_folder(temp("classes_empty"));
     make_folder(temp("classes_empty/a"));
     c = folder_config(CN_DATA_CATEGORIES, temp("classes_empty"), 4, 1);
-    check_error(cn_dataset_load(&c, 0, &d, TE), CN_ERR_IO, temp("classes_empty/a"), "no PNG files",
+    check_error(cn_dataset_load(&c, 0, &d, TE), CN_ERR_FORMAT, temp("classes_empty/a"), "no PNG files",
                 "empty category");
     c = folder_config(CN_DATA_CATEGORIES, temp("empty"), 4, 1);
-    check_error(cn_dataset_load(&c, 0, &d, TE), CN_ERR_IO, temp("empty"), "no sub-folders", "no categories");
+    check_error(cn_dataset_load(&c, 0, &d, TE), CN_ERR_FORMAT, temp("empty"), "no sub-folders", "no categories");
 
     printf("texture:\n");
     cn_image8 texture = make_png(temp("texture.png"), 16, 12, 3);

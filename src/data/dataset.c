@@ -233,7 +233,7 @@ static cn_status load_folder(const cn_data_config *cfg, cn_dataset *d, cn_error 
     name_list files = {0};
     CN_TRY(list_folder(cfg->path, 0, &files, e));
     cn_status status = CN_OK;
-    if (files.count == 0) status = cn_error_set(e, CN_ERR_IO, "folder %s has no PNG files", cfg->path);
+    if (files.count == 0) status = cn_error_set(e, CN_ERR_FORMAT, "folder %s has no PNG files", cfg->path);
     int count = cfg->limit > 0 && cfg->limit < files.count ? cfg->limit : files.count;
     if (status == CN_OK) status = dataset_alloc(d, cfg, count, 0, e);
     for (int i = 0; status == CN_OK && i < count; i++)
@@ -251,7 +251,7 @@ static cn_status load_categories_from(const cn_data_config *cfg, const name_list
     for (int k = 0; k < classes->count; k++) {
         CN_TRY(join_path(dir, sizeof dir, cfg->path, classes->names[k], e));
         CN_TRY(list_folder(dir, 0, &files[k], e));
-        if (files[k].count == 0) return cn_error_set(e, CN_ERR_IO, "category folder %s has no PNG files", dir);
+        if (files[k].count == 0) return cn_error_set(e, CN_ERR_FORMAT, "category folder %s has no PNG files", dir);
         total += files[k].count;
         if (files[k].count > longest) longest = files[k].count;
     }
@@ -280,7 +280,7 @@ static cn_status load_categories(const cn_data_config *cfg, cn_dataset *d, cn_er
     CN_TRY(list_folder(cfg->path, 1, &classes, e));
     if (classes.count == 0) {
         name_list_free(&classes);
-        return cn_error_set(e, CN_ERR_IO, "folder %s has no sub-folders (one per category expected)", cfg->path);
+        return cn_error_set(e, CN_ERR_FORMAT, "folder %s has no sub-folders (one per category expected)", cfg->path);
     }
     name_list *files = calloc((size_t)classes.count, sizeof *files);
     cn_status status = files ? load_categories_from(cfg, &classes, files, d, e)
