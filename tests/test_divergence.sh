@@ -7,7 +7,8 @@
 #   2. NaN forever: max_retries rollbacks, then a clear message and exit 1;
 #   3. NaN before the first checkpoint: nothing to roll back to, a clear message and exit 1;
 #   4. a real divergence (absurd lr): caught (a checkpoint of NaN weights is never written),
-#      rolled back, and the run completes.
+#      rolled back, and the run completes;
+#   5. a dead descriptor (COOPNETS_FAULT=dead:N: f and df/dY exactly 0) is rolled back the same way.
 set -u
 CLI=${1:?usage: test_divergence.sh PATH/TO/coopnets_cl}
 tmp=$(mktemp -d /tmp/cn_test_divergence.XXXXXX)
@@ -62,6 +63,13 @@ train "$tmp/real.log" "$tmp/real" --set descriptor.optimizer.lr=1e4 --set traini
 check "exit 0 after recovering" [ "$rc" = 0 ]
 check "caught and rolled back" grep -qE 'diverged .*NaN or Inf.*rolled back to .*ckpt-' "$tmp/real.log"
 check "completes 10 iterations" grep -qE 'iter +10/10' "$tmp/real.log"
+
+echo "--- 5. a dead descriptor (f = 0 and df/dY = 0 at the third log point): rolled back like a divergence"
+COOPNETS_FAULT=dead:3 train "$tmp/dead.log" "$tmp/dead"
+check "exit 0 after recovering" [ "$rc" = 0 ]
+check "says the descriptor died and rolled back with a smaller lr" \
+  grep -qE 'the descriptor died at iteration 15 .*every unit is off.*rolled back to .*ckpt-000010\.cnck \(rollback 1 of 3\); descriptor learning rate now 0\.0035' "$tmp/dead.log"
+check "completes 20 iterations" grep -qE 'iter +20/20' "$tmp/dead.log"
 
 echo "$checks checks, $failures failed"
 [ "$failures" = 0 ]

@@ -241,6 +241,15 @@ static int finite_metrics(cn_mode mode, const cn_metrics *m) {
     return (mode == CN_MODE_GENERATOR || descriptor_ok) && (mode == CN_MODE_DESCRIPTOR || isfinite(m->loss_g));
 }
 
+/* A descriptor with every unit off on the observed images and on the chains (f = 0 and df/dY = 0
+ * exactly) can learn nothing more. A ReLU net gets there in a few oversized Adam steps: the brick
+ * texture run did at iteration 1418 of 1500 after f(Y~) spiked. The guard treats it as a
+ * divergence: back to the last checkpoint with a smaller learning rate. (Leaky ReLU nets never
+ * get there.) */
+static int descriptor_dead(cn_mode mode, const cn_metrics *m) {
+    return mode != CN_MODE_GENERATOR && m->f_observed == 0.0 && m->grad_f_norm == 0.0;
+}
+
 /* ---- the divergence guard ---------------------------------------------------------------------- */
 
 /* Training diverged (e says where and how): reloads the run's newest checkpoint (finite: a
@@ -399,6 +408,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
             cn_progress p = {.iteration = done, .total = total, .epoch = epoch};
             if ((s = cn_coop_read_metrics(rt, &coop, &p.metrics, e)) != CN_OK) goto end;
             if (cn_fault_hit("nan")) p.metrics.loss_d = p.metrics.loss_g = NAN; /* tests of the guard */
+            if (cn_fault_hit("dead")) p.metrics.f_observed = p.metrics.grad_f_norm = 0.0;
             double now = cn_seconds_now();
             p.elapsed_seconds = now - t0;
             p.seconds_per_iteration = (now - last_log) / (double)(done - last_log_it);
@@ -423,6 +433,12 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
             if (!finite_metrics(config->mode, m)) {
                 s = cn_error_set(e, CN_ERR_DIVERGED, "training diverged at iteration %llu (L_D %g, L_G %g)",
                                  (unsigned long long)done, m->loss_d, m->loss_g);
+                goto diverged;
+            }
+            if (descriptor_dead(config->mode, m)) {
+                s = cn_error_set(e, CN_ERR_DIVERGED,
+                                 "the descriptor died at iteration %llu (f and df/dY are exactly 0: every unit is off)",
+                                 (unsigned long long)done);
                 goto diverged;
             }
         }
