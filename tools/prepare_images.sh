@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Makes a training folder for configs/faces.json or configs/scenes.json from a folder of images in
 # any common format (JPEG, PNG, BMP, GIF, TIFF, WebP, PPM), e.g. CelebA's img_align_celeba JPEGs:
 #   1. images that are not PNG are converted to PNG with ImageMagick (into a staging folder that is
@@ -7,7 +7,7 @@
 # Usage: tools/prepare_images.sh SRC DST [--size N] [--crop N] [--channels 1|3]
 #   (the options are `coopnets_cl prepare`'s: see `coopnets_cl prepare --help`)
 # The program: $COOPNETS_CL, else build/coopnets_cl of this checkout, else coopnets_cl on PATH.
-set -eu
+set -eu -o pipefail
 
 say() { printf 'prepare_images: %s\n' "$*"; }
 die() { printf 'prepare_images: %s\n' "$*" >&2; exit 2; }
@@ -26,9 +26,15 @@ if [ -z "$cli" ]; then
     fi
 fi
 
-# The images of SRC and of its sub-folders (categories), as coopnets_cl prepare reads them.
-others=$(find "$src" -mindepth 1 -maxdepth 2 -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.bmp' \
-         -o -iname '*.gif' -o -iname '*.tif' -o -iname '*.tiff' -o -iname '*.webp' -o -iname '*.ppm' \) | wc -l)
+# The formats converted; the extension is matched without regard to case.
+CONVERTED=" jpg jpeg bmp gif tif tiff webp ppm "
+# The files of SRC and of its sub-folders (categories), as coopnets_cl prepare reads them.
+files() { find "$src" -mindepth 1 -maxdepth 2 -type f; }
+extension_of() { ext=${1##*.}; ext=${ext,,}; } # sets $ext, lower case (no subshell per file)
+converted() { extension_of "$1"; [[ $CONVERTED == *" $ext "* ]]; }
+
+others=0
+while IFS= read -r f; do converted "$f" && others=$((others + 1)); done < <(files)
 if [ "$others" -eq 0 ]; then
     exec "$cli" prepare "$src" "$dst" "$@"
 fi
@@ -38,15 +44,15 @@ command -v convert >/dev/null 2>&1 ||
 stage=$(mktemp -d "${TMPDIR:-/tmp}/prepare_images.XXXXXX")
 trap 'rm -rf "$stage"' EXIT INT TERM
 say "converting $others images to PNG (ImageMagick) in $stage"
-find "$src" -mindepth 1 -maxdepth 2 -type f | while IFS= read -r f; do
+while IFS= read -r f; do
     rel=${f#"$src"/}
     case $rel in */*) mkdir -p "$stage/${rel%/*}" ;; esac
-    base=${rel%.*}
-    case $(printf '%s' "${f##*.}" | tr 'A-Z' 'a-z') in
-    png) ln -s "$(cd "$(dirname "$f")" && pwd)/${f##*/}" "$stage/$rel" ;;
-    jpg | jpeg | bmp | gif | tif | tiff | webp | ppm)
+    extension_of "$f"
+    if [ "$ext" = png ]; then
+        ln -s "$(cd "$(dirname "$f")" && pwd)/${f##*/}" "$stage/$rel"
+    elif converted "$f"; then
         # [0]: the first frame of a GIF or TIFF
-        convert "$f[0]" "$stage/$base.png" || die "ImageMagick could not read $f" ;;
-    esac
-done
+        convert "$f[0]" "$stage/${rel%.*}.png" || die "ImageMagick could not read $f"
+    fi
+done < <(files)
 "$cli" prepare "$stage" "$dst" "$@"
