@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-          libclblast-dev libpng-dev libcjson-dev librandom123-dev zlib1g-dev dataset-fashion-mnist)
+          libclblast-dev libpng-dev libcjson-dev librandom123-dev zlib1g-dev dataset-fashion-mnist
+          libopenmpi-dev openmpi-bin)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
