@@ -40,8 +40,16 @@ cn_status cn_error_set(cn_error *e, cn_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-/* Puts "context: " in front of the existing message (for adding the file or key a callee lacked). */
-cn_status cn_error_prefix(cn_error *e, const char *fmt, ...)
+/* Puts "context: " in front of the existing message (for adding the file or key a callee lacked).
+ * e may be NULL. Neither this nor cn_error_append returns a status: the caller returns the one
+ * its callee gave, which survives when there is no error record to hold it. */
+void cn_error_prefix(cn_error *e, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Adds text after the existing message (a consequence the callee could not know). */
+void cn_error_append(cn_error *e, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif

@@ -2,11 +2,12 @@
  * any image to a network's square input.
  *
  * Reading accepts every PNG kind (gray, gray+alpha, RGB, RGBA, palette; 1, 2, 4, 8 and 16 bits;
- * interlaced) and returns 8-bit gray or RGB. Writing goes to a temporary file that is renamed over
- * the target only when complete, so a reader never sees half an image. */
+ * interlaced) and returns 8-bit gray or RGB. Writing encodes in memory and writes the file
+ * atomically, so a reader never sees half an image. */
 #ifndef CN_PNG_H
 #define CN_PNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "coopnets/cn_error.h"
@@ -26,8 +27,12 @@ typedef struct cn_image8 {
  * both messages name the file and the reason. *img is untouched on failure. */
 cn_status cn_png_read(const char *path, cn_image8 *img, cn_error *e);
 
-/* Writes PATH.tmp.<pid>, flushes it to disk, and renames it to PATH. On failure PATH is left as
- * it was and the temporary file is removed. */
+/* Encodes img (8-bit gray or RGB) as a PNG file's bytes in a new buffer: *data (the caller frees
+ * it) of *size bytes. */
+cn_status cn_png_encode(const cn_image8 *img, unsigned char **data, size_t *size, cn_error *e);
+
+/* cn_png_encode, then the bytes written atomically (cn_atomic_write_file): on failure PATH is left
+ * as it was. */
 cn_status cn_png_write(const char *path, const cn_image8 *img, cn_error *e);
 
 /* Frees the pixels and zeroes the struct (safe on a zeroed struct). */

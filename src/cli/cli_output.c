@@ -1,27 +1,27 @@
 /* Output files the commands share. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
+#include "coopnets/cn_atomic_file.h"
 #include "coopnets/cn_config.h"
 
-/* JSON through a temporary file and a rename, like every output of the program. */
+/* JSON written atomically, like every output of the program. */
 int cn_cli_write_json(const cn_cli *cli, const char *path, const cJSON *o) {
-    char *text = cJSON_Print(o), tmp[CN_PATH_MAX + 64];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = text ? fopen(tmp, "w") : NULL;
-    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f) ok = fclose(f) == 0 && ok;
-    ok = ok && rename(tmp, path) == 0;
-    int err = errno;
+    char *text = cJSON_Print(o);
+    cn_error e = {0};
+    cn_atomic_file f;
+    cn_status s = text ? cn_atomic_open(&f, path, NULL, &e) : cn_error_set(&e, CN_ERR_NOMEM, "out of memory writing %s", path);
+    if (s == CN_OK) {
+        cn_atomic_write(&f, text, strlen(text));
+        cn_atomic_write(&f, "\n", 1);
+        s = cn_atomic_commit(&f, &e);
+    }
     free(text);
-    if (!ok) {
-        remove(tmp);
-        fprintf(stderr, "coopnets_cl: cannot write %s: %s\n", path, strerror(err ? err : EIO));
+    if (s != CN_OK) {
+        fprintf(stderr, "coopnets_cl: %s\n", e.message);
         return CN_EXIT_FAILURE;
     }
     if (!cli->quiet) printf("wrote %s\n", path);

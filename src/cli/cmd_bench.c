@@ -8,14 +8,13 @@
  *      iteration step by step with a profile attached, each step's commands tagged with it.
  * The timed iterations run without events, exactly as training does. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
+#include "coopnets/cn_atomic_file.h"
 #include "coopnets/cn_coop.h"
 #include "coopnets/cn_data.h"
 #include "coopnets/cn_gemm.h"
@@ -482,21 +481,15 @@ static cJSON *result_json(const bench_input *in, const bench_result *r) {
     return o;
 }
 
-static void temporary_name(const char *path, char *tmp, size_t size) {
-    snprintf(tmp, size, "%s.tmp.%ld", path, (long)getpid());
-}
-
 /* Before the runs, so that a long benchmark does not end in a file it cannot write. */
 static int check_writable(const cn_cli *cli, const char *path) {
-    char tmp[4200];
-    temporary_name(path, tmp, sizeof tmp);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "%s bench: cannot write %s: %s\n", cli->program, path, strerror(errno));
+    cn_atomic_file f;
+    cn_error e = {0};
+    if (cn_atomic_open(&f, path, NULL, &e) != CN_OK) {
+        fprintf(stderr, "%s bench: %s\n", cli->program, e.message);
         return CN_EXIT_FAILURE;
     }
-    fclose(f);
-    remove(tmp);
+    cn_atomic_abort(&f);
     return CN_EXIT_OK;
 }
 

@@ -1,17 +1,16 @@
 /* Checkpoint save/load (format in include/coopnets/cn_checkpoint.h). */
+#include "coopnets/cn_atomic_file.h"
 #include "coopnets/cn_checkpoint.h"
 #include "coopnets/cn_util.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define MAGIC "CNCKPT01"
 /* 2: the nets listed in the header are those the mode trains (1 or 2), and optional arrays follow
@@ -23,18 +22,12 @@
 /* ---- writing ---------------------------------------------------------------------------------- */
 
 typedef struct writer {
-    FILE *f;
+    cn_atomic_file file;
     uint64_t hash;
-    int failed;
 } writer;
 
 static void put(writer *w, const void *data, size_t n) {
-    if (w->failed) return;
-    if (cn_fault_hit("write") || fwrite(data, 1, n, w->f) != n) {
-        w->failed = errno ? errno : EIO;
-        return;
-    }
-    w->hash = cn_fnv1a(w->hash, data, n);
+    if (cn_atomic_write(&w->file, data, n)) w->hash = cn_fnv1a(w->hash, data, n);
 }
 
 static cJSON *net_json(const cn_net *net) {
@@ -78,19 +71,6 @@ static cn_status read_state(cn_runtime *rt, const cn_net *net, float **out, cn_e
         }
     *out = host;
     return CN_OK;
-}
-
-static int fsync_dir_of(const char *path) {
-    char dir[CN_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    else snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY);
-    if (fd < 0) return -1;
-    int r = fsync(fd);
-    close(fd);
-    return r;
 }
 
 /* An optional array of the training state: Algorithm G's latent vectors, persistent chains. */
@@ -146,11 +126,8 @@ cn_status cn_checkpoint_save(cn_runtime *rt, const cn_coop *coop, uint64_t itera
         if (!text) s = cn_error_set(e, CN_ERR_NOMEM, "out of memory writing %s", path);
     }
     cJSON_Delete(header);
-    char tmp[CN_PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    writer w = {NULL, CN_FNV1A_START, 0};
-    if (s == CN_OK && !(w.f = fopen(tmp, "wb")))
-        s = cn_error_set(e, CN_ERR_IO, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+    writer w = {.hash = CN_FNV1A_START};
+    if (s == CN_OK) s = cn_atomic_open(&w.file, path, "checkpoint", e);
     if (s == CN_OK) {
         uint32_t version = VERSION, header_len = (uint32_t)strlen(text);
         put(&w, MAGIC, 8);
@@ -168,16 +145,7 @@ cn_status cn_checkpoint_save(cn_runtime *rt, const cn_coop *coop, uint64_t itera
         for (int i = 0; i < array_count; i++) put(&w, arrays[i].host, arrays[i].rows * arrays[i].cols * sizeof(float));
         uint64_t hash = w.hash;
         put(&w, &hash, 8);
-        if (!w.failed && (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0)) w.failed = errno ? errno : EIO;
-        if (fclose(w.f) != 0 && !w.failed) w.failed = errno ? errno : EIO;
-        if (!w.failed && rename(tmp, path) != 0) w.failed = errno ? errno : EIO;
-        if (w.failed) {
-            remove(tmp);
-            s = cn_error_set(e, CN_ERR_IO, "cannot write checkpoint %s: %s (the previous checkpoints are intact)", path,
-                             strerror(w.failed));
-        } else {
-            fsync_dir_of(path);
-        }
+        if ((s = cn_atomic_commit(&w.file, e)) != CN_OK) cn_error_append(e, " (the previous checkpoints are intact)");
     }
     free(text);
     free(state[0]);

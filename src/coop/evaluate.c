@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "coopnets/cn_atomic_file.h"
 #include "coopnets/cn_util.h"
 
 #define MAGIC "CNCLSF01"
@@ -187,25 +187,17 @@ cn_status cn_classifier_save(cn_runtime *rt, cn_classifier *cl, const char *path
     float *params = malloc(bytes_of(cl->net.param_floats));
     if (!params) return cn_error_set(e, CN_ERR_NOMEM, "classifier %s: out of memory for the parameters", path);
     cn_status s = cn_buffer_read(rt, &cl->net.params, 0, params, bytes_of(cl->net.param_floats), e);
-    char tmp[CN_PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = s == CN_OK ? fopen(tmp, "wb") : NULL;
-    if (s == CN_OK && !f) s = cn_error_set(e, CN_ERR_IO, "cannot write classifier %s: %s", tmp, strerror(errno));
-    if (f) {
+    cn_atomic_file f;
+    if (s == CN_OK) s = cn_atomic_open(&f, path, "classifier", e);
+    if (s == CN_OK) {
         uint64_t sum = cn_fnv1a(CN_FNV1A_START, MAGIC, 8);
         sum = cn_fnv1a(sum, &h, sizeof h);
         sum = cn_fnv1a(sum, params, bytes_of(cl->net.param_floats));
-        int ok = fwrite(MAGIC, 8, 1, f) == 1 && fwrite(&h, sizeof h, 1, f) == 1 &&
-                 fwrite(params, bytes_of(cl->net.param_floats), 1, f) == 1 && fwrite(&sum, sizeof sum, 1, f) == 1 &&
-                 fflush(f) == 0 && fsync(fileno(f)) == 0;
-        int err = errno;
-        ok = fclose(f) == 0 && ok;
-        ok = ok && rename(tmp, path) == 0;
-        if (!ok) {
-            err = err ? err : errno;
-            remove(tmp);
-            s = cn_error_set(e, CN_ERR_IO, "cannot write classifier %s: %s", path, strerror(err ? err : EIO));
-        }
+        cn_atomic_write(&f, MAGIC, 8);
+        cn_atomic_write(&f, &h, sizeof h);
+        cn_atomic_write(&f, params, bytes_of(cl->net.param_floats));
+        cn_atomic_write(&f, &sum, sizeof sum);
+        s = cn_atomic_commit(&f, e);
     }
     free(params);
     return s;

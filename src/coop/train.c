@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "coopnets/cn_algorithms.h"
+#include "coopnets/cn_atomic_file.h"
 #include "coopnets/cn_checkpoint.h"
 #include "coopnets/cn_data.h"
 #include "coopnets/cn_gemm.h"
@@ -51,20 +52,9 @@ static void remove_temporaries(const char *dir) {
     closedir(d);
 }
 
-/* Writes text to path through a temporary file and a rename. */
+/* Writes text to path atomically (config.json, the rewound metrics.jsonl). */
 static cn_status write_text_file(const char *path, const char *text, cn_error *e) {
-    char tmp[CN_PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    size_t n = strlen(text);
-    int ok = f && !cn_fault_hit("write") && fwrite(text, 1, n, f) == n;
-    if (f) ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int err = errno;
-        remove(tmp);
-        return cn_error_set(e, CN_ERR_IO, "cannot write %s: %s", path, strerror(err ? err : EIO));
-    }
-    return CN_OK;
+    return cn_atomic_write_file(path, NULL, text, strlen(text), e);
 }
 
 /* ---- metrics history -------------------------------------------------------------------------- */

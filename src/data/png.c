@@ -1,5 +1,6 @@
 /* PNG read/write through libpng, and the crop + resize to a square network input. */
 #include "coopnets/cn_png.h"
+#include "coopnets/cn_atomic_file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 /* libpng reports errors through a callback that must not return: it records the reason here and
  * longjmps back to the one function that called setjmp. Everything that function allocates lives
@@ -25,6 +25,9 @@ typedef struct png_session {
     int width, height, channels;
     png_bytep pixels;
     png_bytepp rows;
+    /* writing: the encoded file */
+    unsigned char *out;
+    size_t out_bytes, out_capacity;
 } png_session;
 
 static void on_png_error(png_structp png, png_const_charp message) {
@@ -133,9 +136,24 @@ end:
     return status;
 }
 
+/* The encoder's output: a buffer that grows as libpng writes. */
+static void write_to_memory(png_structp png, png_bytep data, size_t length) {
+    png_session *s = png_get_io_ptr(png);
+    if (s->out_bytes + length > s->out_capacity) {
+        size_t capacity = (s->out_bytes + length) * 2;
+        unsigned char *grown = realloc(s->out, capacity);
+        if (!grown) fail_out_of_memory(s);
+        s->out = grown, s->out_capacity = capacity;
+    }
+    memcpy(s->out + s->out_bytes, data, length);
+    s->out_bytes += length;
+}
+
+static void flush_nothing(png_structp png) { (void)png; }
+
 static int write_guarded(png_session *s, const cn_image8 *img) {
     if (setjmp(png_jmpbuf(s->png))) return 0;
-    png_init_io(s->png, s->file);
+    png_set_write_fn(s->png, s, write_to_memory, flush_nothing);
     png_set_IHDR(s->png, s->info, (png_uint_32)img->width, (png_uint_32)img->height, 8,
                  img->channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
@@ -146,34 +164,39 @@ static int write_guarded(png_session *s, const cn_image8 *img) {
     return 1;
 }
 
-cn_status cn_png_write(const char *path, const cn_image8 *img, cn_error *e) {
+cn_status cn_png_encode(const cn_image8 *img, unsigned char **data, size_t *size, cn_error *e) {
     if (!img || !img->pixels || img->width <= 0 || img->height <= 0 || (img->channels != 1 && img->channels != 3))
-        return cn_error_set(e, CN_ERR_ARG, "writing PNG %s: need a non-empty image with 1 or 3 channels", path);
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return cn_error_set(e, CN_ERR_ARG, "writing PNG %s: path too long", path);
+        return cn_error_set(e, CN_ERR_ARG, "a PNG needs a non-empty image with 1 or 3 channels");
     png_session s = {0};
     cn_status status = CN_OK;
-    s.file = fopen(tmp, "wb");
-    if (!s.file) return cn_error_set(e, CN_ERR_IO, "cannot write PNG %s: %s", path, strerror(errno));
     s.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &s, on_png_error, on_png_warning);
     s.info = s.png ? png_create_info_struct(s.png) : NULL;
-    if (!s.info)
-        status = cn_error_set(e, CN_ERR_NOMEM, "writing PNG %s: out of memory", path);
-    else if (!write_guarded(&s, img))
-        status = cn_error_set(e, CN_ERR_IO, "cannot write PNG %s: %s", path, s.reason);
+    if (!s.info || !write_guarded(&s, img))
+        status = !s.info || s.out_of_memory
+                     ? cn_error_set(e, CN_ERR_NOMEM, "out of memory encoding %d x %d pixels", img->width, img->height)
+                     : cn_error_set(e, CN_ERR_FORMAT, "libpng cannot encode %d x %d pixels: %s", img->width,
+                                    img->height, s.reason);
     png_destroy_write_struct(&s.png, &s.info);
-    /* A full disk often shows only at flush or close. */
-    if (status == CN_OK && (fflush(s.file) != 0 || fsync(fileno(s.file)) != 0))
-        status = cn_error_set(e, CN_ERR_IO, "cannot write PNG %s: %s", path, strerror(errno));
-    if (fclose(s.file) != 0 && status == CN_OK)
-        status = cn_error_set(e, CN_ERR_IO, "cannot write PNG %s: %s", path, strerror(errno));
-    if (status == CN_OK && cn_fault_hit("write"))
-        status = cn_error_set(e, CN_ERR_IO, "cannot write PNG %s: injected fault (COOPNETS_FAULT)", path);
-    if (status == CN_OK && rename(tmp, path) != 0)
-        status = cn_error_set(e, CN_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    if (status != CN_OK) remove(tmp);
-    return status;
+    if (status != CN_OK) {
+        free(s.out);
+        return status;
+    }
+    *data = s.out;
+    *size = s.out_bytes;
+    return CN_OK;
+}
+
+cn_status cn_png_write(const char *path, const cn_image8 *img, cn_error *e) {
+    unsigned char *data = NULL;
+    size_t size = 0;
+    cn_status s = cn_png_encode(img, &data, &size, e);
+    if (s != CN_OK) {
+        cn_error_prefix(e, "writing PNG %s", path);
+        return s;
+    }
+    s = cn_atomic_write_file(path, "PNG", data, size, e);
+    free(data);
+    return s;
 }
 
 void cn_image8_free(cn_image8 *img) {

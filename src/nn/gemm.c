@@ -1,5 +1,6 @@
 /* cn_gemm: one interface, two implementations (CLBlast and cl/gemm.cl), chosen per device by
  * measurement and recorded beside the program cache. */
+#include "coopnets/cn_atomic_file.h"
 #include "coopnets/cn_gemm.h"
 #include "coopnets/cn_util.h"
 
@@ -7,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Our kernels split K into blocks of at most this many (see own_gemm). */
 #define CN_GEMM_K_BLOCK 512
@@ -340,15 +340,11 @@ static int record_read(const char *path, cn_gemm_backend *b) {
     return ok;
 }
 
-/* Written to a temporary name and renamed; a failure only costs a measurement next run. */
+/* Written atomically; a failure only costs a measurement next run. */
 static void record_write(const char *path, cn_gemm_backend b) {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return;
-    int ok = fprintf(f, "%s\n", cn_gemm_backend_name(b)) > 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) remove(tmp);
+    char line[32];
+    int n = snprintf(line, sizeof line, "%s\n", cn_gemm_backend_name(b));
+    cn_atomic_write_file(path, "GEMM choice", line, (size_t)n, NULL);
 }
 
 cn_status cn_gemm_select(cn_runtime *rt, cn_gemm_backend backend, cn_error *e) {

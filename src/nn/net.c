@@ -135,7 +135,10 @@ static cn_status plan(const cn_runtime *rt, const char *name, int in_c, int in_h
     size_t largest_act = (size_t)c * h * w, workspace = 0, activations = 0;
     for (int i = 0; i < layer_count; i++) {
         cn_status s = plan_layer(net, i, &layers[i], c, h, w, align, counters, e);
-        if (s != CN_OK) return cn_error_prefix(e, "%s.layers[%d]", name, i);
+        if (s != CN_OK) {
+            cn_error_prefix(e, "%s.layers[%d]", name, i);
+            return s; /* the layer's status, also when e is NULL */
+        }
         cn_layer *l = &net->layers[i];
         c = l->out_c, h = l->out_h, w = l->out_w;
         size_t out = layer_out_size(l);

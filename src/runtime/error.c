@@ -16,8 +16,8 @@ cn_status cn_error_set(cn_error *e, cn_status status, const char *fmt, ...) {
     return status;
 }
 
-cn_status cn_error_prefix(cn_error *e, const char *fmt, ...) {
-    if (!e) return CN_ERR_ARG;
+void cn_error_prefix(cn_error *e, const char *fmt, ...) {
+    if (!e) return;
     char prefix[512], old[sizeof e->message];
     va_list ap;
     va_start(ap, fmt);
@@ -25,7 +25,15 @@ cn_status cn_error_prefix(cn_error *e, const char *fmt, ...) {
     va_end(ap);
     memcpy(old, e->message, sizeof old);
     snprintf(e->message, sizeof e->message, "%s: %s", prefix, old);
-    return e->status;
+}
+
+void cn_error_append(cn_error *e, const char *fmt, ...) {
+    if (!e) return;
+    size_t n = strlen(e->message);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message + n, sizeof e->message - n, fmt, ap);
+    va_end(ap);
 }
 
 void cn_error_set_log(cn_error *e, char *log) {

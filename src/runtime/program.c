@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "coopnets/cn_atomic_file.h"
 #include "coopnets/cn_runtime.h"
 #include "coopnets/cn_util.h"
 #include "runtime/runtime_internal.h"
@@ -103,16 +103,17 @@ bad:
 }
 
 static void cache_write(const char *path, const uint64_t key[2], const unsigned char *bin, size_t n) {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return;
+    cn_atomic_file a;
+    if (cn_atomic_open(&a, path, "program cache entry", NULL) != CN_OK) return;
     uint32_t version = CACHE_VERSION;
     uint64_t size = n, sum = cn_fnv1a(CN_FNV1A_START, bin, n);
-    int ok = fwrite(CACHE_MAGIC, 1, 4, f) == 4 && fwrite(&version, 4, 1, f) == 1 && fwrite(key, 8, 2, f) == 2 &&
-             fwrite(&size, 8, 1, f) == 1 && fwrite(&sum, 8, 1, f) == 1 && fwrite(bin, 1, n, f) == n;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) remove(tmp); /* a cache write failure only costs a rebuild later */
+    cn_atomic_write(&a, CACHE_MAGIC, 4);
+    cn_atomic_write(&a, &version, 4);
+    cn_atomic_write(&a, key, 16);
+    cn_atomic_write(&a, &size, 8);
+    cn_atomic_write(&a, &sum, 8);
+    cn_atomic_write(&a, bin, n);
+    cn_atomic_commit(&a, NULL); /* a cache write failure only costs a rebuild later */
 }
 
 static char *build_log(cl_program p, cl_device_id d) {
@@ -266,6 +267,13 @@ cn_status cn_kernel_get(cn_runtime *rt, const char *program, const char *options
     k->options = dup_or_empty(options);
     k->kernel = dup_or_empty(kernel);
     k->handle = handle;
+    if (!k->program || !k->options || !k->kernel) {
+        free(k->program);
+        free(k->options);
+        free(k->kernel);
+        clReleaseKernel(handle);
+        return cn_error_set(e, CN_ERR_NOMEM, "out of memory remembering kernel %s of %s.cl", kernel, program);
+    }
     rt->kernel_count++;
     *out = handle;
     return CN_OK;
