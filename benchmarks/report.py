@@ -16,7 +16,7 @@ import zlib
 STEPS = ["generate", "revise", "update_descriptor", "infer_latent", "update_generator"]
 FAMILIES = {"conv": "conv (im2col, col2im, transposes)", "deconv": "transposed conv (im2col, col2im, transposes)",
             "gemm": "GEMM", "batchnorm": "batch norm", "activation": "activations", "langevin": "Langevin",
-            "adam": "Adam", "reduce": "reductions", "elementwise": "axpy, scale"}
+            "adam": "Adam", "reduce": "reductions", "elementwise": "scaled differences"}
 
 
 def load(path):

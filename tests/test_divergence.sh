@@ -13,7 +13,7 @@ set -u
 CLI=${1:?usage: test_divergence.sh PATH/TO/coopnets_cl}
 tmp=$(mktemp -d /tmp/cn_test_divergence.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-failures=0 checks=0
+. "$(dirname "$0")/support/cli_expect.sh" # summary (its expect and check are redefined here)
 check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds
   local what=$1; shift
   checks=$((checks + 1))
@@ -71,5 +71,4 @@ check "says the descriptor died and rolled back with a smaller lr" \
   grep -qE 'the descriptor died at iteration 15 .*every unit is off.*rolled back to .*ckpt-000010\.cnck \(rollback 1 of 3\); descriptor learning rate now 0\.0035' "$tmp/dead.log"
 check "completes 20 iterations" grep -qE 'iter +20/20' "$tmp/dead.log"
 
-echo "$checks checks, $failures failed"
-[ "$failures" = 0 ]
+summary

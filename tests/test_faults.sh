@@ -11,7 +11,7 @@ set -u
 CLI=${1:?usage: test_faults.sh PATH/TO/coopnets_cl}
 tmp=$(mktemp -d /tmp/cn_test_faults.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-failures=0 checks=0
+. "$(dirname "$0")/support/cli_expect.sh" # summary (its expect and check are redefined here)
 ok() { checks=$((checks + 1)); echo "ok: $1"; }
 fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $1"; sed 's/^/    /' "$tmp/out" | head -20; }
 # run ...: runs the CLI, output in $tmp/out, exit code in $rc.
@@ -76,5 +76,4 @@ expect 0 'wrote .*s\.png' "the checkpoints before it load"
 leftovers=$(find "$tmp/run" -name '*.tmp.*' | wc -l)
 [ "$leftovers" = 0 ] && ok "no temporary files left" || fail "$leftovers temporary files left"
 
-echo "$checks checks, $failures failed"
-[ "$failures" = 0 ]
+summary

@@ -302,7 +302,7 @@ static void test_build_failure(cn_runtime *rt) {
     cl_kernel k;
     CHECK(cn_kernel_get(rt, "no_such_program", NULL, "cn_x", &k, TE) == CN_ERR_ARG, "a missing program accepted");
     CHECK(strstr(cn_test_error.message, "no_such_program") != NULL, "message: %s", cn_test_error.message);
-    CHECK(cn_kernel_get(rt, "fill", NULL, "cn_no_such_kernel", &k, TE) == CN_ERR_CL, "a missing kernel accepted");
+    CHECK(cn_kernel_get(rt, "test_kernels", NULL, "cn_no_such_kernel", &k, TE) == CN_ERR_CL, "a missing kernel accepted");
     CHECK(strstr(cn_test_error.message, "cn_no_such_kernel") != NULL, "message: %s", cn_test_error.message);
 }
 
@@ -318,7 +318,7 @@ static void test_launch(cn_runtime *rt) {
     cn_test_upload(rt, &bx, x, N, "x");
     cn_test_upload(rt, &by, y, N, "y");
     size_t global = N;
-    CHECK_OK(CN_RUN(rt, "fill", "cn_axpy", 1, &global, NULL, TE, CN_MEM(&by), CN_MEM(&bx), CN_F32(0.5f), CN_U64(N)));
+    CHECK_OK(CN_RUN(rt, "test_kernels", "cn_axpy", 1, &global, NULL, TE, CN_MEM(&by), CN_MEM(&bx), CN_F32(0.5f), CN_U64(N)));
     CHECK_OK(cn_finish(rt, TE));
     cn_test_download(rt, &by, y, N);
     check_floats(y, want, N, "cn_axpy");

@@ -6,7 +6,7 @@ CLI=${1:?usage: test_signals.sh PATH/TO/coopnets_cl}
 tmp=$(mktemp -d /tmp/cn_test_signals.XXXXXX)
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-failures=0 checks=0
+. "$(dirname "$0")/support/cli_expect.sh" # summary (its expect and check are redefined here)
 not() { ! "$@"; }
 check() { # check DESCRIPTION COMMAND...
   local what=$1; shift
@@ -48,5 +48,4 @@ for sig in TERM INT; do
   check "metrics.jsonl: whole lines only" not grep -qvE '^\{"iteration":[0-9]+,.*\}$' "$run/metrics.jsonl"
 done
 
-echo "$checks checks, $failures failed"
-[ "$failures" = 0 ]
+summary

@@ -1,6 +1,5 @@
 /* cn_activation: point-wise nonlinearities after a layer (DESIGN §3: leaky ReLU with slope 0.2 in
- * both nets, ReLU in the texture descriptor, tanh at the generator's output), plus two helpers the
- * other element-wise modules (bias, batch norm, reduce, Adam) share. */
+ * both nets, ReLU in the texture descriptor, tanh at the generator's output). */
 #ifndef CN_ACTIVATION_H
 #define CN_ACTIVATION_H
 
@@ -23,12 +22,6 @@ cn_status cn_activation_forward(cn_runtime *rt, cn_activation act, float leaky_s
  * checked. dx may be dy (in place). */
 cn_status cn_activation_backward(cn_runtime *rt, cn_activation act, float leaky_slope, size_t count, const cn_buffer *y,
                                  const cn_buffer *dy, cn_buffer *dx, cn_error *e);
-
-/* 1-D global sizes: for an element-wise kernel of cl/cn_elementwise.h over `count` floats (8 a
- * work-item), and for a kernel with one work-item per item (a row, a channel). Both are rounded up
- * to a multiple the device can split into groups; the kernels check their range. */
-size_t cn_elementwise_global(size_t count);
-size_t cn_per_item_global(size_t items);
 
 #ifdef __cplusplus
 }

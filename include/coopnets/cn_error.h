@@ -64,9 +64,11 @@ const char *cn_cl_error_name(int code);
 
 /* Test-only fault injection (DESIGN §6): when the environment variable COOPNETS_FAULT is
  * "KIND:N", the N-th checked call of that kind fails; with "KIND:N+" that one and every later one.
- * Kinds: cl (an OpenCL call), alloc (a device buffer), write (a file write; errno is set to
- * ENOSPC, a full disk), nan (a training log point sees NaN metrics, for the divergence guard). cn_fault_hit(kind) counts one call and returns 1
- * when it must fail. */
+ * Kinds: cl (an OpenCL call), alloc (a device buffer), write (a file write through
+ * cn_atomic_file; errno is set to ENOSPC, a full disk), nan (a training log point sees NaN
+ * metrics) and dead (a training log point sees a dead descriptor: f and df/dY exactly 0), the
+ * last two for the divergence guard. cn_fault_hit(kind) counts one call and returns 1 when it
+ * must fail. */
 int cn_fault_hit(const char *kind);
 
 #define CN_TRY(expr)                          \

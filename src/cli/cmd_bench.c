@@ -49,7 +49,7 @@ static const struct {
 } families[FAMILY_COUNT] = {
     {"conv", "conv: im2col, col2im, transpose"}, {"deconv", "deconv: im2col, col2im, transpose"}, {"gemm", "GEMM"},
     {"batchnorm", "batch norm"}, {"activation", "activations"}, {"bias", "bias"}, {"langevin", "Langevin"},
-    {"noise", "noise"}, {"adam", "Adam"}, {"reduce", "reductions"}, {"elementwise", "axpy/scale"},
+    {"noise", "noise"}, {"adam", "Adam"}, {"reduce", "reductions"}, {"elementwise", "scaled differences"},
     {"transfers", "transfers"}, {"other", "other"},
 };
 
@@ -66,7 +66,7 @@ static family family_of(const char *name, int tag) {
         {"cn_relu_", FAM_ACTIVATION},     {"cn_leaky_relu_", FAM_ACTIVATION}, {"cn_tanh_", FAM_ACTIVATION},
         {"cn_bias_", FAM_BIAS},           {"cn_langevin_", FAM_LANGEVIN}, {"cn_noise_", FAM_NOISE},
         {"cn_philox_", FAM_NOISE},        {"cn_adam_", FAM_ADAM},         {"cn_reduce_", FAM_REDUCE},
-        {"cn_axpy", FAM_ELEMENTWISE},     {"cn_scale", FAM_ELEMENTWISE},  {"write", FAM_TRANSFER},
+        {"cn_scaled_difference", FAM_ELEMENTWISE}, {"cn_masked_difference", FAM_ELEMENTWISE}, {"write", FAM_TRANSFER},
         {"read", FAM_TRANSFER},           {"fill", FAM_TRANSFER},         {"copy", FAM_TRANSFER},
     };
     if (starts_with(name, "cn_im2col") || starts_with(name, "cn_col2im") || starts_with(name, "cn_transpose"))

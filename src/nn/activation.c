@@ -1,16 +1,7 @@
 /* Activations: one kernel pair per nonlinearity (cl/activation.cl). */
 #include "coopnets/cn_activation.h"
 
-/* Floats a work-item of an element-wise kernel handles: the float8 of cl/cn_elementwise.h. */
-#define CN_ELEMENTWISE_VECTOR 8
-/* Kernels launch in groups the device chooses; a rounded global size never forces it down to 1. */
-#define CN_GLOBAL_MULTIPLE 64
-
-size_t cn_per_item_global(size_t items) { return cn_round_up(items, CN_GLOBAL_MULTIPLE); }
-
-size_t cn_elementwise_global(size_t count) {
-    return cn_per_item_global((count + CN_ELEMENTWISE_VECTOR - 1) / CN_ELEMENTWISE_VECTOR);
-}
+#include "coopnets/cn_elementwise.h"
 
 static cn_status check_act(cn_activation act, float leaky_slope, const char *function, cn_error *e) {
     switch (act) {

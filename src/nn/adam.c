@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-#include "coopnets/cn_activation.h" /* cn_elementwise_global */
+#include "coopnets/cn_elementwise.h"
 
 cn_status cn_adam_update(cn_runtime *rt, const cn_adam_params *p, unsigned long t, size_t count, cn_buffer *param,
                          const cn_buffer *grad, cn_buffer *m, cn_buffer *v, cn_error *e) {

@@ -1,7 +1,7 @@
 /* Batch normalisation with batch statistics (cl/batchnorm.cl). */
 #include "coopnets/cn_batchnorm.h"
 
-#include "coopnets/cn_activation.h" /* cn_per_item_global */
+#include "coopnets/cn_elementwise.h"
 
 static const cl_mem no_buffer = NULL;
 

@@ -1,7 +1,7 @@
 /* Per-channel bias (cl/bias.cl). */
 #include "coopnets/cn_bias.h"
 
-#include "coopnets/cn_activation.h" /* cn_per_item_global */
+#include "coopnets/cn_elementwise.h"
 
 cn_status cn_bias_forward(cn_runtime *rt, size_t n, size_t c, size_t hw, cn_buffer *y, const cn_buffer *b,
                           cn_error *e) {

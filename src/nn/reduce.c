@@ -1,7 +1,7 @@
 /* Row reductions and the (masked) scaled difference (cl/reduce.cl). */
 #include "coopnets/cn_reduce.h"
 
-#include "coopnets/cn_activation.h" /* cn_per_item_global, cn_elementwise_global */
+#include "coopnets/cn_elementwise.h"
 
 /* Values summed by one work-item: long enough to amortise a work-item, short enough that a single
  * long row (rows = 1) still spreads over the device. Fixed, so results do not depend on the device. */

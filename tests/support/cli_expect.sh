@@ -1,5 +1,6 @@
 # Shared by the shell tests: `expect CODE PATTERN -- COMMAND...` runs COMMAND and checks that its
-# exit code is CODE and its stdout+stderr match the extended regex PATTERN; `summary` ends the test.
+# exit code is CODE and its stdout+stderr match the extended regex PATTERN; `summary` ends the test
+# (and fails it when no check ran).
 failures=0 checks=0
 
 expect() {
@@ -23,7 +24,9 @@ check() {
   if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; failures=$((failures + 1)); fi
 }
 
+# summary: the last command of a test; fails when a check failed or when none ran.
 summary() {
   echo "$checks checks, $failures failed"
+  [ "$checks" -gt 0 ] || { echo "FAIL: no checks ran"; return 1; }
   [ "$failures" = 0 ]
 }

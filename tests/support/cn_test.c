@@ -176,7 +176,8 @@ int cn_test_finish(void) {
     if (runtime) cn_runtime_close(runtime);
     runtime = NULL;
     printf("%d checks, %d failed\n", cn_test_checks, cn_test_failures);
-    return cn_test_failures ? 1 : 0;
+    if (cn_test_checks == 0) fprintf(stderr, "FAIL: no checks ran (a test that checks nothing proves nothing)\n");
+    return cn_test_failures || cn_test_checks == 0 ? 1 : 0;
 }
 
 void cn_test_flip_byte(const char *path, long offset, int mask) {

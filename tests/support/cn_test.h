@@ -96,7 +96,8 @@ cn_status cn_test_train_tiny(cn_runtime *rt, const char *const *overrides, int c
  * failed check) when there is none. The caller frees it. */
 char *cn_test_losses_of(const char *run);
 
-/* Prints a summary and returns the exit status (0 only when every check passed). */
+/* Prints a summary and returns the exit status: 0 only when at least one check ran and every
+ * check passed. */
 int cn_test_finish(void);
 
 #endif
