@@ -71,7 +71,23 @@ printf '\x89PNG\r\n\x1a\n this is not really a png' > "$tmp/pngs/broken.png"
 expect 2 'broken\.png' -- "$CLI" train configs/tiny.json --out "$tmp/x" --set data.kind=folder --set data.path="$tmp/pngs"
 printf '\x00\x00\x08\x03\x00\x00\x00\x0a\x00\x00\x00\x10\x00\x00\x00\x10abc' > "$tmp/short-idx3-ubyte"
 expect 2 'short-idx3-ubyte' -- "$CLI" train configs/tiny.json --out "$tmp/x" --set data.kind=idx --set data.path="$tmp/short-idx3-ubyte"
-expect 1 'nothere' -- "$CLI" train configs/tiny.json --out "$tmp/x" --set data.kind=texture --set data.path="$tmp/nothere.png"
+
+# not_matching PATTERN COMMAND...: COMMAND's output does not match PATTERN
+not_matching() { local pattern=$1; shift; ! "$@" 2>&1 | grep -qE -- "$pattern"; }
+# rough edges: mode descriptor alone starts its chains from noise; data that tools/fetch_data.sh
+# provides names the script when missing; a config that is not text says so
+expect 0 'iter +1/1' -- "$CLI" train configs/tiny.json --iters 1 --out "$tmp/dnoise" --set mode=descriptor
+check "mode descriptor alone: chain_init noise in the resolved config" grep -qE '"chain_init":[[:space:]]*"noise"' "$tmp/dnoise/config.json"
+expect 1 'brick\.png.*tools/fetch_data\.sh' -- env HOME="$tmp/nohome" "$CLI" train configs/texture.json --iters 1 --out "$tmp/x"
+expect 1 'nothere-idx3-ubyte\.gz.*tools/fetch_data\.sh' -- "$CLI" train configs/fashion_mnist.json --iters 1 --out "$tmp/x" \
+  --set data.path=/usr/share/datasets/fashion-mnist/nothere-idx3-ubyte.gz
+expect 1 'nothere\.png' -- "$CLI" train configs/tiny.json --out "$tmp/x" --set data.kind=texture --set data.path="$tmp/nothere.png"
+check "data outside fetch_data.sh's folders does not mention it" not_matching 'fetch_data' "$CLI" train configs/tiny.json \
+  --out "$tmp/x" --set data.kind=texture --set data.path="$tmp/nothere.png"
+printf '\0{"seed": 1}' > "$tmp/nul.json"
+expect 2 'nul\.json: not a text file \(a NUL byte at offset 0\)' -- "$CLI" train "$tmp/nul.json"
+: > "$tmp/empty.json"
+expect 2 'empty\.json: it is empty' -- "$CLI" train "$tmp/empty.json"
 
 # a real, short run, then resume, sample and interpolate from it
 expect 0 'iter +2/2' -- "$CLI" train configs/tiny.json --iters 2 --out "$tmp/run" --set training.log_every=1

@@ -342,8 +342,17 @@ static void test_errors(void) {
     expect_parse_error("texture preset size", "{\"data\": {\"kind\": \"synthetic\", \"image_size\": 48},"
                        " \"generator\": {\"preset\": \"texture\"}}", NULL,
                        "generator.preset \"texture\" needs data.image_size to be a multiple of 32", NULL);
-    expect_parse_error("mode and chain_init", "{" SYNTH ", \"mode\": \"descriptor\"}", NULL,
-                       "descriptor.chain_init \"generator\" needs mode \"coop\"", NULL);
+    expect_parse_error("mode and chain_init", "{" SYNTH ", \"mode\": \"descriptor\", \"descriptor\": {\"chain_init\": \"generator\"}}",
+                       NULL, "descriptor.chain_init \"generator\" needs mode \"coop\"", NULL);
+    expect_parse_error("chain_init in mode coop", "{" SYNTH ", \"descriptor\": {\"chain_init\": \"noise\"}}", NULL,
+                       "descriptor.chain_init must be \"generator\" in mode \"coop\"", NULL);
+    /* chain_init left out follows the mode: noise in mode descriptor, the generator in mode coop. */
+    CHECK_OK(cn_config_parse("{" SYNTH ", \"mode\": \"descriptor\"}", "t.json", NULL, 0, &c, TE));
+    CHECK(c.descriptor.chain_init == CN_CHAINS_NOISE, "mode descriptor without chain_init: chains from %d, want noise",
+          (int)c.descriptor.chain_init);
+    CHECK_OK(cn_config_parse("{" SYNTH "}", "t.json", NULL, 0, &c, TE));
+    CHECK(c.descriptor.chain_init == CN_CHAINS_GENERATOR, "mode coop: chains from %d, want the generator",
+          (int)c.descriptor.chain_init);
     expect_parse_error("bad override key", "{" SYNTH "}", "descriptor.optimizer.lrr=0.1",
                        "override \"descriptor.optimizer.lrr=0.1\": unknown key descriptor.optimizer.lrr",
                        "did you mean descriptor.optimizer.lr?");

@@ -21,7 +21,8 @@ check "mode generator writes generator samples only" test -s "$tmp/g/samples/gen
 check "mode descriptor writes revised chains only" test -s "$tmp/d/samples/revised-000002.png" -a ! -e "$tmp/d/samples/generated-000002.png"
 expect 2 'generator\.langevin\.steps must be >= 1 in mode "generator"' -- "$CLI" train configs/tiny.json \
   --set mode=generator --set generator.langevin.steps=0
-expect 2 'chain_init "generator" needs mode "coop"' -- "$CLI" train configs/tiny.json --set mode=descriptor
+expect 2 'chain_init "generator" needs mode "coop"' -- "$CLI" train configs/tiny.json --set mode=descriptor \
+  --set descriptor.chain_init=generator
 expect 0 'wrote .*i\.png' -- "$CLI" interpolate "$tmp/g" --rows 2 --cols 5 --spherical --out "$tmp/i.png"
 expect 2 'mode "descriptor".*no generator' -- "$CLI" sample "$tmp/d" --count 4 --out "$tmp/s.png"
 expect 2 'mode "generator".*no descriptor' -- "$CLI" sample "$tmp/g" --count 4 --langevin 2 --out "$tmp/s.png"

@@ -459,6 +459,10 @@ cn_status cn_config_parse(const char *json_text, const char *source_name, const 
     for (int i = 0; i < override_count && s == CN_OK; i++) s = apply_override(&p, root, overrides[i]);
     if (s == CN_OK) s = read_object(&p, root, cn_config_schema, (char *)&parsed, "", -1);
     if (s == CN_OK) s = resolve_presets(&p, root, &parsed);
+    /* Where the descriptor's chains start follows the mode unless the config says: from the
+     * generator in mode coop, from noise in mode descriptor (Algorithm D). */
+    if (s == CN_OK && parsed.mode == CN_MODE_DESCRIPTOR && !json_at(root, "descriptor", "chain_init"))
+        parsed.descriptor.chain_init = CN_CHAINS_NOISE;
     if (s == CN_OK) s = cn_config_validate(&parsed, e);
     /* memcpy, not assignment: the padding stays the zeros defaults put there, so equal configs
      * compare equal with memcmp. */
@@ -499,6 +503,13 @@ static cn_status read_text(const char *path, char **out, cn_error *e) {
     if (s != CN_OK) {
         free(text);
         return s;
+    }
+    const char *nul = memchr(text, '\0', length);
+    if (nul) {
+        size_t at = (size_t)(nul - text);
+        free(text);
+        return cn_error_set(e, CN_ERR_CONFIG, "config %s: not a text file (a NUL byte at offset %zu): a config is JSON text",
+                            path, at);
     }
     text[length] = '\0';
     *out = text;

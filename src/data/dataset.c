@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "coopnets/cn_data.h"
 #include "coopnets/cn_png.h"
@@ -363,6 +364,19 @@ static void expand_home(char *path, size_t size) {
     snprintf(path, size, "%s%s", home, tail);
 }
 
+/* Whether path is missing from where tools/fetch_data.sh puts what it fetches (keep in step with
+ * the script): Debian's Fashion-MNIST, and its data folder ($COOPNETS_DATA, else
+ * ~/.local/share/coopnets_cl/data). */
+static int missing_fetched_data(const char *path) {
+    if (!path[0] || access(path, F_OK) == 0) return 0;
+    char data[CN_PATH_MAX] = "";
+    const char *env = getenv("COOPNETS_DATA"), *home = getenv("HOME");
+    if (env && *env) snprintf(data, sizeof data, "%s/", env);
+    else if (home && *home) snprintf(data, sizeof data, "%s/.local/share/coopnets_cl/data/", home);
+    const char *fashion = "/usr/share/datasets/fashion-mnist/";
+    return strncmp(path, fashion, strlen(fashion)) == 0 || (data[0] && strncmp(path, data, strlen(data)) == 0);
+}
+
 cn_status cn_dataset_load(const cn_data_config *config, uint64_t seed, cn_dataset *out, cn_error *e) {
     cn_data_config expanded = *config;
     expand_home(expanded.path, sizeof expanded.path);
@@ -383,6 +397,8 @@ cn_status cn_dataset_load(const cn_data_config *config, uint64_t seed, cn_datase
     }
     if (status != CN_OK) {
         cn_dataset_free(&d);
+        if (status == CN_ERR_IO && (missing_fetched_data(cfg->path) || missing_fetched_data(cfg->labels_path)))
+            cn_error_append(e, " (tools/fetch_data.sh fetches this data: run it first)");
         return status;
     }
     *out = d;
