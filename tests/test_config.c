@@ -248,7 +248,7 @@ static void test_round_trip_every_field(void) {
     g->updates_per_iteration = 3;
     c.training = (cn_training_config){.batch_size = 11, .chains = 13, .epochs = 2, .iterations = 0, .log_every = 3,
                                       .sample_every = 0, .checkpoint_every = 0, .keep_checkpoints = 2,
-                                      .max_retries = 1, .retry_lr_factor = 0.25};
+                                      .max_retries = 1, .retry_lr_factor = 0.25, .tensorboard = 0};
     snprintf(c.training.output, sizeof c.training.output, "out/every");
     CHECK_OK(cn_config_validate(&c, TE));
     check_round_trip("every field", &c);

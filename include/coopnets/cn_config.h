@@ -87,6 +87,7 @@ typedef struct cn_training_config {
     int keep_checkpoints;
     int max_retries;            /* divergence guard: rollbacks before giving up */
     double retry_lr_factor;     /* each rollback multiplies the descriptor lr by this */
+    int tensorboard;            /* write a TensorBoard event file into the run folder */
 } cn_training_config;
 
 typedef struct cn_config {

@@ -44,7 +44,8 @@ void cn_config_defaults(cn_config *c) {
     g->updates_per_iteration = 1;
     c->training = (cn_training_config){.batch_size = 100, .chains = 144, .epochs = 0, .iterations = 1000,
                                        .log_every = 10, .sample_every = 100, .checkpoint_every = 100,
-                                       .keep_checkpoints = 3, .max_retries = 3, .retry_lr_factor = 0.5};
+                                       .keep_checkpoints = 3, .max_retries = 3, .retry_lr_factor = 0.5,
+                                       .tensorboard = 1};
     snprintf(c->training.output, sizeof c->training.output, "runs/coopnets");
 }
 

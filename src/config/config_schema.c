@@ -137,6 +137,7 @@ static const cn_field training_fields[] = {
     F_INT("keep_checkpoints", cn_training_config, keep_checkpoints, CN_RANGE_AT_LEAST, 1),
     F_INT("max_retries", cn_training_config, max_retries, CN_RANGE_AT_LEAST, 0),
     F_DOUBLE("retry_lr_factor", cn_training_config, retry_lr_factor, CN_RANGE_FRACTION, 0),
+    F_BOOL("tensorboard", cn_training_config, tensorboard),
     F_END,
 };
 

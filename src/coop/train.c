@@ -18,6 +18,7 @@
 #include "coopnets/cn_data.h"
 #include "coopnets/cn_gemm.h"
 #include "coopnets/cn_plot.h"
+#include "coopnets/cn_tensorboard.h"
 #include "coopnets/cn_util.h"
 
 static void say(const cn_train_options *o, const char *fmt, ...) {
@@ -138,6 +139,31 @@ static cn_status metrics_resume(const char *path, uint64_t upto, history *h, cn_
 
 /* ---- outputs ---------------------------------------------------------------------------------- */
 
+/* The sample grid just written to path, as a TensorBoard image (when the run writes one). */
+static cn_status tb_image(cn_tb_writer *tb, const char *tag, uint64_t it, const char *path, cn_error *e) {
+    return cn_tb_is_open(tb) ? cn_tb_png_file(tb, tag, it, path, e) : CN_OK;
+}
+
+/* The numbers of a metrics.jsonl line as TensorBoard scalars, fsynced (when the run writes them). */
+static cn_status tb_log(cn_tb_writer *tb, const cn_progress *p, cn_error *e) {
+    if (!cn_tb_is_open(tb)) return CN_OK;
+    const cn_metrics *m = &p->metrics;
+    const cn_tb_scalar scalars[] = {
+        {"loss/L_D", m->loss_d},
+        {"loss/L_G", m->loss_g},
+        {"score/f_observed", m->f_observed},
+        {"score/f_generated", m->f_generated},
+        {"score/f_revised", m->f_revised},
+        {"langevin/grad_f_norm", m->grad_f_norm},
+        {"speed/seconds_per_iteration", p->seconds_per_iteration},
+        {"speed/images_per_second", p->images_per_second},
+        {"time/elapsed_seconds", p->elapsed_seconds},
+        {"progress/epoch", (double)p->epoch},
+    };
+    CN_TRY(cn_tb_scalars(tb, p->iteration, scalars, sizeof scalars / sizeof *scalars, e));
+    return cn_tb_sync(tb, e);
+}
+
 static int grid_columns(size_t n) {
     int cols = (int)ceil(sqrt((double)n));
     return cols < 1 ? 1 : cols;
@@ -148,7 +174,7 @@ static int grid_columns(size_t n) {
 /* Texture runs: the observed texture beside synthesised ones in one row, as the paper shows them.
  * `revised` holds the chains; the observed image sits after them in coop->images. */
 static cn_status write_texture_sheet(cn_runtime *rt, cn_coop *coop, const float *revised, const char *out,
-                                     uint64_t it, cn_error *e) {
+                                     uint64_t it, cn_tb_writer *tb, cn_error *e) {
     size_t img = coop->image_floats, shown = coop->chain_count < 5 ? coop->chain_count : 5;
     float *sheet = malloc((1 + shown) * img * sizeof(float));
     if (!sheet) return cn_error_set(e, CN_ERR_NOMEM, "out of memory writing the texture sheet");
@@ -160,11 +186,13 @@ static cn_status write_texture_sheet(cn_runtime *rt, cn_coop *coop, const float 
         snprintf(path, sizeof path, "%s/samples/texture-%06llu.png", out, (unsigned long long)it);
         s = cn_grid_write(path, sheet, (int)(1 + shown), d->channels, d->image_size, d->image_size, (int)(1 + shown), e);
     }
+    if (s == CN_OK) s = tb_image(tb, "samples/texture", it, path, e);
     free(sheet);
     return s;
 }
 
-static cn_status write_samples(cn_runtime *rt, cn_coop *coop, const char *out, uint64_t it, cn_error *e) {
+static cn_status write_samples(cn_runtime *rt, cn_coop *coop, const char *out, uint64_t it, cn_tb_writer *tb,
+                               cn_error *e) {
     size_t m = coop->chain_count, img = coop->image_floats;
     float *host = malloc(m * img * sizeof(float));
     if (!host) return cn_error_set(e, CN_ERR_NOMEM, "out of memory writing samples");
@@ -177,17 +205,20 @@ static cn_status write_samples(cn_runtime *rt, cn_coop *coop, const char *out, u
     if (s == CN_OK && mode != CN_MODE_DESCRIPTOR) {
         snprintf(path, sizeof path, "%s/samples/generated-%06llu.png", out, (unsigned long long)it);
         s = cn_grid_write(path, host, (int)m, d->channels, d->image_size, d->image_size, grid_columns(m), e);
+        if (s == CN_OK) s = tb_image(tb, "samples/generated", it, path, e);
     }
     if (mode == CN_MODE_GENERATOR) {
         free(host);
-        return s;
+        return s == CN_OK && cn_tb_is_open(tb) ? cn_tb_sync(tb, e) : s;
     }
     if (s == CN_OK) s = cn_buffer_read(rt, &coop->chains, 0, host, m * img * sizeof(float), e);
     if (s == CN_OK) {
         snprintf(path, sizeof path, "%s/samples/revised-%06llu.png", out, (unsigned long long)it);
         s = cn_grid_write(path, host, (int)m, d->channels, d->image_size, d->image_size, grid_columns(m), e);
+        if (s == CN_OK) s = tb_image(tb, "samples/revised", it, path, e);
     }
-    if (s == CN_OK && d->kind == CN_DATA_TEXTURE) s = write_texture_sheet(rt, coop, host, out, it, e);
+    if (s == CN_OK && d->kind == CN_DATA_TEXTURE) s = write_texture_sheet(rt, coop, host, out, it, tb, e);
+    if (s == CN_OK && cn_tb_is_open(tb)) s = cn_tb_sync(tb, e);
     free(host);
     return s;
 }
@@ -246,11 +277,11 @@ static int descriptor_dead(cn_mode mode, const cn_metrics *m) {
  * checkpoint of NaN weights is never written), multiplies the trained net's learning rate (and the
  * descriptor's Langevin step size) by training.retry_lr_factor in coop->config, saves that
  * checkpoint again so its config carries the smaller values into any resume, rewinds
- * metrics.jsonl and the curves to it and records the rollback there. Gives up, with e's message
+ * metrics.jsonl, the curves and the TensorBoard files to it and records the rollback there. Gives up, with e's message
  * extended, after training.max_retries rollbacks or when there is no checkpoint. *back is the
  * iteration to continue from. */
 static cn_status roll_back(cn_runtime *rt, cn_coop *coop, uint64_t diverged_at, const cn_train_options *o,
-                           int *rollbacks, history *h, FILE **metrics, uint64_t *back, cn_error *e) {
+                           int *rollbacks, history *h, FILE **metrics, cn_tb_writer *tb, uint64_t *back, cn_error *e) {
     cn_config *c = &coop->config;
     const char *out = c->training.output;
     char why[sizeof e->message], ckpt[CN_PATH_MAX], path[CN_PATH_MAX + 64];
@@ -278,6 +309,7 @@ static cn_status roll_back(cn_runtime *rt, cn_coop *coop, uint64_t diverged_at, 
     char *json = cn_config_to_json(c);
     snprintf(path, sizeof path, "%s/config.json", out);
     cn_status s = json ? write_text_file(path, json, e) : cn_error_set(e, CN_ERR_NOMEM, "out of memory");
+    if (s == CN_OK && cn_tb_is_open(tb)) s = cn_tb_rewind(tb, *back, json, e);
     free(json);
     CN_TRY(s);
     fclose(*metrics);
@@ -322,6 +354,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     uint32_t *perm = NULL;
     float *batch = NULL;
     FILE *metrics = NULL;
+    cn_tb_writer tb = cn_tb_closed();
     int coop_built = 0;
     char path[CN_PATH_MAX + 64];
     cn_status s = cn_dataset_load(&config->data, config->seed, &data, e);
@@ -357,6 +390,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     char *json = cn_config_to_json(config);
     snprintf(path, sizeof path, "%s/config.json", out);
     s = json ? write_text_file(path, json, e) : cn_error_set(e, CN_ERR_NOMEM, "out of memory");
+    if (s == CN_OK && t->tensorboard) s = cn_tb_open(&tb, out, o->resume != NULL, start, json, e);
     free(json);
     if (s != CN_OK) goto end;
     snprintf(path, sizeof path, "%s/metrics.jsonl", out);
@@ -419,6 +453,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
             fprintf(metrics, "}\n");
             fflush(metrics);
             history_add(&h, (double)done, m);
+            if ((s = tb_log(&tb, &p, e)) != CN_OK) goto end;
             if (o->on_log) o->on_log(o->user, &p);
             if (!finite_metrics(config->mode, m)) {
                 s = cn_error_set(e, CN_ERR_DIVERGED, "training diverged at iteration %llu (L_D %g, L_G %g)",
@@ -433,7 +468,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
             }
         }
         if ((t->sample_every > 0 && done % (uint64_t)t->sample_every == 0) || done == total) {
-            if ((s = write_samples(rt, &coop, out, done, e)) != CN_OK) goto end;
+            if ((s = write_samples(rt, &coop, out, done, &tb, e)) != CN_OK) goto end;
             if ((s = write_curves(out, &h, e)) != CN_OK) goto end;
         }
         int stopping = o->stop && *o->stop;
@@ -451,13 +486,14 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
         continue;
     diverged:;
         uint64_t back;
-        if ((s = roll_back(rt, &coop, done, o, &rollbacks, &h, &metrics, &back, e)) != CN_OK) goto end;
+        if ((s = roll_back(rt, &coop, done, o, &rollbacks, &h, &metrics, &tb, &back, e)) != CN_OK) goto end;
         it = back - 1; /* checkpoints are at iterations >= 1; the loop's it++ continues at back */
         last_log = cn_seconds_now(), last_log_it = back;
     }
     s = cn_finish(rt, e);
 end:
     if (metrics) fclose(metrics);
+    cn_tb_close(&tb);
     free(perm);
     free(batch);
     history_free(&h);
