@@ -4,9 +4,11 @@
 #include "cn_elementwise.h"
 
 /* mean[ch] and invstd[ch] = 1/sqrt(var + eps), var biased; two passes, the second centred (exact
- * for data far from zero, unlike E[x^2] - E[x]^2). */
+ * for data far from zero, unlike E[x^2] - E[x]^2). With centred_sum_only the second output is the
+ * centred sum of squares instead, which ranks holding parts of one batch combine (Chan et al.). */
 __kernel void cn_batchnorm_statistics(__global const float *x, __global float *mean_out, __global float *invstd_out,
-                                      const ulong n, const ulong c, const ulong hw, const float eps) {
+                                      const ulong n, const ulong c, const ulong hw, const float eps,
+                                      const int centred_sum_only) {
     size_t ch = get_global_id(0);
     if (ch >= c) return;
     float values = (float)(n * hw);
@@ -18,7 +20,8 @@ __kernel void cn_batchnorm_statistics(__global const float *x, __global float *m
         cn_kahan8_add(&squares, d * d);
     })
     mean_out[ch] = mean;
-    invstd_out[ch] = 1.0f / sqrt(cn_kahan8_total(&squares) / values + eps);
+    float centred_sum = cn_kahan8_total(&squares);
+    invstd_out[ch] = centred_sum_only ? centred_sum : 1.0f / sqrt(centred_sum / values + eps);
 }
 
 /* y[row, :] = (x[row, :] - mean) * invstd * scale + shift of channel row % c, a work-item a row. */
@@ -45,16 +48,31 @@ static inline float2 cn_batchnorm_gradient_sums(__global const float *x, __globa
     return (float2)(cn_kahan8_total(&sum_dy), cn_kahan8_total(&sum_dy_centred));
 }
 
+/* The two sums of each channel into sums[ch] and sums[c + ch], for ranks that add theirs up. */
+__kernel void cn_batchnorm_channel_gradient_sums(__global const float *x, __global const float *mean_in,
+                                                 __global const float *dy, __global float *sums, const ulong n,
+                                                 const ulong c, const ulong hw) {
+    size_t ch = get_global_id(0);
+    if (ch >= c) return;
+    float2 s = cn_batchnorm_gradient_sums(x, dy, mean_in[ch], n, c, ch, hw);
+    sums[ch] = s.x;
+    sums[c + ch] = s.y;
+}
+
 /* dx = scale*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)), xhat = (x - mean)*invstd: the sums,
- * then the writes, in one work-item per channel (there is no buffer to pass the sums through). */
+ * then the writes, in one work-item per channel (there is no buffer to pass the sums through).
+ * given_sums (NULL: this batch's own) holds the sums over a whole batch of which this is a part,
+ * total_values its n*hw. */
 __kernel void cn_batchnorm_backward_data(__global const float *x, __global const float *scale,
                                          __global const float *mean_in, __global const float *invstd_in,
                                          __global const float *dy, __global float *dx, const ulong n, const ulong c,
-                                         const ulong hw) {
+                                         const ulong hw, __global const float *given_sums, const float total_values) {
     size_t ch = get_global_id(0);
     if (ch >= c) return;
-    float mean = mean_in[ch], invstd = invstd_in[ch], values = (float)(n * hw);
-    float2 sums = cn_batchnorm_gradient_sums(x, dy, mean, n, c, ch, hw);
+    float mean = mean_in[ch], invstd = invstd_in[ch];
+    float values = given_sums ? total_values : (float)(n * hw);
+    float2 sums = given_sums ? (float2)(given_sums[ch], given_sums[c + ch])
+                             : cn_batchnorm_gradient_sums(x, dy, mean, n, c, ch, hw);
     float mean_dy = sums.x / values;
     float centred_factor = invstd * invstd * (sums.y / values); /* xhat*mean(dy*xhat) = (x-mean)*this */
     float gain = invstd * (scale ? scale[ch] : 1.0f);

@@ -1,14 +1,15 @@
 /* Normal noise, and raw Philox output for the known-answer test. See philox_normal.h. */
 #include "philox_normal.h"
 
-/* One work-item per block of four elements; out[i] for i < count, the tail block partly. */
+/* One work-item per block of four stream elements; out[i] = stream element first + i for
+ * i < count, the head and tail blocks partly. */
 __kernel void cn_noise_normal(__global float *out, const ulong count, const ulong seed, const uint iteration,
-                              const uint stream, const uint step) {
-    size_t block = get_global_id(0);
-    size_t first = block * 4;
-    if (first >= count) return;
+                              const uint stream, const uint step, const ulong first) {
+    ulong block = first / 4 + get_global_id(0), end = first + count;
+    if (block * 4 >= end) return;
     cn_normal4 z = cn_philox_normal4((uint)seed, (uint)(seed >> 32), iteration, stream, step, (uint)block);
-    for (size_t lane = 0; lane < 4 && first + lane < count; lane++) out[first + lane] = z.v[lane];
+    for (ulong lane = 0, g = block * 4; lane < 4; lane++, g++)
+        if (g >= first && g < end) out[g - first] = z.v[lane];
 }
 
 /* out[4*i .. 4*i+3] = philox4x32-10(counter[4*i .. 4*i+3], key) for i < blocks. */

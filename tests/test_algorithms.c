@@ -149,7 +149,7 @@ static void test_chain_init(cn_runtime *rt) {
     double *want = malloc(count * sizeof *want);
     CHECK_OK(cn_algorithm_init_chains(rt, &coop, 7, TE));
     CHECK_OK(cn_buffer_read(rt, &coop.chains, 0, got, count * sizeof *got, TE));
-    cn_noise_key key = {c.seed, 7, CN_STREAM_CHAINS_INIT, 0};
+    cn_noise_key key = {c.seed, 7, CN_STREAM_CHAINS_INIT, 0, 0};
     cn_noise_normal_host(&key, count, eps);
     double s = c.descriptor.refsig;
     for (size_t i = 0; i < count; i++) want[i] = s * eps[i];

@@ -184,12 +184,39 @@ static void test_launch_shape(cn_runtime *rt) {
         size_t global = cn_round_up(blocks, locals[l]);
         CHECK_OK(cn_buffer_fill_f32(rt, &b, NAN, 0, COUNT, TE));
         CHECK_OK(CN_RUN(rt, "noise", "cn_noise_normal", 1, &global, &locals[l], TE, CN_MEM(&b), CN_U64(COUNT),
-                        CN_U64(k.seed), CN_U32(k.iteration), CN_U32(k.stream), CN_U32(k.step)));
+                        CN_U64(k.seed), CN_U32(k.iteration), CN_U32(k.stream), CN_U32(k.step), CN_U64(0)));
         cn_test_download(rt, &b, got, COUNT);
         CHECK(memcmp(got, want, sizeof got) == 0, "local size %zu, global %zu: other values", locals[l], global);
     }
     printf("  launch shapes: local 1, 8, 32 give the same %d values\n", COUNT);
     cn_buffer_free(rt, &b);
+}
+
+/* A draw from stream element `first` on is the slice [first, first + count) of the draw from 0,
+ * bit for bit on the device and on the host, whatever first % 4 is: a rank holding chains
+ * [j, ...) of a data-parallel run sees the noise the single-device run gives those chains. */
+static void test_first_element(cn_runtime *rt) {
+    enum { COUNT = 203, WHOLE = 1024 };
+    cn_noise_key k = {.seed = 11, .iteration = 2, .stream = CN_STREAM_DESCRIPTOR_LANGEVIN, .step = 4};
+    float whole[WHOLE], whole_host[WHOLE], got[COUNT], host[COUNT];
+    device_normal(rt, &k, WHOLE, whole);
+    cn_noise_normal_host(&k, WHOLE, whole_host);
+    const uint64_t firsts[] = {1, 2, 3, 4, 17, 784};
+    for (size_t i = 0; i < sizeof firsts / sizeof *firsts; i++) {
+        k.first = firsts[i];
+        device_normal(rt, &k, COUNT, got);
+        cn_noise_normal_host(&k, COUNT, host);
+        CHECK(memcmp(got, whole + firsts[i], sizeof got) == 0, "device: first %llu is not the slice of the whole draw",
+              (unsigned long long)firsts[i]);
+        CHECK(memcmp(host, whole_host + firsts[i], sizeof host) == 0,
+              "host: first %llu is not the slice of the whole draw", (unsigned long long)firsts[i]);
+    }
+    k.first = CN_NOISE_MAX_COUNT - 2;
+    cn_buffer b;
+    CHECK_OK(cn_buffer_alloc(rt, &b, 16 * sizeof(float), "noise", TE));
+    CHECK(cn_noise_normal(rt, &k, 4, &b, TE) == CN_ERR_ARG, "values past the stream's end accepted");
+    cn_buffer_free(rt, &b);
+    printf("  first element: draws from 1, 2, 3, 4, 17, 784 are slices of the draw from 0 (device and host)\n");
 }
 
 static void test_arguments(cn_runtime *rt) {
@@ -210,6 +237,7 @@ int main(void) {
     test_distribution(rt);
     test_keys_differ();
     test_launch_shape(rt);
+    test_first_element(rt);
     test_arguments(rt);
     return cn_test_finish();
 }

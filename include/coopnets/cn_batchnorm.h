@@ -36,6 +36,21 @@ cn_status cn_batchnorm_backward_params(cn_runtime *rt, size_t n, size_t c, size_
                                        const cn_buffer *mean, const cn_buffer *invstd, const cn_buffer *dy,
                                        cn_buffer *dscale /* NULL: none */, cn_buffer *dshift, cn_error *e);
 
+/* SyncBatchNorm for data-parallel training: the batch is split over the ranks of dist, each
+ * holding n of its rows; the statistics (forward) and the two gradient sums (backward) are those of
+ * the whole batch, so every rank computes what one device would on its rows. Each waits for the
+ * device and makes one small collective (2c + 1 values). The parameter gradients stay this rank's
+ * part (cn_batchnorm_backward_params), to be summed with the others'. A single dist (NULL or one
+ * rank) is cn_batchnorm_forward / cn_batchnorm_backward_data. sums: scratch of 2c floats. */
+struct cn_dist;
+cn_status cn_batchnorm_forward_synced(cn_runtime *rt, struct cn_dist *dist, size_t n, size_t c, size_t hw, float eps,
+                                      const cn_buffer *x, const cn_buffer *scale, const cn_buffer *shift, cn_buffer *y,
+                                      cn_buffer *mean, cn_buffer *invstd, cn_error *e);
+cn_status cn_batchnorm_backward_data_synced(cn_runtime *rt, struct cn_dist *dist, size_t n, size_t c, size_t hw,
+                                            const cn_buffer *x, const cn_buffer *scale, const cn_buffer *mean,
+                                            const cn_buffer *invstd, const cn_buffer *dy, cn_buffer *dx,
+                                            cn_buffer *sums, cn_error *e);
+
 #ifdef __cplusplus
 }
 #endif

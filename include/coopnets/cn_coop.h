@@ -5,6 +5,8 @@
 #define CN_COOP_H
 
 #include "coopnets/cn_config.h"
+#include "coopnets/cn_dist.h"
+#include "coopnets/cn_gradient_sync.h"
 #include "coopnets/cn_net.h"
 #include "coopnets/cn_runtime.h"
 
@@ -20,7 +22,14 @@ typedef struct cn_metrics {
 typedef struct cn_coop {
     cn_config config;
     cn_net descriptor, generator; /* only the nets the mode trains are built (layer_count 0 otherwise) */
-    size_t batch, chain_count;     /* n observed, M synthesized */
+    size_t batch, chain_count;     /* n observed, M synthesized: this rank's share of them */
+    /* Data-parallel training (DESIGN §7): the ranks (NULL: one process), the whole run's n and M,
+     * and the global index of this rank's first observed image and first chain, which key its
+     * noise, so every chain sees the same numbers whatever the rank count. */
+    cn_dist *dist;
+    size_t batch_total, chains_total;
+    size_t batch_first, chain_first;
+    cn_gradient_sync descriptor_sync, generator_sync;
     size_t generator_rows;         /* the generator's largest batch: M, or max(M, n) in mode generator */
     size_t image_floats, latent_floats;
     cn_buffer images;      /* [M + n] images: the chains Ỹ first, then the observed batch X; in mode generator
@@ -45,8 +54,17 @@ typedef struct cn_coop {
 /* Builds both nets and all buffers for config c (checks device memory first). Weights start from
  * cn_coop_init_weights or a checkpoint. */
 cn_status cn_coop_create(cn_runtime *rt, const cn_config *c, cn_coop *coop, cn_error *e);
+/* The same for this rank's share of a data-parallel run over dist (NULL: cn_coop_create): the
+ * observed batch and the chains split as cn_dist_share does, batch norm synchronised, gradients
+ * summed before every Adam step. Mode coop and descriptor mode with fresh chains only. */
+cn_status cn_coop_create_on(cn_runtime *rt, const cn_config *c, cn_dist *dist, cn_coop *coop, cn_error *e);
 void cn_coop_free(cn_runtime *rt, cn_coop *coop);
 cn_status cn_coop_init_weights(cn_runtime *rt, cn_coop *coop, cn_error *e);
+
+/* Rank 0 receives rows [0, total) of b, of which each rank holds its share (chains, generator
+ * output), into all (others may pass NULL): what a single device would hold. */
+cn_status cn_coop_gather_rows(cn_runtime *rt, cn_coop *coop, const cn_buffer *b, size_t total, float *all,
+                              cn_error *e);
 
 /* Uploads the observed batch [n][c][h][w] to its rows of coop->images (after the chains; row 0 in
  * mode generator) — the one blocking transfer of an iteration, before it. */
@@ -69,7 +87,10 @@ cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_bu
                                       cn_error *e);
 /* All five in order. */
 cn_status cn_coop_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e);
-/* Waits for the queue and reads the metrics of the last logged iteration. */
+/* Data-parallel training: every rank's parameters and Adam state are checksummed and compared
+ * with rank 0's; a replica that drifted is CN_ERR_PEER naming the ranks. A no-op for one process. */
+cn_status cn_coop_check_replicas(cn_runtime *rt, cn_coop *coop, cn_error *e);
+/* Waits for the queue and reads the metrics of the last logged iteration (over all ranks). */
 cn_status cn_coop_read_metrics(cn_runtime *rt, cn_coop *coop, cn_metrics *m, cn_error *e);
 
 /* Sampling: `count` generator samples for latent draws keyed by (seed, iteration, stream)

@@ -24,7 +24,8 @@ typedef enum cn_status {
     CN_ERR_BUILD,     /* a kernel failed to build (the build log is in cn_error.log) */
     CN_ERR_CL,        /* any other OpenCL failure */
     CN_ERR_DIVERGED,  /* training produced NaN/Inf */
-    CN_ERR_INTERRUPTED
+    CN_ERR_INTERRUPTED,
+    CN_ERR_PEER       /* data-parallel training: another rank failed, or a collective timed out */
 } cn_status;
 
 typedef struct cn_error {
@@ -67,8 +68,9 @@ const char *cn_cl_error_name(int code);
  * Kinds: cl (an OpenCL call), alloc (a device buffer), write (a file write through
  * cn_atomic_file; errno is set to ENOSPC, a full disk), nan (a training log point sees NaN
  * metrics) and dead (a training log point sees a dead descriptor: f and df/dY exactly 0), the
- * last two for the divergence guard. cn_fault_hit(kind) counts one call and returns 1 when it
- * must fail. */
+ * last two for the divergence guard, and drift (a data-parallel replica check sees this rank's
+ * parameters differ). With COOPNETS_FAULT_RANK=R only rank R of an MPI job fails.
+ * cn_fault_hit(kind) counts one call and returns 1 when it must fail. */
 int cn_fault_hit(const char *kind);
 
 #define CN_TRY(expr)                          \

@@ -24,6 +24,8 @@ typedef struct cn_layer {
     cn_buffer linear, out;
     int out_is_linear; /* no batch norm and no activation: out is linear */
     cn_buffer bn_mean, bn_invstd;
+    cn_buffer bn_sums; /* the two gradient sums per channel that synchronised batch norm adds up */
+    size_t param_offset, param_floats; /* this layer's range of the net's parameter buffer */
 } cn_layer;
 
 /* A parameter tensor of the net, in the order PyTorch's reference lists them. */
@@ -52,6 +54,13 @@ typedef struct cn_net {
     cn_buffer workspace;
     size_t bytes;                /* device memory this net holds once allocated */
     size_t largest_buffer_bytes; /* its largest single buffer */
+    /* Data-parallel training (NULL: one process): batch norm uses the statistics of the batch
+     * split over these ranks; on_layer_gradients, when set, is called as soon as a layer's
+     * parameter gradients are enqueued, so their sum over the ranks can start while the device
+     * goes on with the layers below (cn_gradient_sync). */
+    struct cn_dist *dist;
+    cn_status (*on_layer_gradients)(cn_runtime *rt, struct cn_net *net, int layer, void *user, cn_error *e);
+    void *on_layer_gradients_user;
 } cn_net;
 
 /* Builds the descriptor or the generator of config c for batches up to max_batch (checking the

@@ -22,6 +22,9 @@ typedef struct cn_train_options {
     void (*on_log)(void *user, const cn_progress *p);
     void (*on_message)(void *user, const char *message); /* "checkpoint written to ..." */
     void *user;
+    /* Data-parallel training over these ranks (NULL: one process). Every rank calls cn_train;
+     * rank 0 alone writes the outputs and calls on_log and on_message. */
+    cn_dist *dist;
 } cn_train_options;
 
 /* Total iterations the config asks for: epochs × iterations per epoch when epochs > 0, else iterations. */

@@ -10,6 +10,7 @@ typedef struct cn_cli {
     const char *device_arg; /* its text, for bench's "all" */
     int quiet;         /* --quiet: no progress lines */
     const char *program;
+    struct cn_dist *dist; /* the ranks of an MPI job (NULL: one process) */
 } cn_cli;
 
 /* Exit codes: 0 ok, 1 runtime failure, 2 usage or bad input. */

@@ -111,7 +111,7 @@ int cn_cmd_interpolate(cn_cli *cli, int argc, char **argv) {
         rc = CN_EXIT_FAILURE;
     } else {
         /* each row runs from one random latent vector to another */
-        cn_noise_key key = {(uint64_t)seed, 0, CN_STREAM_LATENT, 2};
+        cn_noise_key key = {(uint64_t)seed, 0, CN_STREAM_LATENT, 2, 0};
         cn_noise_normal_host(&key, 2 * (size_t)rows * lat, ends);
         for (long r = 0; r < rows; r++)
             for (long c = 0; c < cols; c++)

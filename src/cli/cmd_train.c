@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "coopnets/cn_checkpoint.h"
+#include "coopnets/cn_dist.h"
 #include "coopnets/cn_gemm.h"
 #include "coopnets/cn_train.h"
 
@@ -94,10 +95,13 @@ int cn_cmd_train(cn_cli *cli, int argc, char **argv) {
     }
     if ((rc = cn_cli_open_runtime(cli, 0, &rt)) != CN_EXIT_OK) goto end;
     if (!cli->quiet) printf("device %d: %s (%s)\n", rt->device.index, rt->device.name, rt->device.version);
+    if (cn_dist_size(cli->dist) > 1) /* each rank names its device: heterogeneous jobs are allowed */
+        fprintf(stderr, "rank %d of %d: device %d: %s\n", cn_dist_rank(cli->dist), cn_dist_size(cli->dist),
+                rt->device.index, rt->device.name);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     cn_train_options o = {.resume = resume, .iterations = iters, .stop = &stop_requested,
-                          .on_log = print_progress, .on_message = print_message, .user = cli};
+                          .on_log = print_progress, .on_message = print_message, .user = cli, .dist = cli->dist};
     s = cn_train(rt, &config, &o, &e);
     if (s == CN_OK) {
         if (!cli->quiet) printf("done: %s (GEMM: %s)\n", config.training.output,

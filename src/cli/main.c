@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "coopnets/cn_dist.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -15,7 +16,8 @@ static void usage(FILE *out) {
     fprintf(out,
             "\nglobal options (before or after the command):\n"
             "  --device N   device index from `coopnets_cl devices` (default: $COOPNETS_DEVICE, else the\n"
-            "               first GPU, else device 0)\n"
+            "               first GPU, else device 0); under mpirun a list N,M,... gives rank r the\n"
+            "               entry r mod its length\n"
             "  --quiet      no progress lines\n"
             "  --version    print the version\n\n"
             "`coopnets_cl COMMAND --help` describes a command and its options.\n");
@@ -32,8 +34,40 @@ int cn_cli_report(const cn_cli *cli, const cn_error *e) {
     }
 }
 
+/* --device N,M,...: rank r of an MPI job takes entry r mod the list's length. */
+static int device_of_rank(const char *list, int rank) {
+    int entries = 1;
+    for (const char *p = list; *p; p++) entries += *p == ',';
+    const char *at = list;
+    for (int k = rank % entries; k > 0; k--) at = strchr(at, ',') + 1;
+    char *end;
+    long n = strtol(at, &end, 10);
+    return (end == at || (*end && *end != ',') || n < 0) ? -2 : (int)n;
+}
+
+static int run(cn_cli *cli, int argc, char **argv);
+
 int main(int argc, char **argv) {
-    cn_cli cli = {.device = -1, .program = "coopnets_cl"};
+    cn_error e = {0};
+    cn_dist *dist = NULL;
+    if (cn_dist_init(&argc, &argv, &dist, &e) != CN_OK) {
+        fprintf(stderr, "coopnets_cl: %s\n", e.message);
+        return CN_EXIT_USAGE;
+    }
+    char program[64] = "coopnets_cl";
+    if (cn_dist_size(dist) > 1) /* errors name the rank that met them */
+        snprintf(program, sizeof program, "coopnets_cl (rank %d of %d)", cn_dist_rank(dist), cn_dist_size(dist));
+    cn_cli cli = {.device = -1, .program = program, .dist = dist};
+    int rc = run(&cli, argc, argv);
+    /* A rank that failed alone ends the job, so no other rank waits for it in a collective; a stop
+     * all ranks agreed on (130, a checkpoint written) ends normally. */
+    if (rc != CN_EXIT_OK && rc != 130) cn_dist_abort(dist, rc);
+    cn_dist_finalize(dist);
+    return rc;
+}
+
+static int run(cn_cli *cli_, int argc, char **argv) {
+    cn_cli cli = *cli_;
     const cn_cli_command *cmd = NULL;
     /* Global options are taken out wherever they stand; the rest goes to the command in order. */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
@@ -52,6 +86,7 @@ int main(int argc, char **argv) {
             char *end;
             long n = strtol(v, &end, 10);
             cli.device = (*end || n < 0) ? -2 : (int)n; /* -2: not a number; bench may accept "all" */
+            if (strchr(v, ',')) cli.device = device_of_rank(v, cn_dist_rank(cli.dist));
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             cli.quiet = 1;
         } else if (cmd && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
@@ -86,6 +121,14 @@ int main(int argc, char **argv) {
         free(rest);
         return CN_EXIT_USAGE;
     }
+    if (cn_dist_size(cli.dist) > 1 && strcmp(cmd->name, "train") != 0 && strcmp(cmd->name, "bench") != 0) {
+        if (cn_dist_rank(cli.dist) == 0)
+            fprintf(stderr, "coopnets_cl: %s runs in one process: only train and bench run on several ranks "
+                            "(start it without mpirun)\n", cmd->name);
+        free(rest);
+        return CN_EXIT_USAGE;
+    }
+    if (cn_dist_rank(cli.dist) > 0) cli.quiet = 1; /* rank 0 speaks for the job */
     int rc = cmd->run(&cli, nrest, rest);
     free(rest);
     return rc;

@@ -12,7 +12,8 @@
 
 cn_status cn_algorithm_init_chains(cn_runtime *rt, cn_coop *coop, uint64_t iteration, cn_error *e) {
     size_t count = coop->chain_count * coop->image_floats;
-    cn_noise_key key = {coop->config.seed, (uint32_t)iteration, CN_STREAM_CHAINS_INIT, 0};
+    cn_noise_key key = {coop->config.seed, (uint32_t)iteration, CN_STREAM_CHAINS_INIT, 0,
+                        coop->chain_first * coop->image_floats};
     CN_TRY(cn_noise_normal(rt, &key, count, &coop->chains, e));
     /* s·(ε − 0); the gradient buffer is free here (the revision overwrites it) and serves as the 0 */
     CN_TRY(cn_buffer_fill_f32(rt, &coop->image_grad, 0.0f, 0, count, e));
@@ -34,7 +35,7 @@ cn_status cn_algorithm_prepare(cn_runtime *rt, cn_coop *coop, size_t dataset_cou
     if (!coop->latents)
         return cn_error_set(e, CN_ERR_NOMEM, "out of memory for the latent vectors of %zu images (%zu MB)",
                             dataset_count, floats * sizeof(float) >> 20);
-    cn_noise_key key = {coop->config.seed, 0, CN_STREAM_LATENT, LATENTS_INIT_STEP};
+    cn_noise_key key = {coop->config.seed, 0, CN_STREAM_LATENT, LATENTS_INIT_STEP, 0};
     cn_noise_normal_host(&key, floats, coop->latents);
     return CN_OK;
 }

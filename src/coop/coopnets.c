@@ -9,6 +9,7 @@
 #include "coopnets/cn_langevin.h"
 #include "coopnets/cn_noise.h"
 #include "coopnets/cn_reduce.h"
+#include "coopnets/cn_util.h"
 
 static size_t bytes_of(size_t floats) { return floats * sizeof(float); }
 
@@ -36,11 +37,38 @@ static size_t reduce_workspace(const cn_coop *coop, size_t outs) {
     return most;
 }
 
+/* This rank's share of the observed batch and of the chains; a share must not be empty. */
+static cn_status split_over_ranks(const cn_config *c, cn_dist *dist, cn_coop *coop, cn_error *e) {
+    coop->dist = dist;
+    coop->batch_total = (size_t)c->training.batch_size;
+    coop->chains_total = (size_t)c->training.chains;
+    cn_dist_share(dist, coop->batch_total, &coop->batch_first, &coop->batch);
+    cn_dist_share(dist, coop->chains_total, &coop->chain_first, &coop->chain_count);
+    int ranks = cn_dist_size(dist);
+    if (ranks == 1) return CN_OK;
+    if (c->mode == CN_MODE_GENERATOR || (c->mode == CN_MODE_DESCRIPTOR && c->descriptor.chain_init == CN_CHAINS_PERSISTENT))
+        return cn_error_set(e, CN_ERR_CONFIG,
+                            "%s: mode \"%s\"%s runs on one rank only (its per-image state is not split yet); "
+                            "start it without mpirun, or with -n 1",
+                            c->source, cn_mode_name(c->mode),
+                            c->mode == CN_MODE_DESCRIPTOR ? " with persistent chains" : "");
+    size_t fewest = coop->batch_total < coop->chains_total ? coop->batch_total : coop->chains_total;
+    if (fewest < (size_t)ranks)
+        return cn_error_set(e, CN_ERR_CONFIG,
+                            "%s: training.batch_size %zu and training.chains %zu split over %d ranks leave a rank "
+                            "with nothing to do: use at most %zu ranks",
+                            c->source, coop->batch_total, coop->chains_total, ranks, fewest);
+    return CN_OK;
+}
+
 cn_status cn_coop_create(cn_runtime *rt, const cn_config *c, cn_coop *coop, cn_error *e) {
+    return cn_coop_create_on(rt, c, NULL, coop, e);
+}
+
+cn_status cn_coop_create_on(cn_runtime *rt, const cn_config *c, cn_dist *dist, cn_coop *coop, cn_error *e) {
     memset(coop, 0, sizeof *coop);
     coop->config = *c;
-    coop->batch = (size_t)c->training.batch_size;
-    coop->chain_count = (size_t)c->training.chains;
+    CN_TRY(split_over_ranks(c, dist, coop, e));
     size_t n = coop->batch, m = coop->chain_count;
     /* Algorithm G runs the generator on the observed batch, the other modes on the chains. */
     int generator_mode = c->mode == CN_MODE_GENERATOR;
@@ -81,6 +109,10 @@ cn_status cn_coop_create(cn_runtime *rt, const cn_config *c, cn_coop *coop, cn_e
     if ((s = cn_device_memory_check(rt, total, largest, what, e)) != CN_OK) goto fail;
     if (with_descriptor && (s = cn_net_allocate(rt, &coop->descriptor, e)) != CN_OK) goto fail;
     if (with_generator && (s = cn_net_allocate(rt, &coop->generator, e)) != CN_OK) goto fail;
+    if (with_descriptor && (s = cn_gradient_sync_attach(&coop->descriptor, dist, &coop->descriptor_sync, e)) != CN_OK)
+        goto fail;
+    if (with_generator && (s = cn_gradient_sync_attach(&coop->generator, dist, &coop->generator_sync, e)) != CN_OK)
+        goto fail;
     for (size_t i = 0; i < sizeof plan / sizeof *plan; i++)
         if (plan[i].floats &&
             (s = cn_buffer_alloc(rt, plan[i].b, bytes_of(plan[i].floats), "CoopNets chains and images", e)) != CN_OK)
@@ -88,7 +120,9 @@ cn_status cn_coop_create(cn_runtime *rt, const cn_config *c, cn_coop *coop, cn_e
     if ((s = cn_buffer_view(rt, &coop->chains, &coop->images, 0, bytes_of(m * img), e)) != CN_OK) goto fail;
     if (outs) {
         if ((s = fill_host(rt, &coop->ones, m, outs, m, 1.0f, 1.0f, e)) != CN_OK) goto fail;
-        s = fill_host(rt, &coop->loss_weights, m + n, outs, m, 1.0f / (float)m, -1.0f / (float)n, e);
+        /* the single-device weights: each rank's share of L_D's gradient, summed over the ranks */
+        s = fill_host(rt, &coop->loss_weights, m + n, outs, m, 1.0f / (float)coop->chains_total,
+                      -1.0f / (float)coop->batch_total, e);
         if (s != CN_OK) goto fail;
     }
     return CN_OK;
@@ -102,6 +136,8 @@ void cn_coop_free(cn_runtime *rt, cn_coop *coop) {
                         &coop->residual, &coop->ones, &coop->loss_weights, &coop->f_generated, &coop->f_batch,
                         &coop->grad_norms, &coop->residual_sq, &coop->reduce_ws};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) cn_buffer_free(rt, all[i]);
+    cn_gradient_sync_free(&coop->descriptor, &coop->descriptor_sync);
+    cn_gradient_sync_free(&coop->generator, &coop->generator_sync);
     cn_net_free(rt, &coop->descriptor);
     cn_net_free(rt, &coop->generator);
     free(coop->latents);
@@ -111,6 +147,18 @@ void cn_coop_free(cn_runtime *rt, cn_coop *coop) {
 cn_status cn_coop_init_weights(cn_runtime *rt, cn_coop *coop, cn_error *e) {
     if (built(&coop->descriptor)) CN_TRY(cn_net_init_weights(rt, &coop->descriptor, coop->config.seed, e));
     return built(&coop->generator) ? cn_net_init_weights(rt, &coop->generator, coop->config.seed, e) : CN_OK;
+}
+
+cn_status cn_coop_gather_rows(cn_runtime *rt, cn_coop *coop, const cn_buffer *b, size_t total, float *all,
+                              cn_error *e) {
+    size_t first, rows, img = coop->image_floats;
+    cn_dist_share(coop->dist, total, &first, &rows);
+    float *mine = cn_dist_rank(coop->dist) == 0 ? all : malloc(bytes_of(rows * img) + 1);
+    if (!mine) return cn_error_set(e, CN_ERR_NOMEM, "out of memory gathering images");
+    cn_status s = cn_buffer_read(rt, b, 0, mine, bytes_of(rows * img), e);
+    if (s == CN_OK) s = cn_dist_gather_rows(coop->dist, mine, total, img, all, "gathering the sample images", e);
+    if (mine != all) free(mine);
+    return s;
 }
 
 cn_status cn_coop_set_observed(cn_runtime *rt, cn_coop *coop, const float *images, cn_error *e) {
@@ -123,7 +171,8 @@ cn_status cn_coop_set_observed(cn_runtime *rt, cn_coop *coop, const float *image
 
 /* Step 1: h ~ N(0, I) fresh each iteration; Ŷ = g(h) becomes the chains' start. */
 cn_status cn_coop_generate(cn_runtime *rt, cn_coop *coop, uint64_t iteration, cn_error *e) {
-    cn_noise_key key = {coop->config.seed, (uint32_t)iteration, CN_STREAM_LATENT, 0};
+    cn_noise_key key = {coop->config.seed, (uint32_t)iteration, CN_STREAM_LATENT, 0,
+                        coop->chain_first * coop->latent_floats};
     size_t m = coop->chain_count;
     CN_TRY(cn_noise_normal(rt, &key, m * coop->latent_floats, &coop->latent, e));
     CN_TRY(cn_net_forward(rt, &coop->generator, m, &coop->latent, e));
@@ -147,7 +196,8 @@ static cn_status descriptor_langevin(cn_runtime *rt, cn_coop *coop, cn_buffer *y
         if (log && t == steps - 1)
             CN_TRY(cn_reduce_rows(rt, CN_REDUCE_SUM_SQUARES, m, coop->image_floats, &coop->image_grad,
                                   &coop->grad_norms, &coop->reduce_ws, e));
-        cn_noise_key key = {seed, (uint32_t)iteration, CN_STREAM_DESCRIPTOR_LANGEVIN, (uint32_t)t};
+        cn_noise_key key = {seed, (uint32_t)iteration, CN_STREAM_DESCRIPTOR_LANGEVIN, (uint32_t)t,
+                            coop->chain_first * coop->image_floats};
         CN_TRY(cn_langevin_descriptor_step(rt, m * coop->image_floats, y, &coop->image_grad,
                                            (float)d->langevin_step_size, (float)d->refsig, d->langevin_noise, &key,
                                            e));
@@ -172,6 +222,7 @@ cn_status cn_coop_update_descriptor(cn_runtime *rt, cn_coop *coop, int log, cn_e
             CN_TRY(cn_reduce_rows(rt, CN_REDUCE_SUM, rows, cn_net_output_size(des), cn_net_output(des),
                                   &coop->f_batch, &coop->reduce_ws, e));
         CN_TRY(cn_net_backward(rt, des, rows, &coop->images, &coop->loss_weights, NULL, 1, e));
+        CN_TRY(cn_gradient_sync_finish(rt, des, &coop->descriptor_sync, e));
         CN_TRY(cn_net_adam_step(rt, des, e));
     }
     return CN_OK;
@@ -198,23 +249,20 @@ cn_status cn_coop_infer_latent_on(cn_runtime *rt, cn_coop *coop, const cn_buffer
         else
             CN_TRY(cn_scaled_difference(rt, count, -inv_var, target, cn_net_output(gen), &coop->residual, e));
         CN_TRY(cn_net_backward(rt, gen, rows, &coop->latent, &coop->residual, &coop->latent_grad, 0, e));
-        cn_noise_key key = {seed, (uint32_t)iteration, CN_STREAM_GENERATOR_LANGEVIN, (uint32_t)t};
+        cn_noise_key key = {seed, (uint32_t)iteration, CN_STREAM_GENERATOR_LANGEVIN, (uint32_t)t,
+                            coop->chain_first * coop->latent_floats};
         CN_TRY(cn_langevin_generator_step(rt, rows * coop->latent_floats, &coop->latent, &coop->latent_grad,
                                           (float)g->langevin_step_size, g->langevin_noise, &key, e));
     }
     return CN_OK;
 }
 
-/* Step 5: reconstruction, L_G = (1/M) Σ ‖Ỹ − g(h)‖²/(2σ²). */
-cn_status cn_coop_update_generator(cn_runtime *rt, cn_coop *coop, int log, cn_error *e) {
-    return cn_coop_update_generator_on(rt, coop, &coop->chains, coop->chain_count, log, e);
-}
-
-cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows, int log,
-                                      cn_error *e) {
+/* The generator update on `rows` rows of the `total` over all ranks that L_G's 1/total averages. */
+static cn_status update_generator(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows, size_t total,
+                                  int log, cn_error *e) {
     const cn_generator_config *g = &coop->config.generator;
     cn_net *gen = &coop->generator;
-    float scale = (float)(1.0 / ((double)rows * g->sigma * g->sigma));
+    float scale = (float)(1.0 / ((double)total * g->sigma * g->sigma));
     for (int u = 0; u < g->updates_per_iteration; u++) {
         CN_TRY(cn_net_forward(rt, gen, rows, &coop->latent, e));
         CN_TRY(cn_scaled_difference(rt, rows * coop->image_floats, -scale, target, cn_net_output(gen),
@@ -222,12 +270,23 @@ cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_bu
         if (log && u == 0) {
             CN_TRY(cn_reduce_rows(rt, CN_REDUCE_SUM_SQUARES, 1, rows * coop->image_floats, &coop->residual,
                                   &coop->residual_sq, &coop->reduce_ws, e));
-            coop->loss_g_rows = rows;
+            coop->loss_g_rows = total;
         }
         CN_TRY(cn_net_backward(rt, gen, rows, &coop->latent, &coop->residual, NULL, 1, e));
+        CN_TRY(cn_gradient_sync_finish(rt, gen, &coop->generator_sync, e));
         CN_TRY(cn_net_adam_step(rt, gen, e));
     }
     return CN_OK;
+}
+
+/* Step 5: reconstruction, L_G = (1/M) Σ ‖Ỹ − g(h)‖²/(2σ²). */
+cn_status cn_coop_update_generator(cn_runtime *rt, cn_coop *coop, int log, cn_error *e) {
+    return update_generator(rt, coop, &coop->chains, coop->chain_count, coop->chains_total, log, e);
+}
+
+cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows, int log,
+                                      cn_error *e) {
+    return update_generator(rt, coop, target, rows, rows, log, e);
 }
 
 cn_status cn_coop_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e) {
@@ -239,10 +298,10 @@ cn_status cn_coop_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, i
     return CN_OK;
 }
 
-static double mean(const float *x, size_t n) {
+static double sum(const float *x, size_t n) {
     double s = 0;
     for (size_t i = 0; i < n; i++) s += x[i];
-    return n ? s / (double)n : NAN;
+    return s;
 }
 
 cn_status cn_coop_read_metrics(cn_runtime *rt, cn_coop *coop, cn_metrics *out, cn_error *e) {
@@ -254,16 +313,19 @@ cn_status cn_coop_read_metrics(cn_runtime *rt, cn_coop *coop, cn_metrics *out, c
     if (s == CN_OK) s = cn_buffer_read(rt, &coop->f_generated, 0, f_gen, bytes_of(m), e);
     if (s == CN_OK) s = cn_buffer_read(rt, &coop->grad_norms, 0, norms, bytes_of(m), e);
     if (s == CN_OK) s = cn_buffer_read(rt, &coop->residual_sq, 0, sq, bytes_of(1), e);
+    /* this rank's sums, then the sums over all ranks (means over all chains and images) */
+    double sums[5] = {sum(f_batch, m), sum(f_batch + m, n), sum(f_gen, m), 0, (double)sq[0]};
+    for (size_t i = 0; i < m; i++) sums[3] += sqrt((double)norms[i]);
+    if (s == CN_OK) s = cn_dist_sum_doubles(coop->dist, sums, 5, "the metrics", e);
     if (s == CN_OK) {
         const cn_generator_config *g = &coop->config.generator;
-        out->f_revised = mean(f_batch, m);
-        out->f_observed = mean(f_batch + m, n);
+        double chains = (double)coop->chains_total;
+        out->f_revised = sums[0] / chains;
+        out->f_observed = sums[1] / (double)coop->batch_total;
         out->loss_d = out->f_revised - out->f_observed;
-        out->f_generated = coop->generated_pending ? mean(f_gen, m) : NAN;
-        double norm = 0;
-        for (size_t i = 0; i < m; i++) norm += sqrt((double)norms[i]);
-        out->grad_f_norm = coop->generated_pending ? norm / (double)m : NAN;
-        out->loss_g = (double)sq[0] * (double)coop->loss_g_rows * g->sigma * g->sigma / 2.0;
+        out->f_generated = coop->generated_pending ? sums[2] / chains : NAN;
+        out->grad_f_norm = coop->generated_pending ? sums[3] / chains : NAN;
+        out->loss_g = sums[4] * (double)coop->loss_g_rows * g->sigma * g->sigma / 2.0;
         /* a net the mode does not train has no numbers (metrics.jsonl writes null) */
         if (!built(&coop->descriptor))
             out->f_observed = out->f_generated = out->f_revised = out->loss_d = out->grad_f_norm = NAN;
@@ -271,6 +333,48 @@ cn_status cn_coop_read_metrics(cn_runtime *rt, cn_coop *coop, cn_metrics *out, c
     }
     free(host);
     return s;
+}
+
+/* The net's parameters and Adam moments, checksummed on the host. */
+static cn_status net_checksum(cn_runtime *rt, const cn_net *net, uint64_t *h, cn_error *e) {
+    if (!built(net)) return CN_OK;
+    float *host = malloc(net->params.bytes);
+    if (!host) return cn_error_set(e, CN_ERR_NOMEM, "out of memory checking the replicas");
+    const cn_buffer *state[] = {&net->params, &net->adam_m, &net->adam_v};
+    cn_status s = CN_OK;
+    for (int k = 0; k < 3 && s == CN_OK; k++)
+        if ((s = cn_buffer_read(rt, state[k], 0, host, net->params.bytes, e)) == CN_OK)
+            *h = cn_fnv1a(*h, host, net->params.bytes);
+    *h = cn_fnv1a(*h, &net->adam_step, sizeof net->adam_step);
+    free(host);
+    return s;
+}
+
+cn_status cn_coop_check_replicas(cn_runtime *rt, cn_coop *coop, cn_error *e) {
+    int ranks = cn_dist_size(coop->dist);
+    if (ranks == 1) return CN_OK;
+    uint64_t h = CN_FNV1A_START;
+    CN_TRY(net_checksum(rt, &coop->descriptor, &h, e));
+    CN_TRY(net_checksum(rt, &coop->generator, &h, e));
+    if (cn_fault_hit("drift")) h ^= (uint64_t)cn_dist_rank(coop->dist); /* tests: a replica that drifted */
+    double mine[2] = {(double)(uint32_t)h, (double)(uint32_t)(h >> 32)}; /* exact in doubles */
+    double *all = malloc((size_t)ranks * 2 * sizeof(double));
+    if (!all) return cn_error_set(e, CN_ERR_NOMEM, "out of memory checking the replicas");
+    cn_status s = cn_dist_gather_doubles(coop->dist, mine, 2, all, "the replica check", e);
+    char differ[256] = "";
+    size_t used = 0;
+    for (int r = 1; s == CN_OK && r < ranks; r++)
+        if ((all[2 * r] != all[0] || all[2 * r + 1] != all[1]) && used < sizeof differ - 16)
+            used += (size_t)snprintf(differ + used, sizeof differ - used, "%s%d", used ? ", " : "", r);
+    free(all);
+    CN_TRY(s);
+    if (used)
+        return cn_error_set(e, CN_ERR_PEER,
+                            "the replicas drifted apart: the parameters or Adam state of rank %s differ from rank 0's "
+                            "(every rank must take the identical step; a device computing wrongly, or ranks built "
+                            "from different sources, do this)",
+                            differ);
+    return CN_OK;
 }
 
 /* ---- sampling --------------------------------------------------------------------------------- */
@@ -288,7 +392,7 @@ cn_status cn_coop_generate_from(cn_runtime *rt, cn_coop *coop, const float *late
     for (size_t at = 0, batch = 0; at < count; at += m, batch++) {
         size_t k = count - at < m ? count - at : m;
         if (k < m) {
-            cn_noise_key key = {coop->config.seed, (uint32_t)batch, CN_STREAM_LATENT, 3};
+            cn_noise_key key = {coop->config.seed, (uint32_t)batch, CN_STREAM_LATENT, 3, 0};
             CN_TRY(cn_noise_normal(rt, &key, m * lat, &coop->latent, e));
         }
         CN_TRY(cn_buffer_write(rt, &coop->latent, 0, latent + at * lat, bytes_of(k * lat), e));
@@ -309,7 +413,7 @@ cn_status cn_coop_sample(cn_runtime *rt, cn_coop *coop, uint64_t seed, size_t co
     for (size_t at = 0, batch = 0; at < count; at += m, batch++) {
         size_t k = count - at < m ? count - at : m;
         /* Always draw a full batch of M so batch norm sees the statistics training used. */
-        cn_noise_key key = {seed, (uint32_t)batch, CN_STREAM_LATENT, 1};
+        cn_noise_key key = {seed, (uint32_t)batch, CN_STREAM_LATENT, 1, 0};
         CN_TRY(cn_noise_normal(rt, &key, m * coop->latent_floats, &coop->latent, e));
         CN_TRY(cn_net_forward(rt, &coop->generator, m, &coop->latent, e));
         CN_TRY(cn_buffer_copy(rt, &coop->chains, 0, cn_net_output(&coop->generator), 0, bytes_of(m * img), e));

@@ -79,7 +79,7 @@ cn_status cn_coop_complete(cn_runtime *rt, cn_coop *coop, const float *images, c
     cn_status s = cn_buffer_alloc(rt, &mask, bytes, "completion masks", e);
     for (size_t at = 0, batch = 0; s == CN_OK && at < count; at += m, batch++) {
         size_t k = count - at < m ? count - at : m, head = k * img * sizeof(float);
-        cn_noise_key key = {seed, (uint32_t)batch, CN_STREAM_LATENT, COMPLETION_LATENT_STEP};
+        cn_noise_key key = {seed, (uint32_t)batch, CN_STREAM_LATENT, COMPLETION_LATENT_STEP, 0};
         s = cn_noise_normal(rt, &key, m * coop->latent_floats, &coop->latent, e);
         /* the padding rows see nothing: mask 0, and a defined target (0 · NaN would not be 0) */
         if (s == CN_OK && k < m) s = cn_buffer_fill_f32(rt, &coop->chains, 0.0f, k * img, (m - k) * img, e);

@@ -22,7 +22,7 @@
 #include "coopnets/cn_util.h"
 
 static void say(const cn_train_options *o, const char *fmt, ...) {
-    if (!o->on_message) return;
+    if (!o->on_message || cn_dist_rank(o->dist) != 0) return;
     char msg[CN_PATH_MAX + 256];
     va_list ap;
     va_start(ap, fmt);
@@ -175,7 +175,7 @@ static int grid_columns(size_t n) {
  * `revised` holds the chains; the observed image sits after them in coop->images. */
 static cn_status write_texture_sheet(cn_runtime *rt, cn_coop *coop, const float *revised, const char *out,
                                      uint64_t it, cn_tb_writer *tb, cn_error *e) {
-    size_t img = coop->image_floats, shown = coop->chain_count < 5 ? coop->chain_count : 5;
+    size_t img = coop->image_floats, shown = coop->chains_total < 5 ? coop->chains_total : 5;
     float *sheet = malloc((1 + shown) * img * sizeof(float));
     if (!sheet) return cn_error_set(e, CN_ERR_NOMEM, "out of memory writing the texture sheet");
     const cn_data_config *d = &coop->config.data;
@@ -191,18 +191,19 @@ static cn_status write_texture_sheet(cn_runtime *rt, cn_coop *coop, const float 
     return s;
 }
 
+/* Collective in data-parallel training: each rank's chains go to rank 0, which writes the grids. */
 static cn_status write_samples(cn_runtime *rt, cn_coop *coop, const char *out, uint64_t it, cn_tb_writer *tb,
                                cn_error *e) {
-    size_t m = coop->chain_count, img = coop->image_floats;
+    size_t m = coop->chains_total, img = coop->image_floats;
+    int writer = cn_dist_rank(coop->dist) == 0;
     float *host = malloc(m * img * sizeof(float));
     if (!host) return cn_error_set(e, CN_ERR_NOMEM, "out of memory writing samples");
     const cn_data_config *d = &coop->config.data;
     cn_mode mode = coop->config.mode;
     char path[CN_PATH_MAX + 64];
     cn_status s = mode == CN_MODE_GENERATOR ? cn_coop_generate(rt, coop, it, e) : CN_OK;
-    if (s == CN_OK && mode != CN_MODE_DESCRIPTOR)
-        s = cn_buffer_read(rt, cn_net_output(&coop->generator), 0, host, m * img * sizeof(float), e);
-    if (s == CN_OK && mode != CN_MODE_DESCRIPTOR) {
+    if (s == CN_OK && mode != CN_MODE_DESCRIPTOR) s = cn_coop_gather_rows(rt, coop, cn_net_output(&coop->generator), m, host, e);
+    if (s == CN_OK && mode != CN_MODE_DESCRIPTOR && writer) {
         snprintf(path, sizeof path, "%s/samples/generated-%06llu.png", out, (unsigned long long)it);
         s = cn_grid_write(path, host, (int)m, d->channels, d->image_size, d->image_size, grid_columns(m), e);
         if (s == CN_OK) s = tb_image(tb, "samples/generated", it, path, e);
@@ -211,7 +212,11 @@ static cn_status write_samples(cn_runtime *rt, cn_coop *coop, const char *out, u
         free(host);
         return s == CN_OK && cn_tb_is_open(tb) ? cn_tb_sync(tb, e) : s;
     }
-    if (s == CN_OK) s = cn_buffer_read(rt, &coop->chains, 0, host, m * img * sizeof(float), e);
+    if (s == CN_OK) s = cn_coop_gather_rows(rt, coop, &coop->chains, m, host, e);
+    if (!writer) {
+        free(host);
+        return s;
+    }
     if (s == CN_OK) {
         snprintf(path, sizeof path, "%s/samples/revised-%06llu.png", out, (unsigned long long)it);
         s = cn_grid_write(path, host, (int)m, d->channels, d->image_size, d->image_size, grid_columns(m), e);
@@ -300,11 +305,13 @@ static cn_status roll_back(cn_runtime *rt, cn_coop *coop, uint64_t diverged_at, 
                             why, *rollbacks, out);
     CN_TRY(cn_checkpoint_load(rt, coop, ckpt, back, e));
     ++*rollbacks;
+    int writer = cn_dist_rank(coop->dist) == 0; /* every rank rolls back; rank 0 rewrites the files */
     double factor = c->training.retry_lr_factor;
     cn_optimizer_config *opt = c->mode == CN_MODE_GENERATOR ? &c->generator.optimizer : &c->descriptor.optimizer;
     opt->lr *= factor;
     if (c->mode == CN_MODE_GENERATOR) coop->generator.adam.lr = (float)opt->lr;
     else coop->descriptor.adam.lr = (float)opt->lr, c->descriptor.langevin_step_size *= factor;
+    if (!writer) return CN_OK;
     CN_TRY(cn_checkpoint_save(rt, coop, *back, ckpt, e));
     char *json = cn_config_to_json(c);
     snprintf(path, sizeof path, "%s/config.json", out);
@@ -345,6 +352,75 @@ static cn_status roll_back(cn_runtime *rt, cn_coop *coop, uint64_t diverged_at, 
 
 /* ---- the loop --------------------------------------------------------------------------------- */
 
+static void write_metrics_line(FILE *metrics, const cn_progress *p) {
+    const cn_metrics *m = &p->metrics;
+    fprintf(metrics, "{\"iteration\":%llu,\"epoch\":%llu", (unsigned long long)p->iteration,
+            (unsigned long long)p->epoch);
+    json_number(metrics, "f_observed", m->f_observed);
+    json_number(metrics, "f_generated", m->f_generated);
+    json_number(metrics, "f_revised", m->f_revised);
+    json_number(metrics, "loss_d", m->loss_d);
+    json_number(metrics, "loss_g", m->loss_g);
+    json_number(metrics, "grad_f_norm", m->grad_f_norm);
+    json_number(metrics, "seconds_per_iteration", p->seconds_per_iteration);
+    json_number(metrics, "images_per_second", p->images_per_second);
+    json_number(metrics, "elapsed_seconds", p->elapsed_seconds);
+    fprintf(metrics, "}\n");
+    fflush(metrics);
+}
+
+/* The run folder: samples/ and checkpoints/ (without a killed run's temporaries), config.json,
+ * the TensorBoard file, metrics.jsonl (rewound to the checkpoint on resume). */
+static cn_status open_outputs(const cn_config *config, const cn_train_options *o, uint64_t start, history *h,
+                              FILE **metrics, cn_tb_writer *tb, cn_error *e) {
+    const char *out = config->training.output;
+    char path[CN_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/samples", out);
+    CN_TRY(cn_make_dirs(path, e));
+    snprintf(path, sizeof path, "%s/checkpoints", out);
+    CN_TRY(cn_make_dirs(path, e));
+    remove_temporaries(path);
+    char *json = cn_config_to_json(config);
+    snprintf(path, sizeof path, "%s/config.json", out);
+    cn_status s = json ? write_text_file(path, json, e) : cn_error_set(e, CN_ERR_NOMEM, "out of memory");
+    if (s == CN_OK && config->training.tensorboard) s = cn_tb_open(tb, out, o->resume != NULL, start, json, e);
+    free(json);
+    CN_TRY(s);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", out);
+    if (o->resume) CN_TRY(metrics_resume(path, start, h, e));
+    else remove(path);
+    if (!(*metrics = fopen(path, "a"))) return cn_error_set(e, CN_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    return CN_OK;
+}
+
+/* Data-parallel training: what every rank must agree on after an iteration — whether to stop (a
+ * signal reached some rank) and the slowest rank's seconds since the last log point. One small
+ * collective per iteration. */
+static cn_status agree(cn_dist *dist, int *stopping, double *seconds, cn_error *e) {
+    double v[2] = {*stopping ? 1.0 : 0.0, *seconds};
+    CN_TRY(cn_dist_max_doubles(dist, v, 2, "the end of an iteration", e));
+    *stopping = v[0] != 0.0;
+    *seconds = v[1];
+    return CN_OK;
+}
+
+/* Only rank 0 writes a checkpoint; its outcome (a NaN in the weights, a full disk) is every rank's. */
+static cn_status shared_checkpoint(cn_runtime *rt, cn_coop *coop, const char *out, uint64_t it,
+                                   const cn_train_options *o, cn_error *e) {
+    int status = cn_dist_rank(coop->dist) == 0 ? (int)save_checkpoint(rt, coop, out, it, o, e) : CN_OK;
+    if (cn_dist_size(coop->dist) == 1) return (cn_status)status;
+    cn_error peer = {0}; /* rank 0's own message stays in e */
+    if (cn_dist_broadcast(coop->dist, &status, sizeof status, "sharing the checkpoint's outcome", &peer) != CN_OK) {
+        cn_error_clear(e);
+        *e = peer;
+        return e->status;
+    }
+    if (cn_dist_rank(coop->dist) == 0 || status == CN_OK) return (cn_status)status;
+    return cn_error_set(e, status == CN_ERR_DIVERGED ? CN_ERR_DIVERGED : CN_ERR_PEER,
+                        "rank 0 could not write the checkpoint of iteration %llu (%s)", (unsigned long long)it,
+                        cn_status_name((cn_status)status));
+}
+
 cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_options *o, cn_error *e) {
     const cn_training_config *t = &config->training;
     const char *out = t->output;
@@ -356,7 +432,6 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     FILE *metrics = NULL;
     cn_tb_writer tb = cn_tb_closed();
     int coop_built = 0;
-    char path[CN_PATH_MAX + 64];
     cn_status s = cn_dataset_load(&config->data, config->seed, &data, e);
     if (s != CN_OK) {
         cn_error_prefix(e, "config %s, data", config->source);
@@ -370,7 +445,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     /* Choose the GEMM now (measured once per device, then read from the cache), not inside an
      * iteration where measuring would wait on the queue. */
     if ((s = cn_gemm_select(rt, CN_GEMM_AUTO, e)) != CN_OK) goto end;
-    if ((s = cn_coop_create(rt, config, &coop, e)) != CN_OK) goto end;
+    if ((s = cn_coop_create_on(rt, config, o->dist, &coop, e)) != CN_OK) goto end;
     coop_built = 1;
     if ((s = cn_algorithm_prepare(rt, &coop, (size_t)data.count, e)) != CN_OK) goto end;
     uint64_t start = 0, total = o->iterations > 0 ? (uint64_t)o->iterations : cn_train_total_iterations(config, (size_t)data.count);
@@ -382,32 +457,14 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     } else if ((s = cn_coop_init_weights(rt, &coop, e)) != CN_OK) {
         goto end;
     }
-    snprintf(path, sizeof path, "%s/samples", out);
-    if ((s = cn_make_dirs(path, e)) != CN_OK) goto end;
-    snprintf(path, sizeof path, "%s/checkpoints", out);
-    if ((s = cn_make_dirs(path, e)) != CN_OK) goto end;
-    remove_temporaries(path);
-    char *json = cn_config_to_json(config);
-    snprintf(path, sizeof path, "%s/config.json", out);
-    s = json ? write_text_file(path, json, e) : cn_error_set(e, CN_ERR_NOMEM, "out of memory");
-    if (s == CN_OK && t->tensorboard) s = cn_tb_open(&tb, out, o->resume != NULL, start, json, e);
-    free(json);
-    if (s != CN_OK) goto end;
-    snprintf(path, sizeof path, "%s/metrics.jsonl", out);
-    if (o->resume) {
-        if ((s = metrics_resume(path, start, &h, e)) != CN_OK) goto end;
-    } else {
-        remove(path);
-    }
-    if (!(metrics = fopen(path, "a"))) {
-        s = cn_error_set(e, CN_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-        goto end;
-    }
+    /* Rank 0 alone writes the run's files; the others hold the same model and outputs nothing. */
+    int writer = cn_dist_rank(o->dist) == 0;
+    if (writer && (s = open_outputs(config, o, start, &h, &metrics, &tb, e)) != CN_OK) goto end;
 
     size_t n = (size_t)t->batch_size, img = coop.image_floats, count = (size_t)data.count;
     size_t per_epoch = count / n ? count / n : 1;
     perm = malloc(count * sizeof *perm);
-    batch = malloc(n * img * sizeof *batch);
+    batch = malloc(coop.batch * img * sizeof *batch);
     if (!perm || !batch) {
         s = cn_error_set(e, CN_ERR_NOMEM, "out of memory for the data batch");
         goto end;
@@ -417,44 +474,43 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     uint64_t last_log_it = start;
     int rollbacks = 0;
     say(o, "training %llu iterations (%zu images, batch %zu, %zu chains, GEMM %s) into %s", (unsigned long long)total,
-        count, n, coop.chain_count, cn_gemm_backend_name(cn_gemm_backend_in_use(rt)), out);
+        count, n, coop.chains_total, cn_gemm_backend_name(cn_gemm_backend_in_use(rt)), out);
+    if (cn_dist_size(o->dist) > 1)
+        say(o, "data-parallel over %d ranks: each takes about %zu images and %zu chains a step", cn_dist_size(o->dist),
+            coop.batch, coop.chain_count);
     for (uint64_t it = start; it < total; it++) {
         if (it / per_epoch != epoch) {
             epoch = it / per_epoch;
             cn_dataset_permutation(perm, count, config->seed, epoch);
         }
-        cn_dataset_gather(&data, perm, (it % per_epoch) * n, n, batch);
+        /* every rank walks the same shuffled order and takes its slice of the batch */
+        cn_dataset_gather(&data, perm, (it % per_epoch) * n + coop.batch_first, coop.batch, batch);
         uint64_t done = it + 1;
         int log = done % (uint64_t)t->log_every == 0 || done == total;
         if ((s = cn_coop_set_observed(rt, &coop, batch, e)) != CN_OK) goto end;
         if ((s = cn_algorithm_iteration(rt, &coop, it, perm, (it % per_epoch) * n, log, e)) != CN_OK) goto end;
+        int stopping = o->stop && *o->stop;
+        double seconds = cn_seconds_now() - last_log;
+        if (cn_dist_size(o->dist) > 1 && (s = agree(o->dist, &stopping, &seconds, e)) != CN_OK) goto end;
         if (log) {
             cn_progress p = {.iteration = done, .total = total, .epoch = epoch};
             if ((s = cn_coop_read_metrics(rt, &coop, &p.metrics, e)) != CN_OK) goto end;
+            if ((s = cn_coop_check_replicas(rt, &coop, e)) != CN_OK) goto end;
             if (cn_fault_hit("nan")) p.metrics.loss_d = p.metrics.loss_g = NAN; /* tests of the guard */
             if (cn_fault_hit("dead")) p.metrics.f_observed = p.metrics.grad_f_norm = 0.0;
             double now = cn_seconds_now();
             p.elapsed_seconds = now - t0;
-            p.seconds_per_iteration = (now - last_log) / (double)(done - last_log_it);
+            p.seconds_per_iteration = seconds / (double)(done - last_log_it);
             p.images_per_second = (double)n / p.seconds_per_iteration;
             p.eta_seconds = p.seconds_per_iteration * (double)(total - done);
             last_log = now, last_log_it = done;
             const cn_metrics *m = &p.metrics;
-            fprintf(metrics, "{\"iteration\":%llu,\"epoch\":%llu", (unsigned long long)done, (unsigned long long)epoch);
-            json_number(metrics, "f_observed", m->f_observed);
-            json_number(metrics, "f_generated", m->f_generated);
-            json_number(metrics, "f_revised", m->f_revised);
-            json_number(metrics, "loss_d", m->loss_d);
-            json_number(metrics, "loss_g", m->loss_g);
-            json_number(metrics, "grad_f_norm", m->grad_f_norm);
-            json_number(metrics, "seconds_per_iteration", p.seconds_per_iteration);
-            json_number(metrics, "images_per_second", p.images_per_second);
-            json_number(metrics, "elapsed_seconds", p.elapsed_seconds);
-            fprintf(metrics, "}\n");
-            fflush(metrics);
-            history_add(&h, (double)done, m);
-            if ((s = tb_log(&tb, &p, e)) != CN_OK) goto end;
-            if (o->on_log) o->on_log(o->user, &p);
+            if (writer) {
+                write_metrics_line(metrics, &p);
+                history_add(&h, (double)done, m);
+                if ((s = tb_log(&tb, &p, e)) != CN_OK) goto end;
+                if (o->on_log) o->on_log(o->user, &p);
+            }
             if (!finite_metrics(config->mode, m)) {
                 s = cn_error_set(e, CN_ERR_DIVERGED, "training diverged at iteration %llu (L_D %g, L_G %g)",
                                  (unsigned long long)done, m->loss_d, m->loss_g);
@@ -469,11 +525,10 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
         }
         if ((t->sample_every > 0 && done % (uint64_t)t->sample_every == 0) || done == total) {
             if ((s = write_samples(rt, &coop, out, done, &tb, e)) != CN_OK) goto end;
-            if ((s = write_curves(out, &h, e)) != CN_OK) goto end;
+            if (writer && (s = write_curves(out, &h, e)) != CN_OK) goto end;
         }
-        int stopping = o->stop && *o->stop;
         if ((t->checkpoint_every > 0 && done % (uint64_t)t->checkpoint_every == 0) || done == total || stopping)
-            if ((s = save_checkpoint(rt, &coop, out, done, o, e)) != CN_OK) {
+            if ((s = shared_checkpoint(rt, &coop, out, done, o, e)) != CN_OK) {
                 if (s != CN_ERR_DIVERGED) goto end;
                 cn_error_prefix(e, "training diverged by iteration %llu", (unsigned long long)done);
                 goto diverged; /* NaN weights between log points */

@@ -1,6 +1,10 @@
 /* Batch normalisation with batch statistics (cl/batchnorm.cl). */
 #include "coopnets/cn_batchnorm.h"
 
+#include <math.h>
+#include <stdlib.h>
+
+#include "coopnets/cn_dist.h"
 #include "coopnets/cn_elementwise.h"
 
 static const cl_mem no_buffer = NULL;
@@ -35,6 +39,9 @@ static cn_status run_per_item(cn_runtime *rt, const char *kernel, size_t items, 
 
 #define CN_ARGS(...) (const cn_arg[]){__VA_ARGS__}, sizeof((const cn_arg[]){__VA_ARGS__}) / sizeof(cn_arg)
 
+static cn_status normalise(cn_runtime *rt, size_t n, size_t c, size_t hw, const cn_buffer *x, const cn_buffer *scale,
+                           const cn_buffer *shift, cn_buffer *y, cn_buffer *mean, cn_buffer *invstd, cn_error *e);
+
 cn_status cn_batchnorm_forward(cn_runtime *rt, size_t n, size_t c, size_t hw, float eps, const cn_buffer *x,
                                const cn_buffer *scale, const cn_buffer *shift, cn_buffer *y, cn_buffer *mean,
                                cn_buffer *invstd, cn_error *e) {
@@ -45,13 +52,24 @@ cn_status cn_batchnorm_forward(cn_runtime *rt, size_t n, size_t c, size_t hw, fl
     /* Statistics a channel per work-item, then the normalisation a row per work-item (more of
      * them, so it spreads better); y may be x since the statistics are done first. */
     CN_TRY(run_per_item(rt, "cn_batchnorm_statistics", c, 1, n * c * hw,
-                        CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(invstd), CN_U64(n), CN_U64(c), CN_U64(hw), CN_F32(eps)),
+                        CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(invstd), CN_U64(n), CN_U64(c), CN_U64(hw), CN_F32(eps),
+                                CN_I32(0)),
                         e));
+    return normalise(rt, n, c, hw, x, scale, shift, y, mean, invstd, e);
+}
+
+static cn_status normalise(cn_runtime *rt, size_t n, size_t c, size_t hw, const cn_buffer *x, const cn_buffer *scale,
+                           const cn_buffer *shift, cn_buffer *y, cn_buffer *mean, cn_buffer *invstd, cn_error *e) {
     return run_per_item(rt, "cn_batchnorm_normalise", n * c, 2, n * c * hw,
                         CN_ARGS(CN_MEM(x), optional_mem(scale), CN_MEM(shift), CN_MEM(mean), CN_MEM(invstd), CN_MEM(y),
                                 CN_U64(n * c), CN_U64(c), CN_U64(hw)),
                         e);
 }
+
+static cn_status backward_data(cn_runtime *rt, size_t n, size_t c, size_t hw, const cn_buffer *x,
+                               const cn_buffer *scale, const cn_buffer *mean, const cn_buffer *invstd,
+                               const cn_buffer *dy, cn_buffer *dx, const cn_buffer *given_sums, double total_values,
+                               cn_error *e);
 
 cn_status cn_batchnorm_backward_data(cn_runtime *rt, size_t n, size_t c, size_t hw, const cn_buffer *x,
                                      const cn_buffer *scale, const cn_buffer *mean, const cn_buffer *invstd,
@@ -62,9 +80,16 @@ cn_status cn_batchnorm_backward_data(cn_runtime *rt, size_t n, size_t c, size_t 
     /* Today's kernel would survive it, but the contract keeps room for a split (statistics, then
      * element-wise) kernel that reads x after dx is written. */
     if (dx->mem == x->mem) return cn_error_set(e, CN_ERR_ARG, "%s: dx may not be x", fn);
+    return backward_data(rt, n, c, hw, x, scale, mean, invstd, dy, dx, NULL, 0, e);
+}
+
+static cn_status backward_data(cn_runtime *rt, size_t n, size_t c, size_t hw, const cn_buffer *x,
+                               const cn_buffer *scale, const cn_buffer *mean, const cn_buffer *invstd,
+                               const cn_buffer *dy, cn_buffer *dx, const cn_buffer *given_sums, double total_values,
+                               cn_error *e) {
     return run_per_item(rt, "cn_batchnorm_backward_data", c, 3, n * c * hw,
                         CN_ARGS(CN_MEM(x), optional_mem(scale), CN_MEM(mean), CN_MEM(invstd), CN_MEM(dy), CN_MEM(dx),
-                                CN_U64(n), CN_U64(c), CN_U64(hw)),
+                                CN_U64(n), CN_U64(c), CN_U64(hw), optional_mem(given_sums), CN_F32(total_values)),
                         e);
 }
 
@@ -78,4 +103,96 @@ cn_status cn_batchnorm_backward_params(cn_runtime *rt, size_t n, size_t c, size_
                         CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(invstd), CN_MEM(dy), optional_mem(dscale),
                                 CN_MEM(dshift), CN_U64(n), CN_U64(c), CN_U64(hw)),
                         e);
+}
+
+/* ---- synchronised over the ranks of a data-parallel run (SyncBatchNorm) ------------------------ */
+
+/* Reads `count` floats of b into doubles at out (the host wait a synchronised layer must make). */
+static cn_status read_doubles(cn_runtime *rt, const cn_buffer *b, size_t count, double *out, cn_error *e) {
+    float *f = malloc(count * sizeof(float));
+    if (!f) return cn_error_set(e, CN_ERR_NOMEM, "out of memory in batch norm");
+    cn_status s = cn_buffer_read(rt, b, 0, f, count * sizeof(float), e);
+    for (size_t i = 0; s == CN_OK && i < count; i++) out[i] = f[i];
+    free(f);
+    return s;
+}
+
+static cn_status write_floats(cn_runtime *rt, cn_buffer *b, const double *values, size_t count, cn_error *e) {
+    float *f = malloc(count * sizeof(float));
+    if (!f) return cn_error_set(e, CN_ERR_NOMEM, "out of memory in batch norm");
+    for (size_t i = 0; i < count; i++) f[i] = (float)values[i];
+    cn_status s = cn_buffer_write(rt, b, 0, f, count * sizeof(float), e);
+    free(f);
+    return s;
+}
+
+cn_status cn_batchnorm_forward_synced(cn_runtime *rt, cn_dist *dist, size_t n, size_t c, size_t hw, float eps,
+                                      const cn_buffer *x, const cn_buffer *scale, const cn_buffer *shift, cn_buffer *y,
+                                      cn_buffer *mean, cn_buffer *invstd, cn_error *e) {
+    if (cn_dist_size(dist) == 1) return cn_batchnorm_forward(rt, n, c, hw, eps, x, scale, shift, y, mean, invstd, e);
+    const char *fn = "cn_batchnorm_forward_synced";
+    if (!(eps > 0.0f)) return cn_error_set(e, CN_ERR_ARG, "%s: eps %g must be > 0", fn, eps);
+    CN_TRY(check_common(fn, n, c, hw, x, y, "y", mean, invstd, scale, "scale", e));
+    CN_TRY(cn_buffer_check_floats(shift, c, fn, "shift", e));
+    /* This rank's count, means and centred sums of squares; every rank's, combined in rank order
+     * (Chan et al.): M2 = sum M2_r + sum n_r (mean_r - mean)^2, exact for data far from zero. */
+    CN_TRY(run_per_item(rt, "cn_batchnorm_statistics", c, 1, n * c * hw,
+                        CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(invstd), CN_U64(n), CN_U64(c), CN_U64(hw), CN_F32(eps),
+                                CN_I32(1)),
+                        e));
+    size_t per_rank = 1 + 2 * c, ranks = (size_t)cn_dist_size(dist);
+    double *mine = malloc((per_rank * (ranks + 1) + 2 * c) * sizeof(double));
+    if (!mine) return cn_error_set(e, CN_ERR_NOMEM, "out of memory in batch norm");
+    double *all = mine + per_rank, *result = all + per_rank * ranks;
+    mine[0] = (double)(n * hw);
+    cn_status s = read_doubles(rt, mean, c, mine + 1, e);
+    if (s == CN_OK) s = read_doubles(rt, invstd, c, mine + 1 + c, e);
+    if (s == CN_OK) s = cn_dist_gather_doubles(dist, mine, per_rank, all, "batch-norm statistics", e);
+    if (s == CN_OK) {
+        double total = 0;
+        for (size_t r = 0; r < ranks; r++) total += all[r * per_rank];
+        for (size_t ch = 0; ch < c; ch++) {
+            double m = 0, m2 = 0;
+            for (size_t r = 0; r < ranks; r++) m += all[r * per_rank] * all[r * per_rank + 1 + ch];
+            m /= total;
+            for (size_t r = 0; r < ranks; r++) {
+                const double *rank = all + r * per_rank;
+                double d = rank[1 + ch] - m;
+                m2 += rank[1 + c + ch] + rank[0] * d * d;
+            }
+            result[ch] = m;
+            result[c + ch] = 1.0 / sqrt(m2 / total + (double)eps);
+        }
+        s = write_floats(rt, mean, result, c, e);
+        if (s == CN_OK) s = write_floats(rt, invstd, result + c, c, e);
+    }
+    free(mine);
+    CN_TRY(s);
+    return normalise(rt, n, c, hw, x, scale, shift, y, mean, invstd, e);
+}
+
+cn_status cn_batchnorm_backward_data_synced(cn_runtime *rt, cn_dist *dist, size_t n, size_t c, size_t hw,
+                                            const cn_buffer *x, const cn_buffer *scale, const cn_buffer *mean,
+                                            const cn_buffer *invstd, const cn_buffer *dy, cn_buffer *dx,
+                                            cn_buffer *sums, cn_error *e) {
+    if (cn_dist_size(dist) == 1) return cn_batchnorm_backward_data(rt, n, c, hw, x, scale, mean, invstd, dy, dx, e);
+    const char *fn = "cn_batchnorm_backward_data_synced";
+    CN_TRY(check_common(fn, n, c, hw, x, dy, "dy", mean, invstd, scale, "scale", e));
+    CN_TRY(cn_buffer_check_floats(dx, n * c * hw, fn, "dx", e));
+    CN_TRY(cn_buffer_check_floats(sums, 2 * c, fn, "sums", e));
+    if (dx->mem == x->mem) return cn_error_set(e, CN_ERR_ARG, "%s: dx may not be x", fn);
+    CN_TRY(run_per_item(rt, "cn_batchnorm_channel_gradient_sums", c, 2, n * c * hw,
+                        CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(dy), CN_MEM(sums), CN_U64(n), CN_U64(c), CN_U64(hw)),
+                        e));
+    /* [values, sum dy per channel, sum dy (x - mean) per channel], summed over the ranks */
+    double *v = malloc((1 + 2 * c) * sizeof(double));
+    if (!v) return cn_error_set(e, CN_ERR_NOMEM, "out of memory in batch norm");
+    v[0] = (double)(n * hw);
+    cn_status s = read_doubles(rt, sums, 2 * c, v + 1, e);
+    if (s == CN_OK) s = cn_dist_sum_doubles(dist, v, 1 + 2 * c, "batch-norm gradient sums", e);
+    if (s == CN_OK) s = write_floats(rt, sums, v + 1, 2 * c, e);
+    double total = v[0];
+    free(v);
+    CN_TRY(s);
+    return backward_data(rt, n, c, hw, x, scale, mean, invstd, dy, dx, sums, total, e);
 }

@@ -45,6 +45,7 @@ static cn_status plan_layer(cn_net *net, int i, const cn_layer_config *lc, int c
     cn_layer *l = &net->layers[i];
     l->config = *lc;
     l->in_c = c, l->in_h = h, l->in_w = w;
+    int first_tensor = net->tensor_count;
     const char *prefix = strcmp(net->name, "generator") == 0 ? "gen" : "des";
     char name[48];
     int number;
@@ -93,6 +94,8 @@ static cn_status plan_layer(cn_net *net, int i, const cn_layer_config *lc, int c
         CN_TRY(add_tensor(net, align, name, 1, l->out_c, 1, 1, 1, e));
     }
     l->out_is_linear = !lc->batchnorm && lc->activation == CN_ACT_NONE;
+    l->param_offset = net->tensors[first_tensor].offset;
+    l->param_floats = net->param_floats - l->param_offset;
     return CN_OK;
 }
 
@@ -143,7 +146,7 @@ static cn_status plan(const cn_runtime *rt, const char *name, int in_c, int in_h
         c = l->out_c, h = l->out_h, w = l->out_w;
         size_t out = layer_out_size(l);
         if (out > largest_act) largest_act = out;
-        activations += out * (l->out_is_linear ? 1 : 2) + (l->config.batchnorm ? 2 * (size_t)l->out_c : 0);
+        activations += out * (l->out_is_linear ? 1 : 2) + (l->config.batchnorm ? 4 * (size_t)l->out_c : 0);
         if (l->config.kind != CN_LAYER_FC) {
             size_t ws = cn_conv2d_workspace_floats(&l->conv, max_batch);
             if (ws > workspace) workspace = ws;
@@ -187,6 +190,7 @@ cn_status cn_net_allocate(cn_runtime *rt, cn_net *net, cn_error *e) {
         if (l->config.batchnorm) {
             CN_TRY(cn_buffer_alloc(rt, &l->bn_mean, bytes_of(l->out_c), what, e));
             CN_TRY(cn_buffer_alloc(rt, &l->bn_invstd, bytes_of(l->out_c), what, e));
+            CN_TRY(cn_buffer_alloc(rt, &l->bn_sums, bytes_of(2 * (size_t)l->out_c), what, e));
         }
     }
     snprintf(what, sizeof what, "%s gradients", name);
@@ -236,7 +240,7 @@ void cn_net_free(cn_runtime *rt, cn_net *net) {
     for (int i = 0; i < net->layer_count; i++) {
         cn_layer *l = &net->layers[i];
         cn_buffer *all[] = {&l->weight, &l->bias, &l->scale, &l->shift, &l->weight_grad, &l->bias_grad,
-                            &l->scale_grad, &l->shift_grad, &l->bn_mean, &l->bn_invstd, &l->linear};
+                            &l->scale_grad, &l->shift_grad, &l->bn_mean, &l->bn_invstd, &l->bn_sums, &l->linear};
         for (size_t k = 0; k < sizeof all / sizeof *all; k++) cn_buffer_free(rt, all[k]);
         if (l->out_is_linear) memset(&l->out, 0, sizeof l->out);
         else cn_buffer_free(rt, &l->out);
@@ -254,7 +258,7 @@ cn_status cn_net_init_weights(cn_runtime *rt, cn_net *net, uint64_t seed, cn_err
         const cn_tensor_info *ti = &net->tensors[t];
         float *p = host + ti->offset;
         if (strstr(ti->name, ".weight")) {
-            cn_noise_key key = {seed, 0, CN_STREAM_WEIGHTS, (uint32_t)(generator * 1000 + t)};
+            cn_noise_key key = {seed, 0, CN_STREAM_WEIGHTS, (uint32_t)(generator * 1000 + t), 0};
             cn_noise_normal_host(&key, ti->count, p);
             for (size_t i = 0; i < ti->count; i++) p[i] *= net->weight_std;
         } else if (strstr(ti->name, ".scale")) {
@@ -295,9 +299,9 @@ cn_status cn_net_forward(cn_runtime *rt, cn_net *net, size_t n, const cn_buffer 
         CN_TRY(cn_bias_forward(rt, n, (size_t)l->out_c, hw, &l->linear, &l->bias, e));
         const cn_buffer *pre = &l->linear;
         if (lc->batchnorm) {
-            CN_TRY(cn_batchnorm_forward(rt, n, (size_t)l->out_c, hw, net->bn_eps, &l->linear,
-                                        lc->bn_scale ? &l->scale : NULL, &l->shift, &l->out, &l->bn_mean,
-                                        &l->bn_invstd, e));
+            CN_TRY(cn_batchnorm_forward_synced(rt, net->dist, n, (size_t)l->out_c, hw, net->bn_eps, &l->linear,
+                                               lc->bn_scale ? &l->scale : NULL, &l->shift, &l->out, &l->bn_mean,
+                                               &l->bn_invstd, e));
             pre = &l->out;
         }
         if (lc->activation != CN_ACT_NONE)
@@ -332,7 +336,8 @@ cn_status cn_net_backward(cn_runtime *rt, cn_net *net, size_t n, const cn_buffer
                 CN_TRY(cn_batchnorm_backward_params(rt, n, c, hw, &l->linear, &l->bn_mean, &l->bn_invstd, g,
                                                     lc->bn_scale ? &l->scale_grad : NULL, &l->shift_grad, e));
             cn_buffer *to = OTHER(g);
-            CN_TRY(cn_batchnorm_backward_data(rt, n, c, hw, &l->linear, scale, &l->bn_mean, &l->bn_invstd, g, to, e));
+            CN_TRY(cn_batchnorm_backward_data_synced(rt, net->dist, n, c, hw, &l->linear, scale, &l->bn_mean,
+                                                     &l->bn_invstd, g, to, &l->bn_sums, e));
             g = to;
         }
         if (want_params) {
@@ -348,6 +353,7 @@ cn_status cn_net_backward(cn_runtime *rt, cn_net *net, size_t n, const cn_buffer
                 CN_TRY(cn_fc_backward_params(rt, n, layer_in_size(l), c, in, g, &l->weight_grad, e));
                 break;
             }
+            if (net->on_layer_gradients) CN_TRY(net->on_layer_gradients(rt, net, i, net->on_layer_gradients_user, e));
         }
         if (i == 0 && !dx) break;
         cn_buffer *to = i == 0 ? dx : OTHER(g);

@@ -65,6 +65,7 @@ const char *cn_status_name(cn_status s) {
     case CN_ERR_CL: return "OpenCL error";
     case CN_ERR_DIVERGED: return "training diverged";
     case CN_ERR_INTERRUPTED: return "interrupted";
+    case CN_ERR_PEER: return "another rank failed";
     }
     return "unknown error";
 }
@@ -108,6 +109,10 @@ int cn_fault_hit(const char *kind) {
     if (!parsed) {
         parsed = 1;
         const char *spec = getenv("COOPNETS_FAULT");
+        /* COOPNETS_FAULT_RANK=R: only rank R of an MPI job (the launcher's rank variable) fails */
+        const char *only = getenv("COOPNETS_FAULT_RANK"), *rank = getenv("OMPI_COMM_WORLD_RANK");
+        if (!rank) rank = getenv("PMIX_RANK");
+        if (only && *only && strcmp(only, rank ? rank : "0") != 0) spec = NULL;
         const char *colon = spec ? strchr(spec, ':') : NULL;
         if (colon && (size_t)(colon - spec) < sizeof fault_kind) {
             char *end;
