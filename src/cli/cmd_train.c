@@ -107,7 +107,7 @@ int cn_cmd_train(cn_cli *cli, int argc, char **argv) {
         if (!cli->quiet) printf("done: %s (GEMM: %s)\n", config.training.output,
                                 cn_gemm_backend_name(cn_gemm_backend_in_use(rt)));
     } else if (s == CN_ERR_INTERRUPTED) {
-        fprintf(stderr, "coopnets_cl: %s\n", e.message);
+        if (cn_dist_rank(cli->dist) == 0) fprintf(stderr, "coopnets_cl: %s\n", e.message);
         rc = 130;
     } else {
         rc = cn_cli_report(cli, &e);

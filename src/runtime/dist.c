@@ -117,7 +117,7 @@ static cn_status mpi_failed(cn_dist *d, int code, const char *what, cn_error *e)
     char text[MPI_MAX_ERROR_STRING];
     int len = 0;
     MPI_Error_string(code, text, &len);
-    return cn_error_set(e, CN_ERR_PEER, "rank %d of %d: MPI failed in %s: %s", d->rank, d->size, what, text);
+    return cn_error_set(e, CN_ERR_PEER, "MPI failed in %s: %s", what, text);
 }
 
 /* Waits for requests until done or the deadline: a dead peer must not hang this rank forever. */
@@ -131,9 +131,9 @@ static cn_status wait_all(cn_dist *d, int count, MPI_Request *requests, const ch
         double waited = cn_seconds_now() - t0;
         if (waited > d->timeout_seconds)
             return cn_error_set(e, CN_ERR_PEER,
-                                "rank %d of %d: no answer from the other ranks for %.0f s in %s: a rank died, hangs "
+                                "no answer from the other ranks for %.0f s in %s: a rank died, hangs "
                                 "or is far slower (COOPNETS_MPI_TIMEOUT sets this limit)",
-                                d->rank, d->size, waited, what);
+                                waited, what);
         if (polls > 200) pause_briefly();
     }
     d->stats.wait_seconds += cn_seconds_now() - t0;
@@ -142,7 +142,7 @@ static cn_status wait_all(cn_dist *d, int count, MPI_Request *requests, const ch
 }
 
 static cn_status too_large(cn_dist *d, size_t count, const char *what, cn_error *e) {
-    return cn_error_set(e, CN_ERR_ARG, "rank %d: %zu values are too many for one collective in %s", d->rank, count,
+    return cn_error_set(e, CN_ERR_ARG, "%zu values are too many for one collective in %s", count,
                         what);
 }
 
