@@ -20,7 +20,6 @@ trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/support/cli_expect.sh"
 CONFIG=tests/configs/oclgrind_tiny.json
 FM=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
-started=$(date +%s)
 
 mkdir "$tmp/vendors"
 cp /etc/OpenCL/vendors/pocl.icd "$tmp/vendors/"
@@ -37,7 +36,7 @@ DIAGNOSTIC='Invalid (read|write)|data race|runtime error detected|Uninitiali[sz]
 grind() {
   local code=$1 pattern=$2; shift 3
   checks=$((checks + 1))
-  local rc
+  local rc start=$SECONDS
   "$@" >"$tmp/stdout" 2>"$tmp/stderr"; rc=$?
   if [ "$rc" != "$code" ] || ! cat "$tmp/stdout" "$tmp/stderr" | grep -qE -- "$pattern"; then
     echo "FAIL: '$*' gave exit $rc (want $code), output:"
@@ -49,7 +48,7 @@ grind() {
     sed 's/^/    /' "$tmp/stderr" | head -40
     failures=$((failures + 1))
   else
-    echo "ok: $* -> $rc, /$pattern/, no Oclgrind diagnostic"
+    echo "ok: $* -> $rc, /$pattern/, no Oclgrind diagnostic ($((SECONDS - start)) s)"
   fi
 }
 
@@ -105,5 +104,5 @@ OCLGRIND_MAX_WGSIZE=8 OCLGRIND_LOCAL_MEM_SIZE=16384 \
 check "the simulator shrunk to work-groups of 8 gives the same losses" \
   cmp <(grep -oE '"loss_[dg]":[^,]*' "$tmp/run-own/metrics.jsonl") <(grep -oE '"loss_[dg]":[^,]*' "$tmp/small/metrics.jsonl")
 
-echo "test_oclgrind took $(( $(date +%s) - started )) s"
+echo "test_oclgrind took $SECONDS s"
 summary
