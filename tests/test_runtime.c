@@ -326,6 +326,42 @@ static void test_launch(cn_runtime *rt) {
     cn_buffer_free(rt, &by);
 }
 
+/* Work-group sizes fitted to a device smaller than this one (its limits lowered in place), and
+ * launches beyond the limits refused in words before anything is enqueued. */
+static void test_launch_limits(cn_runtime *rt) {
+    const cn_device_info saved = rt->device;
+    rt->device.max_work_group_size = 8;
+    rt->device.max_work_item_sizes[0] = 8, rt->device.max_work_item_sizes[1] = 4, rt->device.max_work_item_sizes[2] = 1;
+    rt->device.local_mem_bytes = 1024;
+    cl_kernel k;
+    CHECK_OK(cn_kernel_get(rt, "fill", NULL, "cn_axpy", &k, TE));
+    size_t local[3] = {0, 0, 0};
+    CHECK_OK(cn_local_size(rt, k, 3, (const size_t[]){16, 16, 2}, local, TE));
+    printf("  16 x 16 x 2 fitted to 8 items (8 x 4 x 1 per dimension): %zu x %zu x %zu\n", local[0], local[1], local[2]);
+    CHECK(local[0] >= 1 && local[1] >= 1 && local[2] >= 1 && local[0] <= 8 && local[1] <= 4 && local[2] <= 1 &&
+              local[0] * local[1] * local[2] <= 8 && local[0] * local[1] * local[2] >= 4,
+          "16 x 16 x 2 fitted to %zu x %zu x %zu", local[0], local[1], local[2]);
+    CHECK_OK(cn_local_size(rt, k, 1, (const size_t[]){6}, local, TE));
+    CHECK(local[0] == 6, "a work-group of 6 that fits became %zu", local[0]);
+
+    cn_buffer b;
+    CHECK_OK(cn_buffer_alloc(rt, &b, 64 * sizeof(float), "limits", TE));
+    const size_t global = 64, too_wide = 16;
+    CHECK(CN_RUN(rt, "fill", "cn_axpy", 1, &global, &too_wide, TE, CN_MEM(&b), CN_MEM(&b), CN_F32(1), CN_U64(64)) ==
+              CN_ERR_ARG && strstr(cn_test_error.message, "cn_axpy") &&
+              strstr(cn_test_error.message, "CL_KERNEL_WORK_GROUP_SIZE"),
+          "a work-group of 16 on a device of 8 must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    CHECK(CN_RUN(rt, "fill", "cn_axpy", 1, &global, NULL, TE, CN_MEM(&b), CN_MEM(&b), CN_F32(1), CN_U64(64),
+                 CN_LOCAL(2048)) == CN_ERR_ARG &&
+              strstr(cn_test_error.message, "CL_DEVICE_LOCAL_MEM_SIZE"),
+          "2 KiB of local memory on a device of 1 KiB must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    CHECK_OK(cn_finish(rt, TE));
+    cn_buffer_free(rt, &b);
+    rt->device = saved;
+}
+
 /* ---- fault injection -------------------------------------------------------------------------- */
 
 /* In the child: COOPNETS_FAULT is set, the expectations checked here, the exit status reports. */
@@ -381,6 +417,7 @@ int main(int argc, char **argv) {
     test_memory_limits(rt);
     test_build_failure(rt);
     test_launch(rt);
+    test_launch_limits(rt);
     test_program_cache();
     run_fault_child("cl:1", "cl");
     run_fault_child("alloc:2", "alloc");

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
           libclblast-dev libpng-dev libcjson-dev librandom123-dev zlib1g-dev dataset-fashion-mnist
-          libopenmpi-dev openmpi-bin libprotobuf-c-dev protobuf-c-compiler python3-venv)
+          libopenmpi-dev openmpi-bin libprotobuf-c-dev protobuf-c-compiler python3-venv oclgrind)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -34,7 +34,9 @@ typedef struct cn_gemm_args {
  * leading dimension or a product that would read or write past a buffer is CN_ERR_ARG. */
 cn_status cn_gemm(cn_runtime *rt, const cn_gemm_args *g, cn_error *e);
 
-/* Chooses the backend for this device. CN_GEMM_AUTO: the environment variable
+/* Chooses the backend for this device. A runtime with kernel binaries only (cn_runtime_options
+ * .binaries) always uses ours: CLBlast compiles at run time, so asking for it there is CN_ERR_ARG.
+ * CN_GEMM_AUTO: the environment variable
  * COOPNETS_GEMM=clblast|own if set; else the choice recorded for this device, driver and kernel
  * source in the runtime's cache folder; else it times CLBlast against our kernels on a few
  * conv-like shapes (< 2 s with a warm PoCL cache), keeps the faster and records it. The choice
@@ -42,6 +44,9 @@ cn_status cn_gemm(cn_runtime *rt, const cn_gemm_args *g, cn_error *e);
 cn_status cn_gemm_select(cn_runtime *rt, cn_gemm_backend backend, cn_error *e);
 /* CN_GEMM_CLBLAST or CN_GEMM_OWN once chosen; CN_GEMM_AUTO before. */
 cn_gemm_backend cn_gemm_backend_in_use(const cn_runtime *rt);
+/* Builds (or loads) the program of our GEMM kernels with this device's block sizes, as a run's
+ * first product does, so that `kernels --export` writes what a run needs. */
+cn_status cn_gemm_program(cn_runtime *rt, cn_error *e);
 const char *cn_gemm_backend_name(cn_gemm_backend b); /* "auto", "clblast", "own" */
 
 #ifdef __cplusplus

@@ -36,13 +36,22 @@ typedef struct cn_device_info {
     cl_uint clock_mhz;
     cl_ulong global_mem_bytes;
     cl_ulong max_alloc_bytes;
-    cl_ulong local_mem_bytes;
-    size_t max_work_group_size;
+    cl_ulong local_mem_bytes;       /* CL_DEVICE_LOCAL_MEM_SIZE */
+    size_t max_work_group_size;     /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    size_t max_work_item_sizes[3];  /* CL_DEVICE_MAX_WORK_ITEM_SIZES, per dimension */
+    int compiler_available;         /* CL_DEVICE_COMPILER_AVAILABLE: 0 needs --binaries */
     cl_uint base_addr_align_bytes; /* sub-buffer offsets must be multiples of this */
     int fp16, fp64;
 } cn_device_info;
 
 const char *cn_device_type_name(cl_device_type type); /* "GPU", "CPU", "ACCEL", "OTHER" */
+
+/* Test-only (like COOPNETS_FAULT): COOPNETS_TEST_DEVICE makes every device look more limited than
+ * it is, so that tests on a CPU exercise what small devices need. A comma-separated list of
+ *   work_group=N     CL_DEVICE_MAX_WORK_GROUP_SIZE and each CL_DEVICE_MAX_WORK_ITEM_SIZES at most N
+ *   local_memory=B   CL_DEVICE_LOCAL_MEM_SIZE at most B bytes
+ *   no_compiler      CL_DEVICE_COMPILER_AVAILABLE false (programs only from --binaries)
+ * cn_devices_list applies it; a malformed list is CN_ERR_ARG. */
 
 /* Every device of every platform; *devices is malloc'd (free it). No platform is an error. */
 cn_status cn_devices_list(cn_device_info **devices, size_t *count, cn_error *e);
@@ -59,16 +68,20 @@ typedef struct cn_runtime_options {
     int profiling;         /* create the queue with CL_QUEUE_PROFILING_ENABLE */
     const char *cache_dir; /* NULL: $COOPNETS_CACHE_DIR, else $XDG_CACHE_HOME/coopnets_cl, else ~/.cache/coopnets_cl */
     int no_cache;          /* also set by COOPNETS_NO_CACHE=1 */
+    const char *binaries;  /* NULL: $COOPNETS_BINARIES; a folder written by cn_programs_export: every
+                              program is loaded from there (clCreateProgramWithBinary), never compiled */
 } cn_runtime_options;
 
 typedef struct cn_runtime_stats {
     unsigned cache_hits, cache_misses, cache_corrupt; /* program binary cache */
+    unsigned binaries_loaded; /* programs loaded from the binaries folder */
     double build_seconds;  /* clBuildProgram + cache I/O, summed */
     size_t bytes_allocated, peak_bytes_allocated;
 } cn_runtime_stats;
 
 typedef struct cn_program_entry cn_program_entry;
 typedef struct cn_kernel_entry cn_kernel_entry;
+typedef struct cn_binaries cn_binaries;
 
 typedef struct cn_runtime {
     cn_device_info device;
@@ -77,6 +90,7 @@ typedef struct cn_runtime {
     int profiling;
     int cache_enabled;
     char cache_dir[1024];
+    cn_binaries *binaries; /* binaries-only mode (cn_runtime_options.binaries); NULL: programs compile */
     cn_runtime_stats stats;
     cn_program_entry *programs;
     size_t program_count;
@@ -88,6 +102,8 @@ typedef struct cn_runtime {
 } cn_runtime;
 
 cn_runtime_options cn_runtime_default_options(void);
+/* A device without an online compiler (CL_DEVICE_COMPILER_AVAILABLE false) opens only in
+ * binaries-only mode; otherwise CN_ERR_DEVICE says so. */
 cn_status cn_runtime_open(cn_runtime **rt, const cn_runtime_options *options, cn_error *e);
 void cn_runtime_close(cn_runtime *rt);
 /* Waits for everything enqueued; the place where asynchronous kernel faults surface. */
@@ -145,6 +161,12 @@ cn_status cn_program_build_text(cn_runtime *rt, const char *label, const char *t
 /* The cache file a source + options would use on this device (tests corrupt it on purpose). */
 cn_status cn_program_cache_path(const cn_runtime *rt, const char *text, size_t length, const char *options,
                                 char *path, size_t path_size);
+/* Writes every program the runtime holds (cn_program_get has built or loaded it) into folder dir
+ * as a device binary (CL_PROGRAM_BINARIES), NAME-HASH.bin, with dir/manifest.json naming the
+ * device, its driver version, and for each program its build options, source hash and binary
+ * checksum: what binaries-only mode (cn_runtime_options.binaries) loads. Creates dir. */
+cn_status cn_programs_export(cn_runtime *rt, const char *dir, cn_error *e);
+
 /* A kernel of program `program` (built with `options`, may be NULL), created once per runtime. */
 cn_status cn_kernel_get(cn_runtime *rt, const char *program, const char *options, const char *kernel,
                         cl_kernel *out, cn_error *e);
@@ -165,7 +187,15 @@ typedef struct cn_arg {
 #define CN_U64(x) ((cn_arg){sizeof(cl_ulong), &(cl_ulong){(cl_ulong)(x)}})
 #define CN_LOCAL(bytes) ((cn_arg){(bytes), NULL})
 
-/* Sets the arguments and enqueues kernel on the runtime's queue. local may be NULL. */
+/* The work-group size to launch `kernel` with: `wanted` (dims entries) with its largest entry
+ * halved until it fits the device's CL_DEVICE_MAX_WORK_ITEM_SIZES and CL_DEVICE_MAX_WORK_GROUP_SIZE
+ * and the kernel's CL_KERNEL_WORK_GROUP_SIZE. Round each global size up to a multiple of it. */
+cn_status cn_local_size(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t *wanted, size_t *local,
+                        cn_error *e);
+
+/* Sets the arguments and enqueues kernel on the runtime's queue. local may be NULL (the driver
+ * chooses); a given one beyond the limits cn_local_size fits, or local memory arguments beyond
+ * CL_DEVICE_LOCAL_MEM_SIZE, are refused in words (CN_ERR_ARG) before anything is enqueued. */
 cn_status cn_launch(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t *global, const size_t *local,
                     const cn_arg *args, size_t nargs, cn_error *e);
 

@@ -13,12 +13,15 @@ const cn_cli_command cn_cli_commands[] = {
      "Lists every OpenCL platform and device with the global index that --device takes; * marks the\n"
      "default device ($COOPNETS_DEVICE, else the first GPU, else device 0).\n",
      NULL},
-    {"kernels", cn_cmd_kernels, "build every kernel on the device; report build times and cache use",
-     "usage: coopnets_cl kernels [--no-cache]\n",
+    {"kernels", cn_cmd_kernels, "build every kernel on the device; report build times and cache use; export binaries",
+     "usage: coopnets_cl kernels [--no-cache] [--export DIR]\n",
      "Builds every kernel program on the device and reports each build's time and whether it came from\n"
      "the program cache: the check that a device compiles everything (a failure prints the compiler's\n"
-     "log), and the cold and warm start-up cost.\n",
-     "  --no-cache          compile every program afresh (default: use the program cache)\n"},
+     "log), and the cold and warm start-up cost. With --export, writes every program as a device binary\n"
+     "for devices without an online compiler (global option --binaries DIR).\n",
+     "  --no-cache          compile every program afresh (default: use the program cache)\n"
+     "  --export DIR        write each program's device binary and DIR/manifest.json (device, driver,\n"
+     "                      build options, source hashes) into DIR, created when missing (default: none)\n"},
     {"train", cn_cmd_train, "train CoopNets from a JSON config (see configs/)",
      "usage: coopnets_cl train CONFIG [--out DIR] [--iters N] [--resume RUN] [--set key.path=value]...\n"
      "       coopnets_cl train --resume RUN [--out DIR] [--iters N] [--set key.path=value]...\n",
@@ -132,7 +135,7 @@ const cn_cli_command *cn_cli_command_find(const char *name) {
 void cn_cli_help(const cn_cli_command *c, FILE *out) {
     fprintf(out, "%s\n%s\n", c->usage, c->about);
     if (c->options) fprintf(out, "arguments and options:\n%s\n", c->options);
-    fprintf(out, "global options (--device N, --quiet): see coopnets_cl --help\n");
+    fprintf(out, "global options (--device N, --binaries DIR, --quiet): see coopnets_cl --help\n");
 }
 
 int cn_cli_usage_error(const char *cmd, const char *fmt, const char *arg) {

@@ -22,9 +22,12 @@ static int print_devices(FILE *out, cn_error *e) {
         fprintf(out, "        vendor %s, driver %s, %s\n", d[i].vendor, d[i].driver_version, d[i].version);
         fprintf(out, "        %u compute units @ %u MHz, global memory %.2f GiB, max allocation %.2f GiB\n",
                 d[i].compute_units, d[i].clock_mhz, gib(d[i].global_mem_bytes), gib(d[i].max_alloc_bytes));
-        fprintf(out, "        local memory %llu KiB, max work-group %zu, fp16 %s, fp64 %s\n",
+        fprintf(out, "        local memory %llu KiB, max work-group %zu (%zu x %zu x %zu), fp16 %s, fp64 %s\n",
                 (unsigned long long)(d[i].local_mem_bytes / 1024), d[i].max_work_group_size,
+                d[i].max_work_item_sizes[0], d[i].max_work_item_sizes[1], d[i].max_work_item_sizes[2],
                 d[i].fp16 ? "yes" : "no", d[i].fp64 ? "yes" : "no");
+        fprintf(out, "        online compiler %s\n",
+                d[i].compiler_available ? "yes" : "no: programs load only from binaries (--binaries DIR)");
     }
     fprintf(out, "(* = the default device: $COOPNETS_DEVICE, else the first GPU, else device 0)\n");
     free(d);

@@ -183,7 +183,7 @@ int cn_cmd_evaluate(cn_cli *cli, int argc, char **argv) {
     /* Real images scaled as the model saw its own; the first N of each split. */
     if (load_split(test_images, NULL, c->data.image_size, c->data.channels, c->data.scaling, (int)n, &test, &e) != CN_OK ||
         load_split(data, NULL, c->data.image_size, c->data.channels, c->data.scaling, (int)n, &train, &e) != CN_OK ||
-        cn_classifier_load(rt, cpath, BATCH, &cl, &e) != CN_OK) {
+        cn_classifier_load(rt, cpath, n < BATCH ? n : BATCH, &cl, &e) != CN_OK) {
         rc = cn_cli_report(cli, &e);
         goto end;
     }

@@ -8,18 +8,20 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: coopnets_cl [--device N] [--quiet] COMMAND [ARGS]\n\n"
+            "usage: coopnets_cl [--device N] [--binaries DIR] [--quiet] COMMAND [ARGS]\n\n"
             "Trains CoopNets (a descriptor and a generator that teach each other) on any OpenCL device.\n\n"
             "commands:\n");
     for (size_t i = 0; i < cn_cli_command_count; i++)
         fprintf(out, "  %-17s %s\n", cn_cli_commands[i].name, cn_cli_commands[i].summary);
     fprintf(out,
             "\nglobal options (before or after the command):\n"
-            "  --device N   device index from `coopnets_cl devices` (default: $COOPNETS_DEVICE, else the\n"
-            "               first GPU, else device 0); under mpirun a list N,M,... gives rank r the\n"
-            "               entry r mod its length\n"
-            "  --quiet      no progress lines\n"
-            "  --version    print the version\n\n"
+            "  --device N      device index from `coopnets_cl devices` (default: $COOPNETS_DEVICE, else\n"
+            "                  the first GPU, else device 0); under mpirun a list N,M,... gives rank r\n"
+            "                  the entry r mod its length\n"
+            "  --binaries DIR  load every kernel program from the device binaries that `kernels --export\n"
+            "                  DIR` wrote, never compiling (the same as COOPNETS_BINARIES=DIR)\n"
+            "  --quiet         no progress lines\n"
+            "  --version       print the version\n\n"
             "`coopnets_cl COMMAND --help` describes a command and its options.\n");
 }
 
@@ -87,6 +89,13 @@ static int run(cn_cli *cli_, int argc, char **argv) {
             long n = strtol(v, &end, 10);
             cli.device = (*end || n < 0) ? -2 : (int)n; /* -2: not a number; bench may accept "all" */
             if (strchr(v, ',')) cli.device = device_of_rank(v, cn_dist_rank(cli.dist));
+        } else if (strcmp(a, "--binaries") == 0) {
+            /* Every runtime of this process reads it from the environment, as if set there. */
+            if (i + 1 >= argc || setenv("COOPNETS_BINARIES", argv[++i], 1) != 0) {
+                fprintf(stderr, "coopnets_cl: --binaries needs a folder written by `coopnets_cl kernels --export`\n");
+                free(rest);
+                return CN_EXIT_USAGE;
+            }
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             cli.quiet = 1;
         } else if (cmd && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {

@@ -11,7 +11,7 @@
 
 /* A chunk's workspace stays below this many floats (32 MiB) unless one image alone needs more. */
 #define CN_CONV2D_CHUNK_FLOATS ((size_t)8 << 20)
-#define CN_CONV2D_LOCAL 16 /* the im2col kernels' one work-group size, along dimension 0 */
+#define CN_CONV2D_LOCAL 16 /* the im2col kernels' work-group size along dimension 0, where the device allows it */
 
 /* ---- shapes ------------------------------------------------------------------------------------ */
 
@@ -114,8 +114,12 @@ static cn_status check_pass(const char *pass, const cn_conv2d_shape *s, size_t n
 /* `moved`: floats read plus written, for an attached profile's GB/s. */
 static cn_status run_im2col_kernel(cn_runtime *rt, const char *kernel, size_t d0, size_t d1, size_t d2, double moved,
                                    const cn_arg *args, size_t nargs, cn_error *e) {
-    const size_t global[3] = {cn_round_up(d0, CN_CONV2D_LOCAL), d1, d2}, local[3] = {CN_CONV2D_LOCAL, 1, 1};
-    return cn_run_counted(rt, "im2col", NULL, kernel, 3, global, local, args, nargs, 0, moved * sizeof(float), e);
+    cl_kernel k;
+    CN_TRY(cn_kernel_get(rt, "im2col", NULL, kernel, &k, e));
+    size_t local[3];
+    CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL, 1, 1}, local, e));
+    const size_t global[3] = {cn_round_up(d0, local[0]), d1, d2};
+    return cn_launch_counted(rt, k, 3, global, local, args, nargs, 0, moved * sizeof(float), e);
 }
 
 #define SHAPE_ARGS(s)                                                                                          \

@@ -18,7 +18,7 @@ struct cn_gemm {
     int clblast_used;        /* CLBlast holds programs for our context until its cache is cleared */
     char options[160];       /* build options of cl/gemm.cl: the block sizes */
     size_t tile_m, tile_n, dot_m, dot_n;
-    size_t local[3];
+    size_t local[3]; /* the work-group wanted; cn_local_size fits it to the device and kernel */
 };
 
 /* ---- block sizes and state -------------------------------------------------------------------- */
@@ -122,8 +122,10 @@ static cn_status launch_region(cn_runtime *rt, const struct cn_gemm *st, const c
      * the other operand is read again for each such block, so that should be the smaller one. */
     const int rows_first = g->m < g->n;
     const size_t row_tiles = ceil_div(row_end - row_begin, block_m), col_tiles = ceil_div(col_end - col_begin, block_n);
-    const size_t global[3] = {cn_round_up(rows_first ? row_tiles : col_tiles, st->local[0]),
-                              cn_round_up(rows_first ? col_tiles : row_tiles, st->local[1]), batch};
+    size_t local[3];
+    CN_TRY(cn_local_size(rt, k, 3, st->local, local, e));
+    const size_t global[3] = {cn_round_up(rows_first ? row_tiles : col_tiles, local[0]),
+                              cn_round_up(rows_first ? col_tiles : row_tiles, local[1]), batch};
     const cn_arg args[] = {
         CN_U64(g->m),        CN_U64(g->n),        CN_U64(g->k),        CN_F32(g->alpha),   CN_F32(g->beta),
         CN_MEM(g->a),        CN_U64(g->a_offset), CN_U64(g->lda),      CN_U64(g->a_stride),
@@ -131,7 +133,7 @@ static cn_status launch_region(cn_runtime *rt, const struct cn_gemm *st, const c
         CN_MEM(g->c),        CN_U64(g->c_offset), CN_U64(g->ldc),      CN_U64(g->c_stride),
         CN_U64(row_begin),   CN_U64(col_begin),   CN_U64(row_end),     CN_U64(col_end),    CN_I32(rows_first)};
     const size_t rows = row_end - row_begin, cols = col_end - col_begin;
-    return cn_launch_counted(rt, k, 3, global, st->local, args, sizeof args / sizeof *args,
+    return cn_launch_counted(rt, k, 3, global, local, args, sizeof args / sizeof *args,
                              product_flops(rows, cols, g->k, batch), product_bytes(rows, cols, g->k, batch, g->beta), e);
 }
 
@@ -350,11 +352,20 @@ static void record_write(const char *path, cn_gemm_backend b) {
 cn_status cn_gemm_select(cn_runtime *rt, cn_gemm_backend backend, cn_error *e) {
     struct cn_gemm *st = NULL;
     CN_TRY(gemm_state(rt, &st, e));
+    const char *forced = getenv("COOPNETS_GEMM");
+    if (rt->binaries) { /* CLBlast compiles its kernels at run time: binaries-only mode has only ours */
+        if (backend == CN_GEMM_CLBLAST || (backend == CN_GEMM_AUTO && forced && strcmp(forced, "clblast") == 0))
+            return cn_error_set(e, CN_ERR_ARG,
+                                "the CLBlast GEMM cannot run on device %d (%s) with kernel binaries only: CLBlast "
+                                "compiles its kernels at run time; our own GEMM is used there",
+                                rt->device.index, rt->device.name);
+        st->backend = CN_GEMM_OWN;
+        return CN_OK;
+    }
     if (backend != CN_GEMM_AUTO) {
         st->backend = backend;
         return CN_OK;
     }
-    const char *forced = getenv("COOPNETS_GEMM");
     if (forced && *forced) {
         if (!backend_parse(forced, &st->backend))
             return cn_error_set(e, CN_ERR_ARG, "COOPNETS_GEMM must be \"clblast\" or \"own\", not \"%s\"", forced);
@@ -371,4 +382,11 @@ cn_status cn_gemm_select(cn_runtime *rt, cn_gemm_backend backend, cn_error *e) {
     st->backend = choice;
     if (recorded) record_write(path, choice);
     return CN_OK;
+}
+
+cn_status cn_gemm_program(cn_runtime *rt, cn_error *e) {
+    struct cn_gemm *st = NULL;
+    CN_TRY(gemm_state(rt, &st, e));
+    cl_program p;
+    return cn_program_get(rt, "gemm", st->options, &p, e);
 }

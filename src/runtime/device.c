@@ -33,6 +33,12 @@ static void describe(cn_device_info *info) {
     clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof info->local_mem_bytes, &info->local_mem_bytes, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof info->max_work_group_size, &info->max_work_group_size,
                     NULL);
+    size_t items[3] = {1, 1, 1};
+    clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL);
+    memcpy(info->max_work_item_sizes, items, sizeof items);
+    cl_bool compiler = CL_TRUE;
+    clGetDeviceInfo(d, CL_DEVICE_COMPILER_AVAILABLE, sizeof compiler, &compiler, NULL);
+    info->compiler_available = compiler == CL_TRUE;
     cl_uint align_bits = 1024;
     clGetDeviceInfo(d, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL);
     info->base_addr_align_bytes = align_bits / 8 ? align_bits / 8 : 128;
@@ -44,9 +50,49 @@ static void describe(cn_device_info *info) {
     info->fp64 = fp64 != 0 || strstr(ext, "cl_khr_fp64") != NULL;
 }
 
+/* The limits COOPNETS_TEST_DEVICE imposes (see cn_runtime.h); 0: none. */
+typedef struct test_limits {
+    size_t work_group;
+    cl_ulong local_memory;
+    int no_compiler;
+} test_limits;
+
+static cn_status test_limits_parse(test_limits *t, cn_error *e) {
+    memset(t, 0, sizeof *t);
+    const char *spec = getenv("COOPNETS_TEST_DEVICE");
+    if (!spec) return CN_OK;
+    for (const char *p = spec; *p;) {
+        const size_t len = strcspn(p, ",");
+        unsigned long long v = 0;
+        int used = 0;
+        if (len == strlen("no_compiler") && strncmp(p, "no_compiler", len) == 0) t->no_compiler = 1;
+        else if (sscanf(p, "work_group=%llu%n", &v, &used) == 1 && (size_t)used == len && v > 0) t->work_group = v;
+        else if (sscanf(p, "local_memory=%llu%n", &v, &used) == 1 && (size_t)used == len && v > 0) t->local_memory = v;
+        else
+            return cn_error_set(e, CN_ERR_ARG,
+                                "COOPNETS_TEST_DEVICE=%s: \"%.*s\" is not work_group=N, local_memory=BYTES or "
+                                "no_compiler",
+                                spec, (int)len, p);
+        p += len + (p[len] == ',');
+    }
+    return CN_OK;
+}
+
+static void test_limits_apply(const test_limits *t, cn_device_info *info) {
+    if (t->work_group) {
+        if (info->max_work_group_size > t->work_group) info->max_work_group_size = t->work_group;
+        for (int d = 0; d < 3; d++)
+            if (info->max_work_item_sizes[d] > t->work_group) info->max_work_item_sizes[d] = t->work_group;
+    }
+    if (t->local_memory && info->local_mem_bytes > t->local_memory) info->local_mem_bytes = t->local_memory;
+    if (t->no_compiler) info->compiler_available = 0;
+}
+
 cn_status cn_devices_list(cn_device_info **devices, size_t *count, cn_error *e) {
     *devices = NULL;
     *count = 0;
+    test_limits limits;
+    CN_TRY(test_limits_parse(&limits, e));
     cl_uint nplat = 0;
     cl_int err = cn_fault_hit("cl") ? CN_PLATFORM_NOT_FOUND : clGetPlatformIDs(0, NULL, &nplat);
     if (err == CN_PLATFORM_NOT_FOUND || (err == CL_SUCCESS && nplat == 0))
@@ -88,6 +134,7 @@ cn_status cn_devices_list(cn_device_info **devices, size_t *count, cn_error *e) 
             info->id = ids[i];
             memcpy(info->platform_name, pname, sizeof pname);
             describe(info);
+            test_limits_apply(&limits, info);
             n++;
         }
         free(ids);

@@ -4,7 +4,14 @@
  * and the full source text (the Random123 headers are inside it). An entry is
  *   "CNPC" | u32 version | u64 key[2] | u64 binary size | u64 FNV-1a of the binary | binary
  * written to a temporary file and renamed, so readers never see half an entry; a checksum or size
- * mismatch counts as corrupt: the program is rebuilt from source and the entry rewritten. */
+ * mismatch counts as corrupt: the program is rebuilt from source and the entry rewritten.
+ *
+ * Binaries-only mode, for devices without an online compiler: cn_programs_export writes every
+ * program as a device binary with a manifest, and a runtime opened on that folder loads each
+ * program from there and never compiles (an unknown program, another device or another source is
+ * an error naming the program and the device). */
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +34,46 @@ struct cn_kernel_entry {
     char *program, *options, *kernel;
     cl_kernel handle;
 };
+
+#define MANIFEST_NAME "manifest.json"
+#define MANIFEST_FORMAT "coopnets_cl kernel binaries 1"
+
+struct cn_binaries {
+    char dir[1024];
+    cJSON *manifest;
+};
+
+/* The whole file, malloc'd with a 0 after it; NULL (errno set) when it cannot be read. */
+static unsigned char *read_all(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char *data = NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)n + 1)) &&
+        fread(data, 1, (size_t)n, f) == (size_t)n) {
+        data[n] = 0;
+        *size = (size_t)n;
+    } else {
+        free(data);
+        data = NULL;
+        if (!errno) errno = EIO;
+    }
+    fclose(f);
+    return data;
+}
+
+/* The program's device binary (one device), malloc'd; NULL when the driver gives none. */
+static unsigned char *program_binary(cl_program p, size_t *n) {
+    *n = 0;
+    if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof *n, n, NULL) != CL_SUCCESS || *n == 0) return NULL;
+    unsigned char *bin = malloc(*n);
+    unsigned char *bins[] = {bin};
+    if (bin && clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS) return bin;
+    free(bin);
+    return NULL;
+}
+
+static void hex64(uint64_t v, char out[17]) { snprintf(out, 17, "%016llx", (unsigned long long)v); }
 
 static void cache_key(const cn_runtime *rt, const char *text, size_t length, const char *options, uint64_t key[2]) {
     const char *parts[] = {rt->device.name, rt->device.vendor, rt->device.driver_version, options ? options : ""};
@@ -126,11 +173,130 @@ static char *build_log(cl_program p, cl_device_id d) {
     return log;
 }
 
+/* ---- binaries-only mode ----------------------------------------------------------------------- */
+
+static const char *json_text(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+cn_status cn_binaries_open(cn_runtime *rt, const cn_runtime_options *options, cn_error *e) {
+    const char *dir = options->binaries ? options->binaries : getenv("COOPNETS_BINARIES");
+    const cn_device_info *d = &rt->device;
+    if (!dir || !*dir) {
+        if (d->compiler_available) return CN_OK;
+        return cn_error_set(e, CN_ERR_BUILD,
+                            "device %d (%s) has no online compiler (CL_DEVICE_COMPILER_AVAILABLE is false), so it "
+                            "cannot build the kernels from source: give it device binaries with --binaries DIR (or "
+                            "COOPNETS_BINARIES=DIR), a folder written by `coopnets_cl kernels --export DIR` on the "
+                            "same device and driver where a compiler is available (README, Devices)",
+                            d->index, d->name);
+    }
+    cn_binaries *b = calloc(1, sizeof *b);
+    if (!b) return cn_error_set(e, CN_ERR_NOMEM, "out of memory for the binaries manifest");
+    snprintf(b->dir, sizeof b->dir, "%s", dir);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/" MANIFEST_NAME, dir);
+    size_t size;
+    errno = 0;
+    char *text = (char *)read_all(path, &size);
+    if (!text) {
+        free(b);
+        return cn_error_set(e, CN_ERR_IO, "binaries folder %s: cannot read %s (%s); write it with `coopnets_cl "
+                                          "kernels --export %s` on device %d (%s)",
+                            dir, path, strerror(errno), dir, d->index, d->name);
+    }
+    b->manifest = cJSON_Parse(text);
+    free(text);
+    if (!b->manifest || strcmp(json_text(b->manifest, "format"), MANIFEST_FORMAT) != 0 ||
+        !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(b->manifest, "programs"))) {
+        cJSON_Delete(b->manifest);
+        free(b);
+        return cn_error_set(e, CN_ERR_FORMAT, "%s is not a manifest of coopnets_cl kernel binaries (\"format\": \"%s\")",
+                            path, MANIFEST_FORMAT);
+    }
+    rt->binaries = b;
+    rt->cache_enabled = 0; /* nothing compiles, so there is nothing to cache */
+    return CN_OK;
+}
+
+static const cJSON *manifest_entry(const cn_binaries *b, const char *label, const char *opts) {
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(b->manifest, "programs"))
+        if (strcmp(json_text(p, "name"), label) == 0 && strcmp(json_text(p, "options"), opts) == 0) return p;
+    return NULL;
+}
+
+/* Program `label` from the binaries folder, checked against this device and this build's source. */
+static cn_status binary_load(cn_runtime *rt, const char *label, const char *text, size_t length, const char *opts,
+                             cl_program *out, cn_error *e) {
+    const cn_binaries *b = rt->binaries;
+    const cn_device_info *d = &rt->device;
+    const char *device = json_text(b->manifest, "device"), *driver = json_text(b->manifest, "driver_version");
+    if (strcmp(device, d->name) != 0 || strcmp(driver, d->driver_version) != 0)
+        return cn_error_set(e, CN_ERR_BUILD,
+                            "program %s: the binaries in %s were built for device \"%s\" (driver %s), not for "
+                            "device %d (%s, driver %s); export them on this device with `coopnets_cl --device %d "
+                            "kernels --export DIR`",
+                            label, b->dir, device, driver, d->index, d->name, d->driver_version, d->index);
+    const cJSON *entry = manifest_entry(b, label, opts);
+    if (!entry)
+        return cn_error_set(e, CN_ERR_BUILD,
+                            "program %s (build options \"%s\") has no binary in %s for device %d (%s): export the "
+                            "binaries again with this build (`coopnets_cl --device %d kernels --export %s`)",
+                            label, opts, b->dir, d->index, d->name, d->index, b->dir);
+    char source_hash[17], sum_hex[17];
+    hex64(cn_fnv1a(CN_FNV1A_START, text, length), source_hash);
+    if (strcmp(json_text(entry, "source_fnv1a"), source_hash) != 0)
+        return cn_error_set(e, CN_ERR_BUILD,
+                            "program %s: the binary in %s for device %d (%s) was built from another source (hash %s; "
+                            "this build's is %s): export the binaries again with this build",
+                            label, b->dir, d->index, d->name, json_text(entry, "source_fnv1a"), source_hash);
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s", b->dir, json_text(entry, "file"));
+    size_t n = 0;
+    errno = 0;
+    unsigned char *bin = read_all(path, &n);
+    if (!bin)
+        return cn_error_set(e, CN_ERR_BUILD, "program %s: cannot read its binary %s for device %d (%s): %s", label,
+                            path, d->index, d->name, strerror(errno));
+    hex64(cn_fnv1a(CN_FNV1A_START, bin, n), sum_hex);
+    if (strcmp(json_text(entry, "binary_fnv1a"), sum_hex) != 0) {
+        free(bin);
+        return cn_error_set(e, CN_ERR_FORMAT, "program %s: binary %s is damaged (its checksum differs from the "
+                                              "manifest's)", label, path);
+    }
+    cl_int err, status = CL_SUCCESS;
+    const unsigned char *bins[] = {bin};
+    cl_program p = cn_fault_hit("cl") ? (err = CL_OUT_OF_RESOURCES, NULL)
+                                      : clCreateProgramWithBinary(rt->context, 1, &d->id, &n, bins, &status, &err);
+    free(bin);
+    if (err == CL_SUCCESS && status != CL_SUCCESS) err = status;
+    if (err == CL_SUCCESS) err = clBuildProgram(p, 1, &d->id, opts, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        cn_error_set(e, CN_ERR_BUILD, "program %s: device %d (%s) refused its binary %s: %s", label, d->index,
+                     d->name, path, cn_cl_error_name(err));
+        if (p) {
+            cn_error_set_log(e, build_log(p, d->id));
+            clReleaseProgram(p);
+        }
+        return CN_ERR_BUILD;
+    }
+    rt->stats.binaries_loaded++;
+    *out = p;
+    return CN_OK;
+}
+
 static cn_status build(cn_runtime *rt, const char *label, const char *text, size_t length, const char *options,
                        cl_program *out, cn_error *e) {
     double t0 = cn_seconds_now();
     char opts[1024];
     full_options(options, opts, sizeof opts);
+    if (rt->binaries) {
+        cn_status s = binary_load(rt, label, text, length, opts, out, e);
+        rt->stats.build_seconds += cn_seconds_now() - t0;
+        return s;
+    }
     uint64_t key[2];
     char path[1100];
     cache_key(rt, text, length, opts, key);
@@ -176,14 +342,10 @@ static cn_status build(cn_runtime *rt, const char *label, const char *text, size
     }
     rt->stats.cache_misses++;
     if (rt->cache_enabled) {
-        size_t n = 0;
-        if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof n, &n, NULL) == CL_SUCCESS && n > 0) {
-            unsigned char *bin = malloc(n);
-            unsigned char *bins[] = {bin};
-            if (bin && clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS)
-                cache_write(path, key, bin, n);
-            free(bin);
-        }
+        size_t n;
+        unsigned char *bin = program_binary(p, &n);
+        if (bin) cache_write(path, key, bin, n);
+        free(bin);
     }
     rt->stats.build_seconds += cn_seconds_now() - t0;
     *out = p;
@@ -279,6 +441,63 @@ cn_status cn_kernel_get(cn_runtime *rt, const char *program, const char *options
     return CN_OK;
 }
 
+/* One program's binary file and its manifest entry. */
+static cn_status export_program(cn_runtime *rt, const cn_program_entry *entry, const char *dir, cJSON *list,
+                                cn_error *e) {
+    const cn_cl_source *src = cn_cl_source_find(entry->name);
+    if (!src) return cn_error_set(e, CN_ERR_ARG, "exporting program %s: no kernel source of that name", entry->name);
+    char opts[1024], options_hash[17], source_hash[17], sum_hex[17], file[256], path[1400];
+    full_options(entry->options, opts, sizeof opts);
+    hex64(cn_fnv1a(CN_FNV1A_START, opts, strlen(opts)), options_hash);
+    hex64(cn_fnv1a(CN_FNV1A_START, src->text, src->length), source_hash);
+    snprintf(file, sizeof file, "%s-%.8s.bin", entry->name, options_hash);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    size_t n;
+    unsigned char *bin = program_binary(entry->program, &n);
+    if (!bin)
+        return cn_error_set(e, CN_ERR_CL, "device %d (%s) gives no binary (CL_PROGRAM_BINARIES) for program %s",
+                            rt->device.index, rt->device.name, entry->name);
+    hex64(cn_fnv1a(CN_FNV1A_START, bin, n), sum_hex);
+    cn_status written = cn_atomic_write_file(path, "the device binary of a program", bin, n, e);
+    free(bin);
+    CN_TRY(written);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToArray(list, o);
+    return cJSON_AddStringToObject(o, "name", entry->name) && cJSON_AddStringToObject(o, "options", opts) &&
+                   cJSON_AddStringToObject(o, "source_fnv1a", source_hash) &&
+                   cJSON_AddStringToObject(o, "file", file) && cJSON_AddNumberToObject(o, "bytes", (double)n) &&
+                   cJSON_AddStringToObject(o, "binary_fnv1a", sum_hex)
+               ? CN_OK
+               : cn_error_set(e, CN_ERR_NOMEM, "out of memory writing the binaries manifest");
+}
+
+cn_status cn_programs_export(cn_runtime *rt, const char *dir, cn_error *e) {
+    CN_TRY(cn_make_dirs(dir, e));
+    const cn_device_info *d = &rt->device;
+    cJSON *m = cJSON_CreateObject(), *list = cJSON_CreateArray();
+    cn_status s = m && list && cJSON_AddStringToObject(m, "format", MANIFEST_FORMAT) &&
+                          cJSON_AddStringToObject(m, "device", d->name) &&
+                          cJSON_AddStringToObject(m, "vendor", d->vendor) &&
+                          cJSON_AddStringToObject(m, "platform", d->platform_name) &&
+                          cJSON_AddStringToObject(m, "device_version", d->version) &&
+                          cJSON_AddStringToObject(m, "driver_version", d->driver_version) &&
+                          cJSON_AddItemToObject(m, "programs", list)
+                      ? CN_OK
+                      : cn_error_set(e, CN_ERR_NOMEM, "out of memory writing the binaries manifest");
+    if (s != CN_OK) cJSON_Delete(list);
+    for (size_t i = 0; i < rt->program_count && s == CN_OK; i++) s = export_program(rt, &rt->programs[i], dir, list, e);
+    char *text = s == CN_OK ? cJSON_Print(m) : NULL;
+    if (s == CN_OK && !text) s = cn_error_set(e, CN_ERR_NOMEM, "out of memory writing the binaries manifest");
+    if (s == CN_OK) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/" MANIFEST_NAME, dir);
+        s = cn_atomic_write_file(path, "the binaries manifest", text, strlen(text), e);
+    }
+    free(text);
+    cJSON_Delete(m);
+    return s;
+}
+
 void cn_programs_release(cn_runtime *rt) {
     for (size_t i = 0; i < rt->kernel_count; i++) {
         clReleaseKernel(rt->kernels[i].handle);
@@ -296,4 +515,7 @@ void cn_programs_release(cn_runtime *rt) {
     rt->kernels = NULL;
     rt->programs = NULL;
     rt->kernel_count = rt->program_count = 0;
+    if (rt->binaries) cJSON_Delete(rt->binaries->manifest);
+    free(rt->binaries);
+    rt->binaries = NULL;
 }

@@ -61,6 +61,7 @@ cn_status cn_runtime_open(cn_runtime **out, const cn_runtime_options *options, c
         goto fail;
     }
     s = cn_program_cache_init(rt, options, e);
+    if (s == CN_OK) s = cn_binaries_open(rt, options, e);
     if (s != CN_OK) goto fail;
     *out = rt;
     return CN_OK;
@@ -230,9 +231,77 @@ cn_status cn_launch(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t
     return cn_launch_counted(rt, kernel, dims, global, local, args, nargs, 0, 0, e);
 }
 
+/* The most work-items a work-group of `kernel` may have here. */
+static cn_status kernel_group_limit(cn_runtime *rt, cl_kernel kernel, size_t *limit, cn_error *e) {
+    size_t k = 0;
+    cl_int err = clGetKernelWorkGroupInfo(kernel, rt->device.id, CL_KERNEL_WORK_GROUP_SIZE, sizeof k, &k, NULL);
+    if (err != CL_SUCCESS) {
+        char name[128];
+        kernel_name(kernel, name, sizeof name);
+        return cn_cl_fail(e, err, "asking the work-group size of kernel %s on device %d", name, rt->device.index);
+    }
+    *limit = k < rt->device.max_work_group_size ? k : rt->device.max_work_group_size;
+    return CN_OK;
+}
+
+static size_t group_items(cl_uint dims, const size_t *local) {
+    size_t items = 1;
+    for (cl_uint d = 0; d < dims; d++) items *= local[d];
+    return items;
+}
+
+cn_status cn_local_size(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t *wanted, size_t *local,
+                        cn_error *e) {
+    size_t limit = 0;
+    CN_TRY(kernel_group_limit(rt, kernel, &limit, e));
+    for (cl_uint d = 0; d < dims; d++) {
+        local[d] = wanted[d] ? wanted[d] : 1;
+        while (local[d] > rt->device.max_work_item_sizes[d]) local[d] /= 2;
+    }
+    while (group_items(dims, local) > limit) {
+        cl_uint largest = 0;
+        for (cl_uint d = 1; d < dims; d++)
+            if (local[d] >= local[largest]) largest = d; /* ties shrink the later dimension: dimension 0 stays wide */
+        local[largest] /= 2;
+    }
+    return CN_OK;
+}
+
+/* What the device and kernel allow, checked here so that a launch beyond them fails in words. */
+static cn_status check_limits(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t *local,
+                              const cn_arg *args, size_t nargs, cn_error *e) {
+    char name[128];
+    size_t local_bytes = 0;
+    for (size_t i = 0; i < nargs; i++)
+        if (!args[i].value) local_bytes += args[i].size;
+    if (local_bytes > rt->device.local_mem_bytes) {
+        kernel_name(kernel, name, sizeof name);
+        return cn_error_set(e, CN_ERR_ARG,
+                            "kernel %s asks for %zu bytes of local memory; device %d (%s) has %llu "
+                            "(CL_DEVICE_LOCAL_MEM_SIZE)",
+                            name, local_bytes, rt->device.index, rt->device.name,
+                            (unsigned long long)rt->device.local_mem_bytes);
+    }
+    if (!local) return CN_OK;
+    size_t limit = 0;
+    CN_TRY(kernel_group_limit(rt, kernel, &limit, e));
+    int fits = group_items(dims, local) <= limit;
+    for (cl_uint d = 0; d < dims; d++) fits = fits && local[d] <= rt->device.max_work_item_sizes[d];
+    if (fits) return CN_OK;
+    kernel_name(kernel, name, sizeof name);
+    return cn_error_set(e, CN_ERR_ARG,
+                        "kernel %s launched with a work-group of %zu x %zu x %zu; device %d (%s) allows %zu work-items "
+                        "(CL_KERNEL_WORK_GROUP_SIZE, CL_DEVICE_MAX_WORK_GROUP_SIZE), at most %zu x %zu x %zu "
+                        "(CL_DEVICE_MAX_WORK_ITEM_SIZES)",
+                        name, local[0], dims > 1 ? local[1] : 1, dims > 2 ? local[2] : 1, rt->device.index,
+                        rt->device.name, limit, rt->device.max_work_item_sizes[0], rt->device.max_work_item_sizes[1],
+                        rt->device.max_work_item_sizes[2]);
+}
+
 cn_status cn_launch_counted(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t *global, const size_t *local,
                             const cn_arg *args, size_t nargs, double flops, double bytes, cn_error *e) {
     char name[128];
+    CN_TRY(check_limits(rt, kernel, dims, local, args, nargs, e));
     for (size_t i = 0; i < nargs; i++) {
         cl_int err = clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
         if (err != CL_SUCCESS) {
