@@ -57,9 +57,10 @@ png_header() { head -c 24 "$1" 2>/dev/null | od -An -tx1; } # signature + IHDR: 
 check "R=2 writes the whole grid of all 16 chains, as R=1 does" \
   [ -n "$(png_header "$tmp/r1/samples/revised-000005.png")" -a \
     "$(png_header "$tmp/r1/samples/revised-000005.png")" = "$(png_header "$tmp/r2/samples/revised-000005.png")" ]
-train_on 2 "$tmp/r2b" --iters 5
-check "R=2 twice: the same metrics to the last printed digit" same_metrics 0 "$tmp/r2/metrics.jsonl" "$tmp/r2b/metrics.jsonl"
-check "R=2 twice: bit-identical checkpoints" cmp -s "$tmp/r2/checkpoints/ckpt-000005.cnck" "$tmp/r2b/checkpoints/ckpt-000005.cnck"
+mv "$tmp/r2" "$tmp/r2-first" # the same folder again: a checkpoint holds the config, with its path
+train_on 2 "$tmp/r2" --iters 5
+check "R=2 twice: the same metrics to the last printed digit" same_metrics 0 "$tmp/r2-first/metrics.jsonl" "$tmp/r2/metrics.jsonl"
+check "R=2 twice: bit-identical checkpoints" cmp "$tmp/r2-first/checkpoints/ckpt-000005.cnck" "$tmp/r2/checkpoints/ckpt-000005.cnck"
 
 echo "--- a checkpoint of 2 ranks resumes on 1 and on 3"
 train_on 2 "$tmp/c2" --iters 8 --set training.checkpoint_every=4

@@ -334,7 +334,7 @@ static void test_launch_limits(cn_runtime *rt) {
     rt->device.max_work_item_sizes[0] = 8, rt->device.max_work_item_sizes[1] = 4, rt->device.max_work_item_sizes[2] = 1;
     rt->device.local_mem_bytes = 1024;
     cl_kernel k;
-    CHECK_OK(cn_kernel_get(rt, "fill", NULL, "cn_axpy", &k, TE));
+    CHECK_OK(cn_kernel_get(rt, "test_kernels", NULL, "cn_axpy", &k, TE));
     size_t local[3] = {0, 0, 0};
     CHECK_OK(cn_local_size(rt, k, 3, (const size_t[]){16, 16, 2}, local, TE));
     printf("  16 x 16 x 2 fitted to 8 items (8 x 4 x 1 per dimension): %zu x %zu x %zu\n", local[0], local[1], local[2]);
@@ -347,12 +347,12 @@ static void test_launch_limits(cn_runtime *rt) {
     cn_buffer b;
     CHECK_OK(cn_buffer_alloc(rt, &b, 64 * sizeof(float), "limits", TE));
     const size_t global = 64, too_wide = 16;
-    CHECK(CN_RUN(rt, "fill", "cn_axpy", 1, &global, &too_wide, TE, CN_MEM(&b), CN_MEM(&b), CN_F32(1), CN_U64(64)) ==
+    CHECK(CN_RUN(rt, "test_kernels", "cn_axpy", 1, &global, &too_wide, TE, CN_MEM(&b), CN_MEM(&b), CN_F32(1), CN_U64(64)) ==
               CN_ERR_ARG && strstr(cn_test_error.message, "cn_axpy") &&
               strstr(cn_test_error.message, "CL_KERNEL_WORK_GROUP_SIZE"),
           "a work-group of 16 on a device of 8 must be refused: %s", cn_test_error.message);
     printf("  refused: %s\n", cn_test_error.message);
-    CHECK(CN_RUN(rt, "fill", "cn_axpy", 1, &global, NULL, TE, CN_MEM(&b), CN_MEM(&b), CN_F32(1), CN_U64(64),
+    CHECK(CN_RUN(rt, "test_kernels", "cn_axpy", 1, &global, NULL, TE, CN_MEM(&b), CN_MEM(&b), CN_F32(1), CN_U64(64),
                  CN_LOCAL(2048)) == CN_ERR_ARG &&
               strstr(cn_test_error.message, "CL_DEVICE_LOCAL_MEM_SIZE"),
           "2 KiB of local memory on a device of 1 KiB must be refused: %s", cn_test_error.message);

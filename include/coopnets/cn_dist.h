@@ -25,9 +25,12 @@
 typedef struct cn_dist cn_dist;
 
 typedef struct cn_dist_stats {
-    double wait_seconds;  /* host time spent waiting in collectives */
+    double wait_seconds;  /* host time spent waiting in collectives (for the data and for slower ranks) */
     double bytes_sent;    /* payload this rank handed to collectives */
     unsigned long calls;
+    /* the part of them that synchronised batch norm made (collectives named "batch-norm ...") */
+    double batchnorm_wait_seconds, batchnorm_bytes;
+    unsigned long batchnorm_calls;
 } cn_dist_stats;
 
 /* Joins the job when a launcher (mpirun) started this process with more than one rank; *out is

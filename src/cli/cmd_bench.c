@@ -127,7 +127,8 @@ static void progress(const bench_input *in, const char *what, int device) {
 /* Batch `it` of a fixed permutation, uploaded. */
 static cn_status upload_batch(cn_runtime *rt, cn_coop *coop, bench_input *in, uint64_t it, cn_error *e) {
     const size_t n = (size_t)in->config.training.batch_size, count = (size_t)in->data.count;
-    cn_dataset_gather(&in->data, in->perm, (size_t)(it * n % count), n, in->batch);
+    /* a rank of a data-parallel run takes its slice, as training does */
+    cn_dataset_gather(&in->data, in->perm, (size_t)(it * n % count) + coop->batch_first, coop->batch, in->batch);
     return cn_coop_set_observed(rt, coop, in->batch, e);
 }
 
@@ -494,6 +495,120 @@ static int check_writable(const cn_cli *cli, const char *path) {
 }
 
 
+/* ---- several ranks (mpirun -n R coopnets_cl bench CONFIG) ------------------------------------- */
+
+typedef struct rank_timing {
+    double seconds;      /* median over the timed iterations of the slowest rank's time */
+    double comm_share;   /* of it, host time waiting in collectives (the slowest rank's) */
+    double bn_share;     /* of it, the batch-norm collectives */
+    double bytes;        /* sent per iteration by one rank */
+    double calls, bn_calls;
+} rank_timing;
+
+/* W warm-up and K timed iterations of coop on this rank; every rank calls it. */
+static cn_status time_ranks(cn_runtime *rt, cn_coop *coop, bench_input *in, cn_dist *dist, rank_timing *out,
+                            cn_error *e) {
+    double *t = malloc((size_t)in->iters * sizeof *t);
+    if (!t) return cn_error_set(e, CN_ERR_NOMEM, "out of memory for %ld timings", in->iters);
+    cn_status s = CN_OK;
+    uint64_t it = 1;
+    for (long i = 0; i < in->warmup && s == CN_OK; i++, it++) s = one_iteration(rt, coop, in, it, e);
+    const cn_dist_stats *st = cn_dist_get_stats(dist);
+    double comm = 0, bn = 0, bytes = 0, calls = 0, bn_calls = 0, total = 0;
+    for (long i = 0; i < in->iters && s == CN_OK; i++, it++) {
+        const cn_dist_stats before = *st; /* counts the iteration's collectives, not the timing's */
+        const double t0 = cn_seconds_now();
+        s = one_iteration(rt, coop, in, it, e);
+        t[i] = cn_seconds_now() - t0;
+        comm += st->wait_seconds - before.wait_seconds, bn += st->batchnorm_wait_seconds - before.batchnorm_wait_seconds;
+        bytes += st->bytes_sent - before.bytes_sent;
+        calls += (double)(st->calls - before.calls), bn_calls += (double)(st->batchnorm_calls - before.batchnorm_calls);
+        total += t[i];
+        if (s == CN_OK) s = cn_dist_max_doubles(dist, &t[i], 1, "the bench timings", e);
+    }
+    if (s == CN_OK) {
+        double k = (double)in->iters, v[5] = {comm / total, bn / total, bytes / k, calls / k, bn_calls / k};
+        s = cn_dist_max_doubles(dist, v, 5, "the bench statistics", e);
+        qsort(t, (size_t)in->iters, sizeof *t, compare_doubles);
+        const size_t m = (size_t)in->iters;
+        out->seconds = m % 2 ? t[m / 2] : 0.5 * (t[m / 2 - 1] + t[m / 2]);
+        out->comm_share = v[0], out->bn_share = v[1], out->bytes = v[2], out->calls = v[3], out->bn_calls = v[4];
+    }
+    free(t);
+    return s;
+}
+
+/* The data-parallel bench: first the whole batch on rank 0's device alone (the R = 1 baseline; the
+ * other ranks wait), then the batch split over all R ranks. Rank 0 prints and writes the JSON. */
+static int bench_ranks(cn_cli *cli, bench_input *in, int device, const char *json_path) {
+    cn_dist *dist = cli->dist;
+    int ranks = cn_dist_size(dist), rank = cn_dist_rank(dist);
+    cn_error e = {0};
+    cn_runtime *rt = NULL;
+    cn_coop coop;
+    int made = 0;
+    rank_timing one = {0}, all = {0};
+    cn_runtime_options o = cn_runtime_default_options();
+    o.device = device;
+    cn_status s = cn_runtime_open(&rt, &o, &e);
+    if (s == CN_OK) s = cn_gemm_select(rt, CN_GEMM_AUTO, &e);
+    if (s == CN_OK && rank == 0 && !in->quiet) printf("  [rank 0] the whole batch on device %d alone (R = 1)\n", device);
+    if (s == CN_OK && rank == 0) {
+        made = (s = cn_coop_create(rt, &in->config, &coop, &e)) == CN_OK;
+        if (s == CN_OK) s = cn_coop_init_weights(rt, &coop, &e);
+        if (s == CN_OK) s = one_iteration(rt, &coop, in, 0, &e);
+        if (s == CN_OK) s = time_ranks(rt, &coop, in, NULL, &one, &e);
+        if (made) cn_coop_free(rt, &coop);
+        made = 0;
+    }
+    double baseline = one.seconds; /* every rank waits here for rank 0's baseline */
+    if (s == CN_OK) s = cn_dist_broadcast(dist, &baseline, sizeof baseline, "the R = 1 timing", &e);
+    if (s == CN_OK && rank == 0 && !in->quiet) printf("  [all %d ranks] the batch split over the ranks\n", ranks);
+    if (s == CN_OK) made = (s = cn_coop_create_on(rt, &in->config, dist, &coop, &e)) == CN_OK;
+    if (s == CN_OK) s = cn_coop_init_weights(rt, &coop, &e);
+    if (s == CN_OK) s = one_iteration(rt, &coop, in, 0, &e);
+    if (s == CN_OK) s = time_ranks(rt, &coop, in, dist, &all, &e);
+    if (made) cn_coop_free(rt, &coop);
+    if (rt) cn_runtime_close(rt);
+    if (s != CN_OK) {
+        int rc = cn_cli_report(cli, &e);
+        cn_error_clear(&e);
+        return rc;
+    }
+    int rc = CN_EXIT_OK;
+    double speedup = baseline / all.seconds, efficiency = speedup / ranks;
+    if (rank == 0) {
+        char header[16];
+        snprintf(header, sizeof header, "R = %d", ranks);
+        printf("\n%-28s %12s %12s\n", "", "R = 1", header);
+        printf("%-28s %12.4g %12.4g\n", "seconds per iteration", baseline, all.seconds);
+        printf("%-28s %12s %12.0f\n", "collectives per iteration", "-", all.calls);
+        printf("%-28s %12s %11.1f%%\n", "time in collectives", "-", 100 * all.comm_share);
+        printf("%-28s %12s %11.1f%%   (%.0f per iteration)\n", "  of it batch norm", "-", 100 * all.bn_share,
+               all.bn_calls);
+        printf("%-28s %12s %12.4g   MB per rank and iteration\n", "sent", "-", all.bytes / 1e6);
+        printf("%-28s %12s %12.3g   (efficiency %.0f%% of %d×)\n", "speed-up", "1", speedup, 100 * efficiency, ranks);
+        fflush(stdout);
+        if (json_path) {
+            cJSON *root = cJSON_CreateObject();
+            cJSON_AddStringToObject(root, "config", in->config_path);
+            cJSON_AddNumberToObject(root, "ranks", ranks);
+            cJSON_AddNumberToObject(root, "iterations", (double)in->iters);
+            add_number(root, "seconds_per_iteration_one_rank", baseline);
+            add_number(root, "seconds_per_iteration", all.seconds);
+            add_number(root, "collective_share", all.comm_share);
+            add_number(root, "batchnorm_share", all.bn_share);
+            add_number(root, "batchnorm_collectives_per_iteration", all.bn_calls);
+            add_number(root, "bytes_sent_per_iteration", all.bytes);
+            add_number(root, "speedup", speedup);
+            add_number(root, "efficiency", efficiency);
+            rc = cn_cli_write_json(cli, json_path, root);
+            cJSON_Delete(root);
+        }
+    }
+    return rc;
+}
+
 /* ---- the command ------------------------------------------------------------------------------ */
 
 int cn_cmd_bench(cn_cli *cli, int argc, char **argv) {
@@ -565,7 +680,7 @@ int cn_cmd_bench(cn_cli *cli, int argc, char **argv) {
                in.config_path, in.config.data.image_size, in.config.data.image_size, in.config.data.channels,
                in.config.training.batch_size, in.config.training.chains, in.config.descriptor.langevin_steps,
                in.config.generator.langevin_steps, in.iters, in.warmup);
-    for (size_t i = 0; i < run_count; i++) {
+    for (size_t i = 0; i < run_count && cn_dist_size(cli->dist) == 1; i++) {
         bench_result *r = &results[i];
         r->device = devices[all ? i : chosen];
         cn_error_clear(&e);
@@ -577,6 +692,10 @@ int cn_cmd_bench(cn_cli *cli, int argc, char **argv) {
         snprintf(r->error, sizeof r->error, "%s", e.message);
         const int device_rc = cn_cli_report(cli, &e);
         if (rc == CN_EXIT_OK) rc = device_rc;
+    }
+    if (cn_dist_size(cli->dist) > 1) {
+        rc = bench_ranks(cli, &in, devices[chosen].index, json_path);
+        goto end;
     }
     print_summary(results, run_count);
     if (json_path) {

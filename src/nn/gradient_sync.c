@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static size_t bytes_of(size_t floats) { return floats * sizeof(float); }
 
@@ -50,8 +51,12 @@ cn_status cn_gradient_sync_finish(cn_runtime *rt, cn_net *net, cn_gradient_sync 
         cl_int status = CL_QUEUED, err;
         while ((err = clGetEventInfo(sync->read[k], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL)) ==
                    CL_SUCCESS &&
-               status > CL_COMPLETE)
+               status > CL_COMPLETE) {
             cn_dist_progress(sync->dist);
+            /* the device's threads may share this core: poll, do not spin */
+            struct timespec pause = {0, 200 * 1000};
+            nanosleep(&pause, NULL);
+        }
         if (err != CL_SUCCESS || status < 0) {
             s = cn_cl_fail(e, err != CL_SUCCESS ? err : status, "reading the %s gradients", net->name);
             break;

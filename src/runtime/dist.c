@@ -109,7 +109,7 @@ void cn_dist_abort(cn_dist *d, int exit_code) {
 }
 
 static void pause_briefly(void) {
-    struct timespec ts = {0, 50 * 1000}; /* 50 µs: the device threads need the cores more than the poll does */
+    struct timespec ts = {0, 200 * 1000}; /* 200 µs: the device threads need the cores more than the poll does */
     nanosleep(&ts, NULL);
 }
 
@@ -134,10 +134,12 @@ static cn_status wait_all(cn_dist *d, int count, MPI_Request *requests, const ch
                                 "no answer from the other ranks for %.0f s in %s: a rank died, hangs "
                                 "or is far slower (COOPNETS_MPI_TIMEOUT sets this limit)",
                                 waited, what);
-        if (polls > 200) pause_briefly();
+        if (polls > 20) pause_briefly();
     }
-    d->stats.wait_seconds += cn_seconds_now() - t0;
+    double waited = cn_seconds_now() - t0;
+    d->stats.wait_seconds += waited;
     d->stats.calls++;
+    if (strncmp(what, "batch-norm", 10) == 0) d->stats.batchnorm_wait_seconds += waited, d->stats.batchnorm_calls++;
     return CN_OK;
 }
 
@@ -188,6 +190,7 @@ cn_status cn_dist_gather_doubles(cn_dist *d, const double *mine, size_t count, d
     int rc = MPI_Iallgather(mine, (int)count, MPI_DOUBLE, all, (int)count, MPI_DOUBLE, d->comm, &r);
     if (rc != MPI_SUCCESS) return mpi_failed(d, rc, what, e);
     d->stats.bytes_sent += (double)count * sizeof(double);
+    if (strncmp(what, "batch-norm", 10) == 0) d->stats.batchnorm_bytes += (double)count * sizeof(double);
     return wait_all(d, 1, &r, what, e);
 }
 
