@@ -169,7 +169,7 @@ def chart(path, bars):
     """Grouped bars: predicted weak-scaling efficiency per (net, network) at each R."""
     w, h, top, bottom = 900, 380, 50, 80
     c = Canvas(w, h)
-    c.text(w // 2, 8, "PREDICTED WEAK-SCALING EFFICIENCY (1.0 = PERFECT)", centre=True)
+    c.text(w // 2, 8, "PREDICTED WEAK-SCALING EFFICIENCY (1.0 IS PERFECT)", centre=True)
     c.rect(20, h - bottom, w - 20, h - bottom + 2, (0, 0, 0))
     colours = [(40, 100, 190), (230, 130, 40), (60, 160, 80)]
     slot = (w - 40) / len(bars)
@@ -185,7 +185,7 @@ def chart(path, bars):
         c.text(x0 + slot / 2, h - bottom + 26, network, centre=True)
     for k, r in enumerate(RANKS):
         c.rect(20 + 150 * k, h - 24, 32 + 150 * k, h - 12, colours[k])
-        c.text(40 + 150 * k, h - 24, f"R = {r}", scale=2)
+        c.text(40 + 150 * k, h - 24, f"{r} GPUS", scale=2)
     c.png(path)
 
 
