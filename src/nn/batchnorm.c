@@ -42,19 +42,27 @@ static cn_status run_per_item(cn_runtime *rt, const char *kernel, size_t items, 
 static cn_status normalise(cn_runtime *rt, size_t n, size_t c, size_t hw, const cn_buffer *x, const cn_buffer *scale,
                            const cn_buffer *shift, cn_buffer *y, cn_buffer *mean, cn_buffer *invstd, cn_error *e);
 
-cn_status cn_batchnorm_forward(cn_runtime *rt, size_t n, size_t c, size_t hw, float eps, const cn_buffer *x,
-                               const cn_buffer *scale, const cn_buffer *shift, cn_buffer *y, cn_buffer *mean,
-                               cn_buffer *invstd, cn_error *e) {
-    const char *fn = "cn_batchnorm_forward";
+/* The forward pass's checks and its statistics kernel: mean and invstd, or with centred_sum_only
+ * mean and the centred sum of squares (for ranks that combine theirs). */
+static cn_status forward_statistics(cn_runtime *rt, const char *fn, size_t n, size_t c, size_t hw, float eps,
+                                    const cn_buffer *x, const cn_buffer *scale, const cn_buffer *shift,
+                                    const cn_buffer *y, cn_buffer *mean, cn_buffer *invstd, int centred_sum_only,
+                                    cn_error *e) {
     if (!(eps > 0.0f)) return cn_error_set(e, CN_ERR_ARG, "%s: eps %g must be > 0", fn, eps);
     CN_TRY(check_common(fn, n, c, hw, x, y, "y", mean, invstd, scale, "scale", e));
     CN_TRY(cn_buffer_check_floats(shift, c, fn, "shift", e));
+    return run_per_item(rt, "cn_batchnorm_statistics", c, 1, n * c * hw,
+                        CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(invstd), CN_U64(n), CN_U64(c), CN_U64(hw), CN_F32(eps),
+                                CN_I32(centred_sum_only)),
+                        e);
+}
+
+cn_status cn_batchnorm_forward(cn_runtime *rt, size_t n, size_t c, size_t hw, float eps, const cn_buffer *x,
+                               const cn_buffer *scale, const cn_buffer *shift, cn_buffer *y, cn_buffer *mean,
+                               cn_buffer *invstd, cn_error *e) {
     /* Statistics a channel per work-item, then the normalisation a row per work-item (more of
      * them, so it spreads better); y may be x since the statistics are done first. */
-    CN_TRY(run_per_item(rt, "cn_batchnorm_statistics", c, 1, n * c * hw,
-                        CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(invstd), CN_U64(n), CN_U64(c), CN_U64(hw), CN_F32(eps),
-                                CN_I32(0)),
-                        e));
+    CN_TRY(forward_statistics(rt, "cn_batchnorm_forward", n, c, hw, eps, x, scale, shift, y, mean, invstd, 0, e));
     return normalise(rt, n, c, hw, x, scale, shift, y, mean, invstd, e);
 }
 
@@ -130,16 +138,10 @@ cn_status cn_batchnorm_forward_synced(cn_runtime *rt, cn_dist *dist, size_t n, s
                                       const cn_buffer *x, const cn_buffer *scale, const cn_buffer *shift, cn_buffer *y,
                                       cn_buffer *mean, cn_buffer *invstd, cn_error *e) {
     if (cn_dist_size(dist) == 1) return cn_batchnorm_forward(rt, n, c, hw, eps, x, scale, shift, y, mean, invstd, e);
-    const char *fn = "cn_batchnorm_forward_synced";
-    if (!(eps > 0.0f)) return cn_error_set(e, CN_ERR_ARG, "%s: eps %g must be > 0", fn, eps);
-    CN_TRY(check_common(fn, n, c, hw, x, y, "y", mean, invstd, scale, "scale", e));
-    CN_TRY(cn_buffer_check_floats(shift, c, fn, "shift", e));
     /* This rank's count, means and centred sums of squares; every rank's, combined in rank order
      * (Chan et al.): M2 = sum M2_r + sum n_r (mean_r - mean)^2, exact for data far from zero. */
-    CN_TRY(run_per_item(rt, "cn_batchnorm_statistics", c, 1, n * c * hw,
-                        CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(invstd), CN_U64(n), CN_U64(c), CN_U64(hw), CN_F32(eps),
-                                CN_I32(1)),
-                        e));
+    CN_TRY(forward_statistics(rt, "cn_batchnorm_forward_synced", n, c, hw, eps, x, scale, shift, y, mean, invstd, 1,
+                              e));
     size_t per_rank = 1 + 2 * c, ranks = (size_t)cn_dist_size(dist);
     double *mine = malloc((per_rank * (ranks + 1) + 2 * c) * sizeof(double));
     if (!mine) return cn_error_set(e, CN_ERR_NOMEM, "out of memory in batch norm");
