@@ -393,14 +393,12 @@ static cn_status open_outputs(const cn_config *config, const cn_train_options *o
     return CN_OK;
 }
 
-/* Data-parallel training: what every rank must agree on after an iteration — whether to stop (a
- * signal reached some rank) and the slowest rank's seconds since the last log point. One small
- * collective per iteration. */
-static cn_status agree(cn_dist *dist, int *stopping, double *seconds, cn_error *e) {
-    double v[2] = {*stopping ? 1.0 : 0.0, *seconds};
-    CN_TRY(cn_dist_max_doubles(dist, v, 2, "the end of an iteration", e));
-    *stopping = v[0] != 0.0;
-    *seconds = v[1];
+/* Data-parallel training: every rank stops at the same iteration when a signal reached any of
+ * them. One small collective per iteration. */
+static cn_status agree_to_stop(cn_dist *dist, int *stopping, cn_error *e) {
+    double v = *stopping ? 1.0 : 0.0;
+    CN_TRY(cn_dist_max_doubles(dist, &v, 1, "the end of an iteration", e));
+    *stopping = v != 0.0;
     return CN_OK;
 }
 
@@ -490,11 +488,12 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
         if ((s = cn_coop_set_observed(rt, &coop, batch, e)) != CN_OK) goto end;
         if ((s = cn_algorithm_iteration(rt, &coop, it, perm, (it % per_epoch) * n, log, e)) != CN_OK) goto end;
         int stopping = o->stop && *o->stop;
-        double seconds = cn_seconds_now() - last_log;
-        if (cn_dist_size(o->dist) > 1 && (s = agree(o->dist, &stopping, &seconds, e)) != CN_OK) goto end;
+        if (cn_dist_size(o->dist) > 1 && (s = agree_to_stop(o->dist, &stopping, e)) != CN_OK) goto end;
         if (log) {
             cn_progress p = {.iteration = done, .total = total, .epoch = epoch};
-            if ((s = cn_coop_read_metrics(rt, &coop, &p.metrics, e)) != CN_OK) goto end;
+            if ((s = cn_coop_read_metrics(rt, &coop, &p.metrics, e)) != CN_OK) goto end; /* waits for the queue */
+            double seconds = cn_seconds_now() - last_log; /* the slowest rank's, in data-parallel training */
+            if ((s = cn_dist_max_doubles(o->dist, &seconds, 1, "the iteration time", e)) != CN_OK) goto end;
             if ((s = cn_coop_check_replicas(rt, &coop, e)) != CN_OK) goto end;
             if (cn_fault_hit("nan")) p.metrics.loss_d = p.metrics.loss_g = NAN; /* tests of the guard */
             if (cn_fault_hit("dead")) p.metrics.f_observed = p.metrics.grad_f_norm = 0.0;
