@@ -41,19 +41,12 @@ void cn_dist_finalize(cn_dist *d);
 /* Ends every rank of the job at once (MPI_Abort): for an error one rank meets alone, which
  * would otherwise leave the others waiting in a collective. Returns only when d is single. */
 void cn_dist_abort(cn_dist *d, int exit_code);
-/* Whether this binary was built with MPI. */
-int cn_dist_available(void);
-
 int cn_dist_rank(const cn_dist *d);       /* 0 for NULL */
 int cn_dist_size(const cn_dist *d);       /* 1 for NULL */
-int cn_dist_local_rank(const cn_dist *d); /* rank among the ranks of this host */
 /* This rank's share of `total` items, split as evenly as the ranks allow (uneven splits differ
  * by one): [*start, *start + *count). */
 void cn_dist_share(const cn_dist *d, size_t total, size_t *start, size_t *count);
-void cn_dist_share_of(int rank, int size, size_t total, size_t *start, size_t *count);
 
-/* data[0, count) <- its sum over the ranks, in place. */
-cn_status cn_dist_sum_floats(cn_dist *d, float *data, size_t count, const char *what, cn_error *e);
 /* all[r * count + i] <- rank r's mine[i]: every rank's values, on every rank. */
 cn_status cn_dist_gather_doubles(cn_dist *d, const double *mine, size_t count, double *all, const char *what,
                                  cn_error *e);
@@ -76,7 +69,7 @@ cn_status cn_dist_start_sum(cn_dist *d, float *data, size_t count, const char *w
 void cn_dist_progress(cn_dist *d);
 cn_status cn_dist_finish_sums(cn_dist *d, cn_error *e);
 
+/* What this rank's collectives have cost so far (all zero for NULL). */
 const cn_dist_stats *cn_dist_get_stats(const cn_dist *d);
-void cn_dist_reset_stats(cn_dist *d);
 
 #endif

@@ -153,7 +153,7 @@ cn_status cn_coop_gather_rows(cn_runtime *rt, cn_coop *coop, const cn_buffer *b,
                               cn_error *e) {
     size_t first, rows, img = coop->image_floats;
     cn_dist_share(coop->dist, total, &first, &rows);
-    float *mine = cn_dist_rank(coop->dist) == 0 ? all : malloc(bytes_of(rows * img) + 1);
+    float *mine = cn_dist_rank(coop->dist) == 0 ? all : malloc(bytes_of(rows * img));
     if (!mine) return cn_error_set(e, CN_ERR_NOMEM, "out of memory gathering images");
     cn_status s = cn_buffer_read(rt, b, 0, mine, bytes_of(rows * img), e);
     if (s == CN_OK) s = cn_dist_gather_rows(coop->dist, mine, total, img, all, "gathering the sample images", e);
@@ -314,9 +314,12 @@ cn_status cn_coop_read_metrics(cn_runtime *rt, cn_coop *coop, cn_metrics *out, c
     if (s == CN_OK) s = cn_buffer_read(rt, &coop->grad_norms, 0, norms, bytes_of(m), e);
     if (s == CN_OK) s = cn_buffer_read(rt, &coop->residual_sq, 0, sq, bytes_of(1), e);
     /* this rank's sums, then the sums over all ranks (means over all chains and images) */
-    double sums[5] = {sum(f_batch, m), sum(f_batch + m, n), sum(f_gen, m), 0, (double)sq[0]};
-    for (size_t i = 0; i < m; i++) sums[3] += sqrt((double)norms[i]);
-    if (s == CN_OK) s = cn_dist_sum_doubles(coop->dist, sums, 5, "the metrics", e);
+    double sums[5] = {0};
+    if (s == CN_OK) {
+        sums[0] = sum(f_batch, m), sums[1] = sum(f_batch + m, n), sums[2] = sum(f_gen, m), sums[4] = sq[0];
+        for (size_t i = 0; i < m; i++) sums[3] += sqrt((double)norms[i]);
+        s = cn_dist_sum_doubles(coop->dist, sums, 5, "the metrics", e);
+    }
     if (s == CN_OK) {
         const cn_generator_config *g = &coop->config.generator;
         double chains = (double)coop->chains_total;

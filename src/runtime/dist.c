@@ -14,7 +14,7 @@
 #endif
 
 struct cn_dist {
-    int rank, size, local_rank;
+    int rank, size;
     double timeout_seconds;
     cn_dist_stats stats;
 #ifdef CN_HAVE_MPI
@@ -35,35 +35,22 @@ static long launcher_size(void) {
     return 0;
 }
 
-int cn_dist_available(void) {
-#ifdef CN_HAVE_MPI
-    return 1;
-#else
-    return 0;
-#endif
-}
-
 int cn_dist_rank(const cn_dist *d) { return d ? d->rank : 0; }
 int cn_dist_size(const cn_dist *d) { return d ? d->size : 1; }
-int cn_dist_local_rank(const cn_dist *d) { return d ? d->local_rank : 0; }
 
-void cn_dist_share_of(int rank, int size, size_t total, size_t *start, size_t *count) {
+static void share_of(int rank, int size, size_t total, size_t *start, size_t *count) {
     size_t r = (size_t)rank, s = (size_t)size;
     *start = total * r / s;
     *count = total * (r + 1) / s - *start;
 }
 
 void cn_dist_share(const cn_dist *d, size_t total, size_t *start, size_t *count) {
-    cn_dist_share_of(cn_dist_rank(d), cn_dist_size(d), total, start, count);
+    share_of(cn_dist_rank(d), cn_dist_size(d), total, start, count);
 }
 
 const cn_dist_stats *cn_dist_get_stats(const cn_dist *d) {
     static const cn_dist_stats none;
     return d ? &d->stats : &none;
-}
-
-void cn_dist_reset_stats(cn_dist *d) {
-    if (d) memset(&d->stats, 0, sizeof d->stats);
 }
 
 #ifdef CN_HAVE_MPI
@@ -83,10 +70,6 @@ cn_status cn_dist_init(int *argc, char ***argv, cn_dist **out, cn_error *e) {
     MPI_Comm_set_errhandler(d->comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(d->comm, &d->rank);
     MPI_Comm_size(d->comm, &d->size);
-    MPI_Comm local;
-    MPI_Comm_split_type(d->comm, MPI_COMM_TYPE_SHARED, d->rank, MPI_INFO_NULL, &local);
-    MPI_Comm_rank(local, &d->local_rank);
-    MPI_Comm_free(&local);
     const char *t = getenv("COOPNETS_MPI_TIMEOUT");
     d->timeout_seconds = t && *t ? strtod(t, NULL) : 300.0;
     if (!(d->timeout_seconds > 0)) d->timeout_seconds = 300.0;
@@ -174,11 +157,6 @@ cn_status cn_dist_finish_sums(cn_dist *d, cn_error *e) {
     return wait_all(d, count, d->pending, d->pending_what[0], e);
 }
 
-cn_status cn_dist_sum_floats(cn_dist *d, float *data, size_t count, const char *what, cn_error *e) {
-    CN_TRY(cn_dist_start_sum(d, data, count, what, e));
-    return cn_dist_finish_sums(d, e);
-}
-
 cn_status cn_dist_gather_doubles(cn_dist *d, const double *mine, size_t count, double *all, const char *what,
                                  cn_error *e) {
     if (single(d)) {
@@ -241,7 +219,7 @@ cn_status cn_dist_gather_rows(cn_dist *d, const float *mine, size_t total_rows, 
         }
         for (int r = 0; r < d->size; r++) {
             size_t s, c;
-            cn_dist_share_of(r, d->size, total_rows, &s, &c);
+            share_of(r, d->size, total_rows, &s, &c);
             counts[r] = (int)(c * floats_per_row);
             offsets[r] = (int)(s * floats_per_row);
         }
@@ -284,7 +262,6 @@ void cn_dist_abort(cn_dist *d, int exit_code) { (void)d, (void)exit_code; }
 cn_status cn_dist_start_sum(cn_dist *d, float *data, size_t count, const char *what, cn_error *e) { return CN_OK; }
 void cn_dist_progress(cn_dist *d) { (void)d; }
 cn_status cn_dist_finish_sums(cn_dist *d, cn_error *e) { return CN_OK; }
-cn_status cn_dist_sum_floats(cn_dist *d, float *data, size_t count, const char *what, cn_error *e) { return CN_OK; }
 cn_status cn_dist_gather_doubles(cn_dist *d, const double *mine, size_t count, double *all, const char *what,
                                  cn_error *e) {
     memmove(all, mine, count * sizeof(double));
