@@ -227,6 +227,71 @@ static void test_shape(cn_runtime *rt, const shape *s, int with_scale, int in_pl
     free(shiftd), free(mean), free(invstd), free(dscale), free(dshift);
 }
 
+/* The kernels of synchronised batch norm, on rows [0, part) of a batch of n: each rank's mean and
+ * centred sum of squares, its two gradient sums (about the whole batch's mean), and dx from the
+ * whole batch's sums, which must equal the whole batch's dx on those rows. */
+static void test_split_batch(cn_runtime *rt, cn_test_rng *rng) {
+    enum { N = 6, PART = 4, C = 5, HW = 7 };
+    const size_t total = N * C * HW, part = PART * C * HW;
+    float x[N * C * HW], dy[N * C * HW], got[N * C * HW], meanf[C], invstdf[C], sumsf[2 * C];
+    double xd[N * C * HW], dyd[N * C * HW], y[N * C * HW], dx[N * C * HW], mean[C], invstd[C], shift[C] = {0};
+    double part_mean[C], part_m2[C], part_sums[2 * C], whole_sums[2 * C], zero_terms[N * C * HW];
+    cn_test_fill_uniform(rng, x, total, 4, 6);
+    cn_test_fill_uniform(rng, dy, total, -1, 1);
+    cn_test_to_double(x, xd, total), cn_test_to_double(dy, dyd, total);
+    bn_problem whole = {N, C, HW, xd, NULL, shift};
+    host_forward(&whole, y, mean, invstd);
+    host_backward(&whole, dyd, dx, NULL, NULL);
+    for (size_t ch = 0; ch < C; ch++) {
+        double sum = 0, m2 = 0, s_dy[2] = {0, 0}, w_dy[2] = {0, 0};
+        for (size_t b = 0; b < PART; b++)
+            for (size_t j = 0; j < HW; j++) sum += xd[AT(&whole, b, ch, j)];
+        part_mean[ch] = sum / (PART * HW);
+        for (size_t b = 0; b < N; b++)
+            for (size_t j = 0; j < HW; j++) {
+                size_t i = AT(&whole, b, ch, j);
+                double *to = b < PART ? s_dy : w_dy;
+                to[0] += dyd[i], to[1] += dyd[i] * (xd[i] - mean[ch]);
+                if (b < PART) m2 += pow(xd[i] - part_mean[ch], 2);
+            }
+        part_m2[ch] = m2;
+        part_sums[ch] = s_dy[0], part_sums[C + ch] = s_dy[1];
+        whole_sums[ch] = s_dy[0] + w_dy[0], whole_sums[C + ch] = s_dy[1] + w_dy[1];
+        meanf[ch] = (float)mean[ch], invstdf[ch] = (float)invstd[ch];
+    }
+    for (size_t i = 0; i < 2 * C; i++) sumsf[i] = (float)whole_sums[i];
+    for (size_t i = 0; i < part; i++) zero_terms[i] = dyd[i] * invstd[i / HW % C];
+    cn_buffer xb, dyb, dxb, m1, m2b, meanb, invstdb, sumsb, givenb;
+    cn_test_upload(rt, &xb, x, part, "x");
+    cn_test_upload(rt, &dyb, dy, part, "dy");
+    cn_test_upload(rt, &meanb, meanf, C, "mean");
+    cn_test_upload(rt, &invstdb, invstdf, C, "invstd");
+    cn_test_upload(rt, &givenb, sumsf, 2 * C, "sums");
+    CHECK_OK(cn_buffer_alloc(rt, &dxb, part * sizeof(float), "dx", TE));
+    CHECK_OK(cn_buffer_alloc(rt, &m1, C * sizeof(float), "part mean", TE));
+    CHECK_OK(cn_buffer_alloc(rt, &m2b, C * sizeof(float), "part m2", TE));
+    CHECK_OK(cn_buffer_alloc(rt, &sumsb, 2 * C * sizeof(float), "part sums", TE));
+    size_t global = C;
+    CHECK_OK(CN_RUN(rt, "batchnorm", "cn_batchnorm_statistics", 1, &global, NULL, TE, CN_MEM(&xb), CN_MEM(&m1),
+                    CN_MEM(&m2b), CN_U64(PART), CN_U64(C), CN_U64(HW), CN_F32(EPS), CN_I32(1)));
+    CHECK_OK(CN_RUN(rt, "batchnorm", "cn_batchnorm_channel_gradient_sums", 1, &global, NULL, TE, CN_MEM(&xb),
+                    CN_MEM(&meanb), CN_MEM(&dyb), CN_MEM(&sumsb), CN_U64(PART), CN_U64(C), CN_U64(HW)));
+    CHECK_OK(CN_RUN(rt, "batchnorm", "cn_batchnorm_backward_data", 1, &global, NULL, TE, CN_MEM(&xb),
+                    ((cn_arg){sizeof(cl_mem), &(cl_mem){NULL}}), CN_MEM(&meanb), CN_MEM(&invstdb), CN_MEM(&dyb),
+                    CN_MEM(&dxb), CN_U64(PART), CN_U64(C), CN_U64(HW), CN_MEM(&givenb), CN_F32(N * HW)));
+    const shape s = {PART, C, HW, 4, 6};
+    cn_test_download(rt, &m1, got, C);
+    check_close("split: part mean", &s, 0, 0, got, part_mean, C);
+    cn_test_download(rt, &m2b, got, C);
+    check_close("split: part centred sum of squares", &s, 0, 0, got, part_m2, C);
+    cn_test_download(rt, &sumsb, got, 2 * C);
+    check_close("split: part gradient sums", &s, 0, 0, got, part_sums, 2 * C);
+    cn_test_download(rt, &dxb, got, part);
+    check_close_terms("split: dx from the whole batch's sums", &s, 0, 0, got, dx, zero_terms, part);
+    cn_buffer *buffers[] = {&xb, &dyb, &dxb, &m1, &m2b, &meanb, &invstdb, &sumsb, &givenb};
+    for (size_t i = 0; i < sizeof buffers / sizeof *buffers; i++) cn_buffer_free(rt, buffers[i]);
+}
+
 static void test_argument_checks(cn_runtime *rt) {
     cn_buffer b;
     CHECK_OK(cn_buffer_alloc(rt, &b, 64 * sizeof(float), "b", TE));
@@ -254,6 +319,7 @@ int main(void) {
     for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++)
         for (int with_scale = 0; with_scale <= 1; with_scale++)
             test_shape(rt, &shapes[k], with_scale, with_scale, &rng);
+    test_split_batch(rt, &rng);
     test_argument_checks(rt);
     return cn_test_finish();
 }
