@@ -44,6 +44,13 @@ typedef struct cn_coop {
     cn_buffer f_generated, f_batch, grad_norms, residual_sq; /* metric reductions */
     cn_buffer reduce_ws;
     int generated_pending; /* the logged iteration ran descriptor Langevin steps */
+    /* The generator's activations are still those of step 1's forward pass on the latents, with
+     * the same weights: step 5 then starts from them instead of computing them again (the
+     * generator takes no Langevin steps between, and nothing else runs it in an iteration). */
+    int generator_forward_current;
+    /* Several ranks: step 3's gradient sum and Adam step wait for step 5's backward pass to be
+     * enqueued, so the sum travels while the device works and the ranks meet once, not twice. */
+    int descriptor_update_pending;
     size_t loss_g_rows;    /* rows of the logged generator update (L_G's 1/M) */
     /* Algorithm G: the latent vector h_i of every training image, kept across epochs on the host
      * [latent_count][latent] (cn_algorithm_g_init_latents; saved in checkpoints); NULL otherwise. */

@@ -176,6 +176,7 @@ cn_status cn_coop_generate(cn_runtime *rt, cn_coop *coop, uint64_t iteration, cn
     size_t m = coop->chain_count;
     CN_TRY(cn_noise_normal(rt, &key, m * coop->latent_floats, &coop->latent, e));
     CN_TRY(cn_net_forward(rt, &coop->generator, m, &coop->latent, e));
+    coop->generator_forward_current = 1;
     return cn_buffer_copy(rt, &coop->chains, 0, cn_net_output(&coop->generator), 0,
                           bytes_of(m * coop->image_floats), e);
 }
@@ -222,10 +223,23 @@ cn_status cn_coop_update_descriptor(cn_runtime *rt, cn_coop *coop, int log, cn_e
             CN_TRY(cn_reduce_rows(rt, CN_REDUCE_SUM, rows, cn_net_output_size(des), cn_net_output(des),
                                   &coop->f_batch, &coop->reduce_ws, e));
         CN_TRY(cn_net_backward(rt, des, rows, &coop->images, &coop->loss_weights, NULL, 1, e));
+        int last = u == coop->config.descriptor.updates_per_iteration - 1;
+        if (last && coop->descriptor_sync.dist && built(&coop->generator)) {
+            coop->descriptor_update_pending = 1; /* finished in step 5 (finish_descriptor_update) */
+            break;
+        }
         CN_TRY(cn_gradient_sync_finish(rt, des, &coop->descriptor_sync, e));
         CN_TRY(cn_net_adam_step(rt, des, e));
     }
     return CN_OK;
+}
+
+/* Step 3's deferred end: the descriptor's summed gradients and its Adam step. */
+static cn_status finish_descriptor_update(cn_runtime *rt, cn_coop *coop, cn_error *e) {
+    if (!coop->descriptor_update_pending) return CN_OK;
+    coop->descriptor_update_pending = 0;
+    CN_TRY(cn_gradient_sync_finish(rt, &coop->descriptor, &coop->descriptor_sync, e));
+    return cn_net_adam_step(rt, &coop->descriptor, e);
 }
 
 /* Step 4: generator Langevin inference of h towards Ỹ:
@@ -241,6 +255,7 @@ cn_status cn_coop_infer_latent_on(cn_runtime *rt, cn_coop *coop, const cn_buffer
     cn_net *gen = &coop->generator;
     float inv_var = (float)(1.0 / (g->sigma * g->sigma));
     size_t count = rows * coop->image_floats;
+    if (steps > 0) coop->generator_forward_current = 0;
     for (int t = 0; t < steps; t++) {
         CN_TRY(cn_net_forward(rt, gen, rows, &coop->latent, e));
         /* d/dg ‖Ỹ − g‖²/(2σ²) = −(Ỹ − g)/σ², over the visible elements only when masked */
@@ -259,12 +274,14 @@ cn_status cn_coop_infer_latent_on(cn_runtime *rt, cn_coop *coop, const cn_buffer
 
 /* The generator update on `rows` rows of the `total` over all ranks that L_G's 1/total averages. */
 static cn_status update_generator(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows, size_t total,
-                                  int log, cn_error *e) {
+                                  int reuse_forward, int log, cn_error *e) {
     const cn_generator_config *g = &coop->config.generator;
     cn_net *gen = &coop->generator;
     float scale = (float)(1.0 / ((double)total * g->sigma * g->sigma));
+    reuse_forward = reuse_forward && coop->generator_forward_current;
+    coop->generator_forward_current = 0; /* the Adam step below changes the weights */
     for (int u = 0; u < g->updates_per_iteration; u++) {
-        CN_TRY(cn_net_forward(rt, gen, rows, &coop->latent, e));
+        if (!(u == 0 && reuse_forward)) CN_TRY(cn_net_forward(rt, gen, rows, &coop->latent, e));
         CN_TRY(cn_scaled_difference(rt, rows * coop->image_floats, -scale, target, cn_net_output(gen),
                                     &coop->residual, e));
         if (log && u == 0) {
@@ -273,6 +290,7 @@ static cn_status update_generator(cn_runtime *rt, cn_coop *coop, const cn_buffer
             coop->loss_g_rows = total;
         }
         CN_TRY(cn_net_backward(rt, gen, rows, &coop->latent, &coop->residual, NULL, 1, e));
+        CN_TRY(finish_descriptor_update(rt, coop, e));
         CN_TRY(cn_gradient_sync_finish(rt, gen, &coop->generator_sync, e));
         CN_TRY(cn_net_adam_step(rt, gen, e));
     }
@@ -281,12 +299,12 @@ static cn_status update_generator(cn_runtime *rt, cn_coop *coop, const cn_buffer
 
 /* Step 5: reconstruction, L_G = (1/M) Σ ‖Ỹ − g(h)‖²/(2σ²). */
 cn_status cn_coop_update_generator(cn_runtime *rt, cn_coop *coop, int log, cn_error *e) {
-    return update_generator(rt, coop, &coop->chains, coop->chain_count, coop->chains_total, log, e);
+    return update_generator(rt, coop, &coop->chains, coop->chain_count, coop->chains_total, 1, log, e);
 }
 
 cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows, int log,
                                       cn_error *e) {
-    return update_generator(rt, coop, target, rows, rows, log, e);
+    return update_generator(rt, coop, target, rows, rows, 0, log, e);
 }
 
 cn_status cn_coop_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e) {
@@ -295,7 +313,7 @@ cn_status cn_coop_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, i
     CN_TRY(cn_coop_update_descriptor(rt, coop, log, e));
     CN_TRY(cn_coop_infer_latent(rt, coop, iteration, e));
     CN_TRY(cn_coop_update_generator(rt, coop, log, e));
-    return CN_OK;
+    return finish_descriptor_update(rt, coop, e);
 }
 
 static double sum(const float *x, size_t n) {
@@ -392,6 +410,7 @@ cn_status cn_coop_generate_from(cn_runtime *rt, cn_coop *coop, const float *late
                                 cn_error *e) {
     size_t m = coop->chain_count, img = coop->image_floats, lat = coop->latent_floats;
     CN_TRY(need_generator(coop, e));
+    coop->generator_forward_current = 0;
     for (size_t at = 0, batch = 0; at < count; at += m, batch++) {
         size_t k = count - at < m ? count - at : m;
         if (k < m) {
@@ -409,6 +428,7 @@ cn_status cn_coop_sample(cn_runtime *rt, cn_coop *coop, uint64_t seed, size_t co
                          float *out_generated, float *out_revised, cn_error *e) {
     size_t m = coop->chain_count, img = coop->image_floats;
     CN_TRY(need_generator(coop, e));
+    coop->generator_forward_current = 0;
     if (out_revised && !built(&coop->descriptor))
         return cn_error_set(e, CN_ERR_ARG,
                             "this model was trained in mode \"%s\" (%s): it has no descriptor to revise samples with",
