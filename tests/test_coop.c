@@ -85,6 +85,35 @@ static void read_all(cn_runtime *rt, const cn_net *net, float **out) {
         CHECK_OK(cn_buffer_read(rt, b[k], 0, *out + k * (net->params.bytes / sizeof(float)), net->params.bytes, TE));
 }
 
+/* With no Langevin step on the latents, step 5 starts from step 1's generator activations: the
+ * same bits as computing them again. */
+static void test_step5_reuses_step1_forward(cn_runtime *rt) {
+    printf("step 5 reusing step 1's generator forward pass\n");
+    cn_config c;
+    cn_test_tiny_config(NULL, 0, &c);
+    c.generator.langevin_steps = 0;
+    cn_coop reused, recomputed;
+    started_coop(rt, &c, &reused, 2);
+    started_coop(rt, &c, &recomputed, 0);
+    for (uint64_t it = 0; it < 2; it++) {
+        CHECK_OK(cn_coop_generate(rt, &recomputed, it, TE));
+        CHECK_OK(cn_coop_revise(rt, &recomputed, it, 0, TE));
+        CHECK_OK(cn_coop_update_descriptor(rt, &recomputed, 0, TE));
+        CHECK_OK(cn_coop_infer_latent(rt, &recomputed, it, TE));
+        recomputed.generator_forward_current = 0;
+        CHECK_OK(cn_coop_update_generator(rt, &recomputed, 0, TE));
+    }
+    float *a, *b;
+    read_all(rt, &reused.generator, &a);
+    read_all(rt, &recomputed.generator, &b);
+    CHECK(memcmp(a, b, 3 * reused.generator.params.bytes) == 0,
+          "the generator's weights and Adam state differ when step 5 reuses step 1's forward pass");
+    free(a);
+    free(b);
+    cn_coop_free(rt, &reused);
+    cn_coop_free(rt, &recomputed);
+}
+
 static void test_checkpoint_round_trip(cn_runtime *rt, const char *dir) {
     printf("checkpoint round trip\n");
     cn_config c;
@@ -153,6 +182,7 @@ int main(void) {
     char dir[] = "/tmp/cn_test_coop.XXXXXX";
     if (!mkdtemp(dir)) return 1;
     test_updates_move_objectives(rt);
+    test_step5_reuses_step1_forward(rt);
     test_checkpoint_round_trip(rt, dir);
     test_resume(rt, dir);
     char cmd[1200];

@@ -3,7 +3,9 @@
 #  - the same run on R = 1, 2 and 3 ranks (3 splits 16 images and 16 chains unevenly): every
 #    logged metric of 5 iterations agrees within relative 1e-5 (float summation order is the only
 #    difference; measured: 2.3e-7), and R = 2 twice is bitwise the same;
-#  - a checkpoint written by 2 ranks resumes on 1 and on 3 and continues the same run;
+#  - Algorithm G and Algorithm D with persistent chains on 3 ranks equal 1, and resume on 2;
+#  - a checkpoint written by 2 ranks resumes on 1 and on 3 and continues the same run (on 3 with
+#    ranks 1 and 2 started where the run folder is not: rank 0 alone reads it and sends it on);
 #  - a rank killed with SIGKILL, a device failing on one rank, a rank that hangs and a replica that
 #    drifts each end the whole job within a bound, with a message naming the rank, and leave the
 #    last checkpoint intact and resumable;
@@ -73,10 +75,28 @@ for R in 1 3; do
   mkdir -p "$tmp/resume$R/checkpoints" && cp "$tmp/c2/checkpoints/ckpt-000004.cnck" "$tmp/c2/metrics.jsonl" "$tmp/resume$R/"
   mv "$tmp/resume$R/ckpt-000004.cnck" "$tmp/resume$R/checkpoints/"
   if [ $R = 1 ]; then "$CLI" train --resume "$tmp/resume$R" --iters 8 >"$log" 2>&1
-  else "${MPI[@]}" -n $R "$CLI" train --resume "$tmp/resume$R" --iters 8 >"$log" 2>&1; fi
+  else # ranks 1 and 2 start where the run folder is not, as on other hosts: rank 0 sends the checkpoint
+    mkdir -p "$tmp/elsewhere"
+    (cd "$tmp" && "${MPI[@]}" -n 1 "$CLI" train --resume resume$R --iters 8 : \
+       -n $((R - 1)) -wdir "$tmp/elsewhere" "$CLI" train --resume resume$R --iters 8) >"$log" 2>&1
+  fi
   check "R=$R resumes at iteration 4" grep -q "resumed from .*ckpt-000004.cnck at iteration 4" "$log"
   check "R=$R continues the R=2 run: iterations 1-8 agree within 1e-5" \
     same_metrics 1e-5 "$tmp/c2/metrics.jsonl" "$tmp/resume$R/metrics.jsonl"
+done
+
+echo "--- Algorithm G (a latent vector kept per image) and Algorithm D with persistent chains"
+for mode in generator persistent; do
+  if [ $mode = generator ]; then margs=(--set mode=generator --set data.limit=32) # 2 epochs in 4 iterations
+  else margs=(--set mode=descriptor --set descriptor.chain_init=persistent); fi
+  train_on 1 "$tmp/$mode-r1" --iters 4 "${margs[@]}"
+  train_on 3 "$tmp/$mode-r3" --iters 4 --set training.checkpoint_every=2 "${margs[@]}"
+  check "mode $mode, R=3: every metric of iterations 1-4 equals R=1's within 1e-5" \
+    same_metrics 1e-5 "$tmp/$mode-r1/metrics.jsonl" "$tmp/$mode-r3/metrics.jsonl"
+  rm "$tmp/$mode-r3/checkpoints/ckpt-000004.cnck"
+  "${MPI[@]}" -n 2 "$CLI" train --resume "$tmp/$mode-r3" --iters 4 >"$log" 2>&1
+  check "mode $mode: the checkpoint of 3 ranks resumes on 2 and continues the same run" \
+    same_metrics 1e-5 "$tmp/$mode-r1/metrics.jsonl" "$tmp/$mode-r3/metrics.jsonl"
 done
 
 # Starts a long 2-rank run in the background (log every iteration, a checkpoint every 20) and
@@ -101,7 +121,8 @@ wait_job() {
 }
 resumable() { # the newest checkpoint of $1 loads and training goes on from it for 2 iterations
   local newest it
-  newest=$(ls "$1/checkpoints" | grep -E '^ckpt-[0-9]+\.cnck$' | sort | tail -1)
+  newest=$(ls "$1/checkpoints" 2>/dev/null | grep -E '^ckpt-[0-9]+\.cnck$' | sort | tail -1)
+  [ -n "$newest" ] || { echo "no checkpoint in $1/checkpoints" >"$log.resume"; return 1; }
   it=$((10#$(echo "$newest" | grep -oE '[0-9]+')))
   "${MPI[@]}" -n 2 "$CLI" train --resume "$1" --iters $((it + 2)) >"$log.resume" 2>&1 &&
     grep -q "resumed from .*$newest at iteration $it" "$log.resume"
@@ -121,7 +142,8 @@ check "mpirun names the killed rank" grep -qE "rank 1 .*(signal 9|Killed)" "$log
 ends_job "SIGKILL" "$tmp/kill"
 
 echo "--- a device failing on rank 1"
-COOPNETS_FAULT=cl:4000 COOPNETS_FAULT_RANK=1 start_long "$tmp/device"
+# about 330 OpenCL calls an iteration: the 12000th comes after checkpoint 20
+COOPNETS_FAULT=cl:12000 COOPNETS_FAULT_RANK=1 start_long "$tmp/device"
 wait_job 60
 check "the error names rank 1 and the OpenCL failure" grep -q "coopnets_cl (rank 1 of 2): CL_OUT_OF_RESOURCES" "$log"
 ends_job "device failure" "$tmp/device"
@@ -135,7 +157,7 @@ check "rank 0 gives up waiting, and says so" grep -q "coopnets_cl (rank 0 of 2):
 ends_job "hang" "$tmp/hang"
 
 echo "--- a replica that drifts"
-COOPNETS_FAULT=drift:3 COOPNETS_FAULT_RANK=1 start_long "$tmp/drift"
+COOPNETS_FAULT=drift:25 COOPNETS_FAULT_RANK=1 start_long "$tmp/drift" # the check of iteration 25: after checkpoint 20
 wait_job 60
 check "the replica check names rank 1" grep -q "the replicas drifted apart: .* rank 1 differ from rank 0" "$log"
 ends_job "drift" "$tmp/drift"

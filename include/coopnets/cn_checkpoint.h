@@ -21,4 +21,11 @@ cn_status cn_checkpoint_load(cn_runtime *rt, cn_coop *coop, const char *path, ui
 /* A checkpoint file, or a run folder (its newest checkpoints/ckpt-*.cnck), to a file path. */
 cn_status cn_checkpoint_find(const char *file_or_run, char *path, size_t size, cn_error *e);
 
+/* The same for a data-parallel job (dist NULL: one process): rank 0 alone looks at the file
+ * system and sends what it found and read to the others (cn_checkpoint_load does this through
+ * coop->dist), so a job across hosts needs the run folder on rank 0's host only. */
+cn_status cn_checkpoint_find_on(cn_dist *dist, const char *file_or_run, char *path, size_t size, cn_error *e);
+cn_status cn_checkpoint_read_config_on(cn_dist *dist, const char *path, cn_config *c, uint64_t *iteration,
+                                       cn_error *e);
+
 #endif

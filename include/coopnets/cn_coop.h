@@ -29,6 +29,7 @@ typedef struct cn_coop {
     cn_dist *dist;
     size_t batch_total, chains_total;
     size_t batch_first, chain_first;
+    size_t generator_first; /* the global index of this rank's first generator row (chain_first; batch_first in mode generator) */
     cn_gradient_sync descriptor_sync, generator_sync;
     size_t generator_rows;         /* the generator's largest batch: M, or max(M, n) in mode generator */
     size_t image_floats, latent_floats;
@@ -56,6 +57,9 @@ typedef struct cn_coop {
      * [latent_count][latent] (cn_algorithm_g_init_latents; saved in checkpoints); NULL otherwise. */
     float *latents;
     size_t latent_count;
+    /* Rank 0 of a data-parallel run with persistent chains: all M chains, gathered from every rank
+     * by cn_coop_prepare_save for the checkpoint; NULL otherwise. */
+    float *gathered_chains;
 } cn_coop;
 
 /* Builds both nets and all buffers for config c (checks device memory first). Weights start from
@@ -63,10 +67,14 @@ typedef struct cn_coop {
 cn_status cn_coop_create(cn_runtime *rt, const cn_config *c, cn_coop *coop, cn_error *e);
 /* The same for this rank's share of a data-parallel run over dist (NULL: cn_coop_create): the
  * observed batch and the chains split as cn_dist_share does, batch norm synchronised, gradients
- * summed before every Adam step. Mode coop and descriptor mode with fresh chains only. */
+ * summed before every Adam step. */
 cn_status cn_coop_create_on(cn_runtime *rt, const cn_config *c, cn_dist *dist, cn_coop *coop, cn_error *e);
 void cn_coop_free(cn_runtime *rt, cn_coop *coop);
 cn_status cn_coop_init_weights(cn_runtime *rt, cn_coop *coop, cn_error *e);
+
+/* Before rank 0 writes a checkpoint, every rank calls this: the state that lives split over the
+ * ranks (persistent chains) is gathered to rank 0. Nothing to do for one process. */
+cn_status cn_coop_prepare_save(cn_runtime *rt, cn_coop *coop, cn_error *e);
 
 /* Rank 0 receives rows [0, total) of b, of which each rank holds its share (chains, generator
  * output), into all (others may pass NULL): what a single device would hold. */
@@ -87,11 +95,12 @@ cn_status cn_coop_update_generator(cn_runtime *rt, cn_coop *coop, int log, cn_er
 /* Steps 4 and 5 on any target (Algorithm G: the observed batch; completion: masked test images):
  * `steps` generator Langevin steps of the first `rows` latent vectors towards target[0, rows),
  * noise keyed by (seed, iteration); with a mask (per element: 1 visible, 0 hidden) only the
- * visible elements pull. Then the generator update on L_G = (1/rows) Σ ‖target − g(h)‖²/(2σ²). */
+ * visible elements pull. Then the generator update on L_G = (1/total_rows) Σ ‖target − g(h)‖²/(2σ²),
+ * where this rank holds `rows` of the `total_rows` over all ranks. */
 cn_status cn_coop_infer_latent_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, const cn_buffer *mask,
                                   size_t rows, int steps, uint64_t seed, uint64_t iteration, cn_error *e);
-cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows, int log,
-                                      cn_error *e);
+cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows,
+                                      size_t total_rows, int log, cn_error *e);
 /* All five in order. */
 cn_status cn_coop_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e);
 /* Data-parallel training: every rank's parameters and Adam state are checksummed and compared

@@ -58,8 +58,14 @@ cn_status cn_dist_max_doubles(cn_dist *d, double *values, size_t count, const ch
  * `mine`, floats_per_row × its share of `total_rows` (cn_dist_share). */
 cn_status cn_dist_gather_rows(cn_dist *d, const float *mine, size_t total_rows, size_t floats_per_row, float *all,
                               const char *what, cn_error *e);
+/* The same rows on every rank (MPI_Allgatherv): all[total_rows × floats_per_row]. */
+cn_status cn_dist_allgather_rows(cn_dist *d, const float *mine, size_t total_rows, size_t floats_per_row, float *all,
+                                 const char *what, cn_error *e);
 /* Rank 0's bytes to every rank. */
 cn_status cn_dist_broadcast(cn_dist *d, void *data, size_t bytes, const char *what, cn_error *e);
+/* For work rank 0 does alone (reading a checkpoint, writing one): returns rank 0's status s on
+ * every rank, and on the others rank 0's message in e, so all ranks go on or stop together. */
+cn_status cn_dist_share_outcome(cn_dist *d, cn_status s, const char *what, cn_error *e);
 
 /* A sum of floats started now and finished by cn_dist_finish_sums (gradients, bucket by bucket,
  * while the device goes on with the backward pass). At most CN_DIST_MAX_PENDING at a time. */

@@ -77,8 +77,8 @@ int cn_cmd_train(cn_cli *cli, int argc, char **argv) {
     } else {
         char ckpt[CN_PATH_MAX];
         uint64_t it;
-        s = cn_checkpoint_find(resume, ckpt, sizeof ckpt, &e);
-        if (s == CN_OK) s = cn_checkpoint_read_config(ckpt, &config, &it, &e);
+        s = cn_checkpoint_find_on(cli->dist, resume, ckpt, sizeof ckpt, &e);
+        if (s == CN_OK) s = cn_checkpoint_read_config_on(cli->dist, ckpt, &config, &it, &e);
         if (s == CN_OK && nsets) {
             char *json = cn_config_to_json(&config);
             s = json ? cn_config_parse(json, ckpt, sets, nsets, &config, &e) : CN_ERR_NOMEM;

@@ -47,10 +47,12 @@ static cn_status algorithm_d(cn_runtime *rt, cn_coop *coop, uint64_t iteration, 
     return cn_coop_update_descriptor(rt, coop, log, e);
 }
 
-/* Copies the batch's latent rows between the kept vectors and `rows` ([n][latent]). */
-static void batch_latents(cn_coop *coop, const uint32_t *perm, size_t start, float *rows, int write_back) {
+/* Copies latent rows between the kept vectors and `rows` ([count][latent]): the images at
+ * positions start .. start + count of the shuffled order. */
+static void batch_latents(cn_coop *coop, const uint32_t *perm, size_t start, size_t count, float *rows,
+                          int write_back) {
     size_t lat = coop->latent_floats;
-    for (size_t k = 0; k < coop->batch; k++) {
+    for (size_t k = 0; k < count; k++) {
         float *kept = coop->latents + (size_t)perm[(start + k) % coop->latent_count] * lat;
         if (write_back) memcpy(kept, rows + k * lat, lat * sizeof(float));
         else memcpy(rows + k * lat, kept, lat * sizeof(float));
@@ -58,23 +60,27 @@ static void batch_latents(cn_coop *coop, const uint32_t *perm, size_t start, flo
 }
 
 /* Algorithm G: infer h_i for the observed X_i starting from the h_i of the last epoch, learn the
- * generator on (h_i, X_i), keep the inferred h_i. The batch sits at row 0 of coop->images. */
+ * generator on (h_i, X_i), keep the inferred h_i. The batch sits at row 0 of coop->images. Each
+ * rank infers its share of the batch; every rank keeps every h_i, so the shares are exchanged. */
 static cn_status algorithm_g(cn_runtime *rt, cn_coop *coop, uint64_t iteration, const uint32_t *perm, size_t start,
                              int log, cn_error *e) {
     if (!coop->latents)
         return cn_error_set(e, CN_ERR_ARG, "mode generator: no latent vectors (call cn_algorithm_prepare first)");
-    size_t n = coop->batch, bytes = n * coop->latent_floats * sizeof(float);
-    float *rows = malloc(bytes);
+    size_t n = coop->batch, lat = coop->latent_floats, bytes = n * lat * sizeof(float);
+    float *rows = malloc(coop->batch_total * lat * sizeof(float)); /* the whole batch's; this rank's at batch_first */
     if (!rows) return cn_error_set(e, CN_ERR_NOMEM, "out of memory for a batch of latent vectors");
-    batch_latents(coop, perm, start, rows, 0);
+    float *mine = rows + coop->batch_first * lat;
+    batch_latents(coop, perm, start + coop->batch_first, n, mine, 0);
     const cn_config *c = &coop->config;
-    cn_status s = cn_buffer_write(rt, &coop->latent, 0, rows, bytes, e);
+    cn_status s = cn_buffer_write(rt, &coop->latent, 0, mine, bytes, e);
     if (s == CN_OK)
         s = cn_coop_infer_latent_on(rt, coop, &coop->images, NULL, n, c->generator.langevin_steps, c->seed, iteration, e);
-    if (s == CN_OK) s = cn_coop_update_generator_on(rt, coop, &coop->images, n, log, e);
+    if (s == CN_OK) s = cn_coop_update_generator_on(rt, coop, &coop->images, n, coop->batch_total, log, e);
     /* the update leaves h as inference left it */
-    if (s == CN_OK) s = cn_buffer_read(rt, &coop->latent, 0, rows, bytes, e);
-    if (s == CN_OK) batch_latents(coop, perm, start, rows, 1);
+    if (s == CN_OK) s = cn_buffer_read(rt, &coop->latent, 0, mine, bytes, e);
+    if (s == CN_OK)
+        s = cn_dist_allgather_rows(coop->dist, mine, coop->batch_total, lat, rows, "sharing the inferred latent vectors", e);
+    if (s == CN_OK) batch_latents(coop, perm, start, coop->batch_total, rows, 1);
     free(rows);
     return s;
 }

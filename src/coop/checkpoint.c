@@ -85,6 +85,12 @@ static cn_status arrays_of(cn_runtime *rt, const cn_coop *coop, array *out, int 
     *count = 0;
     if (coop->latents) out[(*count)++] = (array){"latents", coop->latent_count, coop->latent_floats, coop->latents, 0};
     if (coop->config.mode == CN_MODE_DESCRIPTOR && coop->config.descriptor.chain_init == CN_CHAINS_PERSISTENT) {
+        if (cn_dist_size(coop->dist) > 1) { /* split over the ranks: cn_coop_prepare_save gathered them */
+            if (!coop->gathered_chains)
+                return cn_error_set(e, CN_ERR_ARG, "the chains of the other ranks were not gathered for the checkpoint");
+            out[(*count)++] = (array){"chains", coop->chains_total, coop->image_floats, coop->gathered_chains, 0};
+            return CN_OK;
+        }
         size_t bytes = coop->chain_count * coop->image_floats * sizeof(float);
         array *a = &out[(*count)++];
         *a = (array){"chains", coop->chain_count, coop->image_floats, malloc(bytes), 1};
@@ -164,8 +170,7 @@ typedef struct loaded {
     size_t payload; /* offset of the tensor data */
 } loaded;
 
-static cn_status load_file(const char *path, loaded *l, cn_error *e) {
-    memset(l, 0, sizeof *l);
+static cn_status read_whole_file(const char *path, loaded *l, cn_error *e) {
     FILE *f = fopen(path, "rb");
     if (!f) return cn_error_set(e, CN_ERR_IO, "cannot open checkpoint %s: %s", path, strerror(errno));
     struct stat st;
@@ -181,7 +186,32 @@ static cn_status load_file(const char *path, loaded *l, cn_error *e) {
     }
     size_t got = fread(l->data, 1, l->size, f);
     fclose(f);
-    if (got != l->size) return cn_error_set(e, CN_ERR_IO, "cannot read checkpoint %s", path);
+    return got == l->size ? CN_OK : cn_error_set(e, CN_ERR_IO, "cannot read checkpoint %s", path);
+}
+
+/* Rank 0 reads the file and sends its bytes to the other ranks, which need not see the file. */
+static cn_status receive_file(cn_dist *dist, const char *path, loaded *l, cn_error *e) {
+    cn_status s = cn_dist_rank(dist) == 0 ? read_whole_file(path, l, e) : CN_OK;
+    CN_TRY(cn_dist_share_outcome(dist, s, "sharing the checkpoint", e));
+    if (cn_dist_size(dist) == 1) return CN_OK;
+    uint64_t size = l->size;
+    CN_TRY(cn_dist_broadcast(dist, &size, sizeof size, "sharing the checkpoint's size", e));
+    if (cn_dist_rank(dist) != 0) {
+        l->size = (size_t)size;
+        if (!(l->data = malloc(l->size ? l->size : 1)))
+            s = cn_error_set(e, CN_ERR_NOMEM, "out of memory receiving checkpoint %s", path);
+    }
+    double failed = s != CN_OK; /* a rank that cannot hold the bytes must not leave rank 0 sending */
+    cn_status shared = cn_dist_max_doubles(dist, &failed, 1, "receiving the checkpoint", s == CN_OK ? e : NULL);
+    if (s != CN_OK || shared != CN_OK) return s != CN_OK ? s : shared;
+    if (failed) return cn_error_set(e, CN_ERR_PEER, "another rank ran out of memory receiving checkpoint %s", path);
+    return cn_dist_broadcast(dist, l->data, l->size, "sharing the checkpoint", e);
+}
+
+/* The file's bytes (from rank 0 in a data-parallel job), checked: magic, version, checksum, header. */
+static cn_status load_file(cn_dist *dist, const char *path, loaded *l, cn_error *e) {
+    memset(l, 0, sizeof *l);
+    CN_TRY(receive_file(dist, path, l, e));
     if (memcmp(l->data, MAGIC, 8) != 0) return cn_error_set(e, CN_ERR_FORMAT, "%s is not a coopnets_cl checkpoint", path);
     uint32_t version, header_len;
     memcpy(&version, l->data + 8, 4);
@@ -222,8 +252,13 @@ static cn_status header_config(const char *path, const loaded *l, cn_config *c, 
 }
 
 cn_status cn_checkpoint_read_config(const char *path, cn_config *c, uint64_t *iteration, cn_error *e) {
+    return cn_checkpoint_read_config_on(NULL, path, c, iteration, e);
+}
+
+cn_status cn_checkpoint_read_config_on(cn_dist *dist, const char *path, cn_config *c, uint64_t *iteration,
+                                       cn_error *e) {
     loaded l;
-    cn_status s = load_file(path, &l, e);
+    cn_status s = load_file(dist, path, &l, e);
     if (s == CN_OK) s = header_config(path, &l, c, iteration, e);
     loaded_free(&l);
     return s;
@@ -289,17 +324,19 @@ static cn_status load_array(cn_runtime *rt, const char *path, const loaded *l, c
         return CN_OK;
     }
     if (strcmp(name->valuestring, "chains") == 0) {
-        if (rows != coop->chain_count || cols != coop->image_floats)
+        if (rows != coop->chains_total || cols != coop->image_floats)
             return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s holds %zu chains of %zu values, the config %zu of %zu",
-                                path, rows, cols, coop->chain_count, coop->image_floats);
-        return cn_buffer_write(rt, &coop->chains, 0, data, bytes, e);
+                                path, rows, cols, coop->chains_total, coop->image_floats);
+        /* this rank's share of them (all of them for one process) */
+        return cn_buffer_write(rt, &coop->chains, 0, (const float *)data + coop->chain_first * cols,
+                               coop->chain_count * cols * sizeof(float), e);
     }
     return cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s has an unknown array \"%s\"", path, name->valuestring);
 }
 
 cn_status cn_checkpoint_load(cn_runtime *rt, cn_coop *coop, const char *path, uint64_t *iteration, cn_error *e) {
     loaded l;
-    cn_status s = load_file(path, &l, e);
+    cn_status s = load_file(coop->dist, path, &l, e);
     if (s != CN_OK) {
         loaded_free(&l);
         return s;
@@ -337,6 +374,12 @@ cn_status cn_checkpoint_load(cn_runtime *rt, cn_coop *coop, const char *path, ui
     if (s == CN_OK) *iteration = (uint64_t)it->valuedouble;
     loaded_free(&l);
     return s;
+}
+
+cn_status cn_checkpoint_find_on(cn_dist *dist, const char *file_or_run, char *path, size_t size, cn_error *e) {
+    cn_status s = cn_dist_rank(dist) == 0 ? cn_checkpoint_find(file_or_run, path, size, e) : CN_OK;
+    CN_TRY(cn_dist_share_outcome(dist, s, "sharing the checkpoint's name", e));
+    return cn_dist_broadcast(dist, path, size, "sharing the checkpoint's name", e);
 }
 
 cn_status cn_checkpoint_find(const char *file_or_run, char *path, size_t size, cn_error *e) {

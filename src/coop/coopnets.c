@@ -44,14 +44,9 @@ static cn_status split_over_ranks(const cn_config *c, cn_dist *dist, cn_coop *co
     coop->chains_total = (size_t)c->training.chains;
     cn_dist_share(dist, coop->batch_total, &coop->batch_first, &coop->batch);
     cn_dist_share(dist, coop->chains_total, &coop->chain_first, &coop->chain_count);
+    coop->generator_first = c->mode == CN_MODE_GENERATOR ? coop->batch_first : coop->chain_first;
     int ranks = cn_dist_size(dist);
     if (ranks == 1) return CN_OK;
-    if (c->mode == CN_MODE_GENERATOR || (c->mode == CN_MODE_DESCRIPTOR && c->descriptor.chain_init == CN_CHAINS_PERSISTENT))
-        return cn_error_set(e, CN_ERR_CONFIG,
-                            "%s: mode \"%s\"%s runs on one rank only (its per-image state is not split yet); "
-                            "start it without mpirun, or with -n 1",
-                            c->source, cn_mode_name(c->mode),
-                            c->mode == CN_MODE_DESCRIPTOR ? " with persistent chains" : "");
     size_t fewest = coop->batch_total < coop->chains_total ? coop->batch_total : coop->chains_total;
     if (fewest < (size_t)ranks)
         return cn_error_set(e, CN_ERR_CONFIG,
@@ -141,7 +136,8 @@ void cn_coop_free(cn_runtime *rt, cn_coop *coop) {
     cn_net_free(rt, &coop->descriptor);
     cn_net_free(rt, &coop->generator);
     free(coop->latents);
-    coop->latents = NULL;
+    free(coop->gathered_chains);
+    coop->latents = coop->gathered_chains = NULL;
 }
 
 cn_status cn_coop_init_weights(cn_runtime *rt, cn_coop *coop, cn_error *e) {
@@ -159,6 +155,15 @@ cn_status cn_coop_gather_rows(cn_runtime *rt, cn_coop *coop, const cn_buffer *b,
     if (s == CN_OK) s = cn_dist_gather_rows(coop->dist, mine, total, img, all, "gathering the sample images", e);
     if (mine != all) free(mine);
     return s;
+}
+
+cn_status cn_coop_prepare_save(cn_runtime *rt, cn_coop *coop, cn_error *e) {
+    int persistent = coop->config.mode == CN_MODE_DESCRIPTOR && coop->config.descriptor.chain_init == CN_CHAINS_PERSISTENT;
+    if (!persistent || cn_dist_size(coop->dist) == 1) return CN_OK;
+    if (cn_dist_rank(coop->dist) == 0 && !coop->gathered_chains &&
+        !(coop->gathered_chains = malloc(bytes_of(coop->chains_total * coop->image_floats))))
+        return cn_error_set(e, CN_ERR_NOMEM, "out of memory gathering the chains for the checkpoint");
+    return cn_coop_gather_rows(rt, coop, &coop->chains, coop->chains_total, coop->gathered_chains, e);
 }
 
 cn_status cn_coop_set_observed(cn_runtime *rt, cn_coop *coop, const float *images, cn_error *e) {
@@ -265,7 +270,7 @@ cn_status cn_coop_infer_latent_on(cn_runtime *rt, cn_coop *coop, const cn_buffer
             CN_TRY(cn_scaled_difference(rt, count, -inv_var, target, cn_net_output(gen), &coop->residual, e));
         CN_TRY(cn_net_backward(rt, gen, rows, &coop->latent, &coop->residual, &coop->latent_grad, 0, e));
         cn_noise_key key = {seed, (uint32_t)iteration, CN_STREAM_GENERATOR_LANGEVIN, (uint32_t)t,
-                            coop->chain_first * coop->latent_floats};
+                            coop->generator_first * coop->latent_floats};
         CN_TRY(cn_langevin_generator_step(rt, rows * coop->latent_floats, &coop->latent, &coop->latent_grad,
                                           (float)g->langevin_step_size, g->langevin_noise, &key, e));
     }
@@ -302,9 +307,9 @@ cn_status cn_coop_update_generator(cn_runtime *rt, cn_coop *coop, int log, cn_er
     return update_generator(rt, coop, &coop->chains, coop->chain_count, coop->chains_total, 1, log, e);
 }
 
-cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows, int log,
-                                      cn_error *e) {
-    return update_generator(rt, coop, target, rows, rows, 0, log, e);
+cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows,
+                                      size_t total_rows, int log, cn_error *e) {
+    return update_generator(rt, coop, target, rows, total_rows, 0, log, e);
 }
 
 cn_status cn_coop_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e) {

@@ -291,7 +291,7 @@ static cn_status roll_back(cn_runtime *rt, cn_coop *coop, uint64_t diverged_at, 
     const char *out = c->training.output;
     char why[sizeof e->message], ckpt[CN_PATH_MAX], path[CN_PATH_MAX + 64];
     snprintf(why, sizeof why, "%s", e->message);
-    int found = cn_checkpoint_find(out, ckpt, sizeof ckpt, NULL) == CN_OK;
+    int found = cn_checkpoint_find_on(coop->dist, out, ckpt, sizeof ckpt, NULL) == CN_OK;
     if (!found)
         return cn_error_set(e, CN_ERR_DIVERGED,
                             "%s; there is no checkpoint to roll back to yet: start again with a smaller "
@@ -311,6 +311,7 @@ static cn_status roll_back(cn_runtime *rt, cn_coop *coop, uint64_t diverged_at, 
     opt->lr *= factor;
     if (c->mode == CN_MODE_GENERATOR) coop->generator.adam.lr = (float)opt->lr;
     else coop->descriptor.adam.lr = (float)opt->lr, c->descriptor.langevin_step_size *= factor;
+    CN_TRY(cn_coop_prepare_save(rt, coop, e));
     if (!writer) return CN_OK;
     CN_TRY(cn_checkpoint_save(rt, coop, *back, ckpt, e));
     char *json = cn_config_to_json(c);
@@ -405,18 +406,9 @@ static cn_status agree_to_stop(cn_dist *dist, int *stopping, cn_error *e) {
 /* Only rank 0 writes a checkpoint; its outcome (a NaN in the weights, a full disk) is every rank's. */
 static cn_status shared_checkpoint(cn_runtime *rt, cn_coop *coop, const char *out, uint64_t it,
                                    const cn_train_options *o, cn_error *e) {
-    int status = cn_dist_rank(coop->dist) == 0 ? (int)save_checkpoint(rt, coop, out, it, o, e) : CN_OK;
-    if (cn_dist_size(coop->dist) == 1) return (cn_status)status;
-    cn_error peer = {0}; /* rank 0's own message stays in e */
-    if (cn_dist_broadcast(coop->dist, &status, sizeof status, "sharing the checkpoint's outcome", &peer) != CN_OK) {
-        cn_error_clear(e);
-        *e = peer;
-        return e->status;
-    }
-    if (cn_dist_rank(coop->dist) == 0 || status == CN_OK) return (cn_status)status;
-    return cn_error_set(e, status == CN_ERR_DIVERGED ? CN_ERR_DIVERGED : CN_ERR_PEER,
-                        "rank 0 could not write the checkpoint of iteration %llu (%s)", (unsigned long long)it,
-                        cn_status_name((cn_status)status));
+    cn_status s = cn_coop_prepare_save(rt, coop, e);
+    if (s == CN_OK && cn_dist_rank(coop->dist) == 0) s = save_checkpoint(rt, coop, out, it, o, e);
+    return cn_dist_share_outcome(coop->dist, s, "sharing the checkpoint's outcome", e);
 }
 
 cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_options *o, cn_error *e) {
@@ -449,7 +441,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     uint64_t start = 0, total = o->iterations > 0 ? (uint64_t)o->iterations : cn_train_total_iterations(config, (size_t)data.count);
     if (o->resume) {
         char ckpt[CN_PATH_MAX];
-        if ((s = cn_checkpoint_find(o->resume, ckpt, sizeof ckpt, e)) != CN_OK) goto end;
+        if ((s = cn_checkpoint_find_on(o->dist, o->resume, ckpt, sizeof ckpt, e)) != CN_OK) goto end;
         if ((s = cn_checkpoint_load(rt, &coop, ckpt, &start, e)) != CN_OK) goto end;
         say(o, "resumed from %s at iteration %llu", ckpt, (unsigned long long)start);
     } else if ((s = cn_coop_init_weights(rt, &coop, e)) != CN_OK) {

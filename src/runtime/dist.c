@@ -2,6 +2,7 @@
  * half only. */
 #include "coopnets/cn_dist.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,8 +200,27 @@ cn_status cn_dist_max_doubles(cn_dist *d, double *values, size_t count, const ch
     return combine_doubles(d, values, count, 1, what, e);
 }
 
-cn_status cn_dist_gather_rows(cn_dist *d, const float *mine, size_t total_rows, size_t floats_per_row, float *all,
-                              const char *what, cn_error *e) {
+/* Every rank's count and offset, in floats, of rows split as cn_dist_share does. */
+static cn_status row_layout(const cn_dist *d, size_t total_rows, size_t floats_per_row, int **counts, int **offsets,
+                            const char *what, cn_error *e) {
+    *counts = malloc((size_t)d->size * sizeof(int));
+    *offsets = malloc((size_t)d->size * sizeof(int));
+    if (!*counts || !*offsets) {
+        free(*counts), free(*offsets);
+        *counts = *offsets = NULL;
+        return cn_error_set(e, CN_ERR_NOMEM, "out of memory in %s", what);
+    }
+    for (int r = 0; r < d->size; r++) {
+        size_t s, c;
+        share_of(r, d->size, total_rows, &s, &c);
+        (*counts)[r] = (int)(c * floats_per_row);
+        (*offsets)[r] = (int)(s * floats_per_row);
+    }
+    return CN_OK;
+}
+
+static cn_status rows_collective(cn_dist *d, const float *mine, size_t total_rows, size_t floats_per_row, float *all,
+                                 int to_all, const char *what, cn_error *e) {
     size_t start, rows;
     cn_dist_share(d, total_rows, &start, &rows);
     if (single(d)) {
@@ -209,30 +229,29 @@ cn_status cn_dist_gather_rows(cn_dist *d, const float *mine, size_t total_rows, 
     }
     if (total_rows * floats_per_row > (size_t)INT32_MAX) return too_large(d, total_rows * floats_per_row, what, e);
     int *counts = NULL, *offsets = NULL;
-    if (d->rank == 0) {
-        counts = malloc((size_t)d->size * sizeof(int));
-        offsets = malloc((size_t)d->size * sizeof(int));
-        if (!counts || !offsets) {
-            free(counts);
-            free(offsets);
-            return cn_error_set(e, CN_ERR_NOMEM, "out of memory in %s", what);
-        }
-        for (int r = 0; r < d->size; r++) {
-            size_t s, c;
-            share_of(r, d->size, total_rows, &s, &c);
-            counts[r] = (int)(c * floats_per_row);
-            offsets[r] = (int)(s * floats_per_row);
-        }
-    }
+    if ((to_all || d->rank == 0) && row_layout(d, total_rows, floats_per_row, &counts, &offsets, what, e) != CN_OK)
+        return e ? e->status : CN_ERR_NOMEM;
     MPI_Request r;
-    /* rank 0's own rows may already lie in place */
-    const void *send = d->rank == 0 && mine == all ? MPI_IN_PLACE : (const void *)mine;
-    int rc = MPI_Igatherv(send, (int)(rows * floats_per_row), MPI_FLOAT, all, counts, offsets, MPI_FLOAT, 0, d->comm,
-                          &r);
+    /* the receiver's own rows may already lie in place */
+    int in_place = (to_all || d->rank == 0) && mine == all + start * floats_per_row;
+    const void *send = in_place ? MPI_IN_PLACE : (const void *)mine;
+    int n = (int)(rows * floats_per_row), rc;
+    if (to_all) rc = MPI_Iallgatherv(send, n, MPI_FLOAT, all, counts, offsets, MPI_FLOAT, d->comm, &r);
+    else rc = MPI_Igatherv(send, n, MPI_FLOAT, all, counts, offsets, MPI_FLOAT, 0, d->comm, &r);
     cn_status s = rc == MPI_SUCCESS ? wait_all(d, 1, &r, what, e) : mpi_failed(d, rc, what, e);
     free(counts);
     free(offsets);
     return s;
+}
+
+cn_status cn_dist_gather_rows(cn_dist *d, const float *mine, size_t total_rows, size_t floats_per_row, float *all,
+                              const char *what, cn_error *e) {
+    return rows_collective(d, mine, total_rows, floats_per_row, all, 0, what, e);
+}
+
+cn_status cn_dist_allgather_rows(cn_dist *d, const float *mine, size_t total_rows, size_t floats_per_row, float *all,
+                                 const char *what, cn_error *e) {
+    return rows_collective(d, mine, total_rows, floats_per_row, all, 1, what, e);
 }
 
 cn_status cn_dist_broadcast(cn_dist *d, void *data, size_t bytes, const char *what, cn_error *e) {
@@ -274,6 +293,28 @@ cn_status cn_dist_gather_rows(cn_dist *d, const float *mine, size_t total_rows, 
     memmove(all, mine, total_rows * floats_per_row * sizeof(float));
     return CN_OK;
 }
+cn_status cn_dist_allgather_rows(cn_dist *d, const float *mine, size_t total_rows, size_t floats_per_row, float *all,
+                                 const char *what, cn_error *e) {
+    memmove(all, mine, total_rows * floats_per_row * sizeof(float));
+    return CN_OK;
+}
 cn_status cn_dist_broadcast(cn_dist *d, void *data, size_t bytes, const char *what, cn_error *e) { return CN_OK; }
 
 #endif
+
+cn_status cn_dist_share_outcome(cn_dist *d, cn_status s, const char *what, cn_error *e) {
+    if (cn_dist_size(d) == 1) return s;
+    struct {
+        int32_t status;
+        char message[sizeof e->message];
+    } outcome = {(int32_t)s, ""};
+    if (cn_dist_rank(d) == 0 && s != CN_OK && e) snprintf(outcome.message, sizeof outcome.message, "%s", e->message);
+    cn_error peer = {0}; /* rank 0's own message stays in e */
+    if (cn_dist_broadcast(d, &outcome, sizeof outcome, what, &peer) != CN_OK) {
+        if (e) cn_error_clear(e), *e = peer;
+        return peer.status;
+    }
+    if (cn_dist_rank(d) == 0 || outcome.status == CN_OK) return (cn_status)outcome.status;
+    outcome.message[sizeof outcome.message - 1] = 0;
+    return cn_error_set(e, (cn_status)outcome.status, "%s", outcome.message);
+}
