@@ -231,6 +231,7 @@ cn_status cn_coop_update_descriptor(cn_runtime *rt, cn_coop *coop, int log, cn_e
         int last = u == coop->config.descriptor.updates_per_iteration - 1;
         if (last && coop->descriptor_sync.dist && built(&coop->generator)) {
             coop->descriptor_update_pending = 1; /* finished in step 5 (finish_descriptor_update) */
+            cn_gradient_sync_start_early(&coop->descriptor_sync);
             break;
         }
         CN_TRY(cn_gradient_sync_finish(rt, des, &coop->descriptor_sync, e));

@@ -31,6 +31,7 @@ cn_status cn_gradient_sync_attach(cn_net *net, cn_dist *dist, cn_gradient_sync *
     if (!(sync->host = calloc(net->param_floats, sizeof(float))))
         return cn_error_set(e, CN_ERR_NOMEM, "out of memory for the %s gradients", net->name);
     sync->dist = dist;
+    sync->net = net;
     net->dist = dist;
     net->on_layer_gradients = read_layer;
     net->on_layer_gradients_user = sync;
@@ -39,17 +40,16 @@ cn_status cn_gradient_sync_attach(cn_net *net, cn_dist *dist, cn_gradient_sync *
 
 static void release_reads(cn_gradient_sync *sync, int from) {
     for (int k = from; k < sync->pending; k++) clReleaseEvent(sync->read[k]);
-    sync->pending = 0;
+    sync->pending = sync->started = 0;
 }
 
-cn_status cn_gradient_sync_finish(cn_runtime *rt, cn_net *net, cn_gradient_sync *sync, cn_error *e) {
-    if (!sync->dist) return CN_OK;
-    cn_status s = CN_OK;
-    int k = 0;
-    for (; k < sync->pending && s == CN_OK; k++) {
+/* Starts each remaining layer's sum as soon as its read has landed, in the order enqueued. */
+static cn_status start_sums(cn_gradient_sync *sync, cn_error *e) {
+    for (; sync->started < sync->pending; sync->started++) {
+        cl_event read = sync->read[sync->started];
         /* the device works on the layers below while the sums of the layers above travel */
         cl_int status = CL_QUEUED, err;
-        while ((err = clGetEventInfo(sync->read[k], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL)) ==
+        while ((err = clGetEventInfo(read, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL)) ==
                    CL_SUCCESS &&
                status > CL_COMPLETE) {
             cn_dist_progress(sync->dist);
@@ -57,22 +57,35 @@ cn_status cn_gradient_sync_finish(cn_runtime *rt, cn_net *net, cn_gradient_sync 
             struct timespec pause = {0, 200 * 1000};
             nanosleep(&pause, NULL);
         }
-        if (err != CL_SUCCESS || status < 0) {
-            s = cn_cl_fail(e, err != CL_SUCCESS ? err : status, "reading the %s gradients", net->name);
-            break;
-        }
-        clReleaseEvent(sync->read[k]);
-        const cn_layer *l = &net->layers[sync->layer[k]];
-        s = cn_dist_start_sum(sync->dist, sync->host + l->param_offset, l->param_floats, "the gradient sum", e);
+        if (err != CL_SUCCESS || status < 0)
+            return cn_cl_fail(e, err != CL_SUCCESS ? err : status, "reading the %s gradients", sync->net->name);
+        clReleaseEvent(read);
+        sync->read[sync->started] = NULL;
+        const cn_layer *l = &sync->net->layers[sync->layer[sync->started]];
+        CN_TRY(cn_dist_start_sum(sync->dist, sync->host + l->param_offset, l->param_floats, "the gradient sum", e));
     }
-    release_reads(sync, k);
+    return CN_OK;
+}
+
+static cn_status start_sums_hook(void *sync, cn_error *e) { return start_sums(sync, e); }
+
+void cn_gradient_sync_start_early(cn_gradient_sync *sync) {
+    if (sync->dist) cn_dist_before_next_collective(sync->dist, start_sums_hook, sync);
+}
+
+cn_status cn_gradient_sync_finish(cn_runtime *rt, cn_net *net, cn_gradient_sync *sync, cn_error *e) {
+    if (!sync->dist) return CN_OK;
+    cn_dist_before_next_collective(sync->dist, NULL, sync); /* an early start no collective ran yet: now */
+    cn_status s = start_sums(sync, e);
+    release_reads(sync, sync->started);
     if (s == CN_OK) s = cn_dist_finish_sums(sync->dist, e);
     if (s == CN_OK) s = cn_buffer_write(rt, &net->grads, 0, sync->host, bytes_of(net->param_floats), e);
     return s;
 }
 
 void cn_gradient_sync_free(cn_net *net, cn_gradient_sync *sync) {
-    release_reads(sync, 0);
+    if (sync->dist) cn_dist_before_next_collective(sync->dist, NULL, sync);
+    release_reads(sync, sync->started);
     free(sync->host);
     if (sync->dist) net->on_layer_gradients = NULL, net->on_layer_gradients_user = NULL;
     memset(sync, 0, sizeof *sync);
