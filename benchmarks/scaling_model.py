@@ -10,14 +10,19 @@ Assumptions (stated, not measured):
   - ring allreduce: each rank sends and receives 2 (R-1)/R of the gradient bytes, in 2 (R-1) steps of
     one link latency each (Horovod's and NCCL's ring; Open MPI picks it for large messages);
   - the gradient sum overlaps with the backward pass below the layer whose gradients it carries
-    (DDP's buckets, one per layer, which cn_gradient_sync does): the overlap window is the
-    parameter-gradient and lower-layer work of steps 3 and 5, taken as 2/3 of those steps;
-  - "deferred": the descriptor's sum may also overlap all of the generator's steps 4-5, because
-    its Adam step is not needed before the next iteration's revision (the model's suggestion,
-    not yet what the code does);
+    (DDP's buckets, one per layer, which cn_gradient_sync does): a net's sums can start once a third
+    of its backward pass is done, and one link carries the sums one after the other;
+  - today's iteration (the default row): with no generator Langevin step (the reference configs),
+    step 5 reuses step 1's forward pass, so step 5 is the generator's backward pass alone; the
+    descriptor's sums start layer-wise in step 3 but are waited for only after step 5's backward
+    pass (its Adam step is not needed before the next iteration's revision), so they may hide
+    behind the lower two thirds of step 3 and all of step 5; the generator's sums follow them on
+    the link from the first third of step 5;
+  - "layer-wise only" (the design before, for comparison): the descriptor's sums hide behind the
+    lower two thirds of step 3 alone, and step 5 runs its forward pass again;
   - synchronised batch norm: one small latency-bound collective per generator BN layer in each
-    forward and backward pass that trains (steps 1 and 5), plus a device-queue drain of SYNC_US
-    each, as the host must read the statistics;
+    forward and backward pass that trains (today: step 1 forward, step 5 backward; before: and the
+    step 5 forward), plus a device-queue drain of SYNC_US each, as the host must read the statistics;
   - strong scaling divides the config's batch (and chains) over R ranks; weak scaling keeps the
     config's batch per rank. Per-iteration fixed costs (kernel launches) are ignored.
 """
@@ -81,14 +86,15 @@ NETS = {
 }
 
 
-def iteration(net, n, m):
-    """FLOPs of the five steps for n observed images and m chains (forward = 1, backward = 2 forwards)."""
+def iteration(net, n, m, reuse_forward=True):
+    """FLOPs of the five steps for n observed images and m chains (forward = 1, backward = 2 forwards).
+    Step 5 reuses step 1's forward pass when no generator Langevin step moved the latents."""
     d, g = net["d"][0], net["g"][0]
     steps = {
         "generate": m * g,
         "revise": net["langevin"] * m * 2 * d,   # forward + backward to the input (no weight gradients)
         "update_descriptor": (m + n) * 3 * d,
-        "update_generator": m * 3 * g,
+        "update_generator": m * (2 if reuse_forward else 3) * g,
     }
     return {k: 2.0 * v for k, v in steps.items()}  # MAC -> FLOP
 
@@ -102,21 +108,25 @@ def small_collective_seconds(ranks, network):
     return 2 * math.log2(ranks) * NETWORKS[network][1] + SYNC_US * 1e-6
 
 
-def efficiency(net, ranks, network, weak, deferred):
+def efficiency(net, ranks, network, weak, today):
     n, m = net["n"], net["m"]
     if not weak:
         n, m = max(1, n // ranks), max(1, m // ranks)
-    flops = iteration(net, n, m)
-    compute = sum(flops.values()) / (GPU_GFLOPS * 1e9)
-    one_rank = sum(iteration(net, net["n"], net["m"]).values()) / (GPU_GFLOPS * 1e9)
+    flops = iteration(net, n, m, reuse_forward=today)
+    seconds = {k: v / (GPU_GFLOPS * 1e9) for k, v in flops.items()}
+    compute = sum(seconds.values())
+    one_rank = sum(iteration(net, net["n"], net["m"], reuse_forward=today).values()) / (GPU_GFLOPS * 1e9)
     d_bytes, g_bytes = 4 * net["d"][1], 4 * net["g"][1]
     t_d, t_g = allreduce_seconds(d_bytes, ranks, network), allreduce_seconds(g_bytes, ranks, network)
-    window_d = 2 / 3 * flops["update_descriptor"] / (GPU_GFLOPS * 1e9)
-    window_g = 2 / 3 * flops["update_generator"] / (GPU_GFLOPS * 1e9)
-    if deferred:  # the descriptor's sum also hides behind steps 4-5
-        window_d += flops["update_generator"] / (GPU_GFLOPS * 1e9)
-    exposed = max(0.0, t_d - window_d) + max(0.0, t_g - window_g)
-    bn = 3 * net["g"][2] * small_collective_seconds(ranks, network)  # step 1 forward, step 5 forward + backward
+    t3 = seconds["update_descriptor"]
+    t5 = seconds["update_generator"] if today else 2 / 3 * seconds["update_generator"]  # its backward pass
+    if today:  # one link: the descriptor's sums from a third into step 3, the generator's behind them
+        descriptor_done = t3 / 3 + t_d
+        exposed = max(0.0, max(descriptor_done, t3 + t5 / 3) + t_g - (t3 + t5))
+    else:
+        exposed = max(0.0, t3 / 3 + t_d - t3) + max(0.0, t5 / 3 + t_g - t5)
+    passes = 2 if today else 3
+    bn = passes * net["g"][2] * small_collective_seconds(ranks, network)
     total = compute + exposed + bn
     ideal = (one_rank / ranks) if not weak else compute
     return ideal / total, total, d_bytes + g_bytes
@@ -129,10 +139,11 @@ def main():
     lines = ["# Predicted data-parallel scaling", "",
              "Made by `python3 benchmarks/scaling_model.py`: a model, not a measurement. Inputs: the FLOPs of one",
              f"iteration at **{GPU_GFLOPS / 1000:.0f} TFLOP/s** per GPU and the gradient bytes, both computed from the",
-             "reference nets' shapes; the assumptions are in the script's header (ring allreduce, layer-wise overlap",
-             "with the backward pass, one small collective per batch-norm layer and pass).", ""]
+             "reference nets' shapes; the assumptions are in the script's header (ring allreduce on one link, layer-wise",
+             "overlap with the backward pass, the descriptor's sums deferred into step 5, one small collective per",
+             "batch-norm layer and pass).", ""]
     for name, net in NETS.items():
-        f = sum(iteration(net, net["n"], net["m"]).values())
+        f = sum(iteration(net, net["n"], net["m"]).values())  # today's: step 5 reuses step 1's forward
         lines.append(f"- **{name}**: {f / 1e9:.0f} GFLOP per iteration (n {net['n']}, M {net['m']}), "
                      f"{net['d'][1] / 1e6:.2f} M descriptor + {net['g'][1] / 1e6:.2f} M generator parameters = "
                      f"{4 * (net['d'][1] + net['g'][1]) / 1e6:.1f} MB summed per iteration, "
@@ -144,12 +155,12 @@ def main():
     for name, net in NETS.items():
         for weak in (True, False):
             for network in NETWORKS:
-                for deferred in (False, True):
-                    effs = [efficiency(net, r, network, weak, deferred)[0] for r in RANKS]
+                for today in (True, False):
+                    effs = [efficiency(net, r, network, weak, today)[0] for r in RANKS]
                     lines.append(f"| {name} | {'weak' if weak else 'strong'} | {network} | "
-                                 f"{'layer-wise + descriptor deferred' if deferred else 'layer-wise (today)'} | "
+                                 f"{'descriptor deferred (today)' if today else 'layer-wise only (before)'} | "
                                  + " | ".join(f"{e:.2f}" for e in effs) + " |")
-                    if weak and not deferred:
+                    if weak and today:
                         bars.append((name.split()[0], network, effs))
     lines += ["", "![predicted weak-scaling efficiency](scaling.png)", "",
               "Reading it: weak scaling (the config's batch on every GPU) is compute-bound on 100 Gb InfiniBand;",

@@ -49,8 +49,9 @@ typedef struct cn_coop {
      * the same weights: step 5 then starts from them instead of computing them again (the
      * generator takes no Langevin steps between, and nothing else runs it in an iteration). */
     int generator_forward_current;
-    /* Several ranks: step 3's gradient sum and Adam step wait for step 5's backward pass to be
-     * enqueued, so the sum travels while the device works and the ranks meet once, not twice. */
+    /* Several ranks: step 3's gradient sums start layer by layer as in one net's backward pass, but
+     * are waited for, with the Adam step, only after step 5's backward pass: they travel while the
+     * generator works, and the ranks meet once after the long Langevin stretch, not twice. */
     int descriptor_update_pending;
     size_t loss_g_rows;    /* rows of the logged generator update (L_G's 1/M) */
     /* Algorithm G: the latent vector h_i of every training image, kept across epochs on the host

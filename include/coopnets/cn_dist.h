@@ -71,10 +71,6 @@ cn_status cn_dist_share_outcome(cn_dist *d, cn_status s, const char *what, cn_er
  * while the device goes on with the backward pass). At most CN_DIST_MAX_PENDING at a time. */
 #define CN_DIST_MAX_PENDING 64
 cn_status cn_dist_start_sum(cn_dist *d, float *data, size_t count, const char *what, cn_error *e);
-/* Runs fn(user, e) once, at the start of this rank's next collective: work whose collectives
- * should begin as early as possible, but at the same point of the sequence on every rank (MPI
- * needs collectives in one order). One at a time; fn NULL cancels what `user` registered. */
-void cn_dist_before_next_collective(cn_dist *d, cn_status (*fn)(void *user, cn_error *e), void *user);
 /* Lets started sums progress without waiting (MPI progresses only inside MPI calls). */
 void cn_dist_progress(cn_dist *d);
 cn_status cn_dist_finish_sums(cn_dist *d, cn_error *e);

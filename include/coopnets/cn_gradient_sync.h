@@ -5,8 +5,7 @@
  * non-blocking read of that layer's range is enqueued behind them. cn_gradient_sync_finish, called
  * after cn_net_backward returns, starts each layer's sum as soon as its read has landed (the
  * device still computing the layers below), waits for all of them and writes the summed gradients
- * back, ready for the identical Adam step on every rank (cn_gradient_sync_start_early starts them
- * sooner, at the run's next collective). Each rank contributes the gradient of its
+ * back, ready for the identical Adam step on every rank. Each rank contributes the gradient of its
  * share of the loss, whose terms carry the single-device weights (1/M, 1/n), so the sum is the
  * single-device gradient. */
 #ifndef CN_GRADIENT_SYNC_H
@@ -27,10 +26,10 @@ typedef struct cn_gradient_sync {
 
 /* Attaches sync to net for dist (nothing to do, and nothing attached, for a single process). */
 cn_status cn_gradient_sync_attach(cn_net *net, cn_dist *dist, cn_gradient_sync *sync, cn_error *e);
-/* Starts the sums of the last backward pass at the next collective of the run (whichever comes
- * first, on every rank the same one), instead of at cn_gradient_sync_finish: the sums then travel
- * while other work (the generator's steps) goes on. */
-void cn_gradient_sync_start_early(cn_gradient_sync *sync);
+/* Starts each layer's sum of the last backward pass as soon as its read has landed, and returns
+ * once all have started (the device goes on with whatever was enqueued behind the pass); they
+ * travel until cn_gradient_sync_finish, which calls this itself when nobody did. */
+cn_status cn_gradient_sync_start(cn_gradient_sync *sync, cn_error *e);
 /* Sums the gradients of the last backward over the ranks; a no-op when nothing is attached. */
 cn_status cn_gradient_sync_finish(cn_runtime *rt, cn_net *net, cn_gradient_sync *sync, cn_error *e);
 void cn_gradient_sync_free(cn_net *net, cn_gradient_sync *sync);

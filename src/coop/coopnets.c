@@ -230,8 +230,9 @@ cn_status cn_coop_update_descriptor(cn_runtime *rt, cn_coop *coop, int log, cn_e
         CN_TRY(cn_net_backward(rt, des, rows, &coop->images, &coop->loss_weights, NULL, 1, e));
         int last = u == coop->config.descriptor.updates_per_iteration - 1;
         if (last && coop->descriptor_sync.dist && built(&coop->generator)) {
-            coop->descriptor_update_pending = 1; /* finished in step 5 (finish_descriptor_update) */
-            cn_gradient_sync_start_early(&coop->descriptor_sync);
+            /* the sums travel through steps 4-5; finish_descriptor_update ends them in step 5 */
+            CN_TRY(cn_gradient_sync_start(&coop->descriptor_sync, e));
+            coop->descriptor_update_pending = 1;
             break;
         }
         CN_TRY(cn_gradient_sync_finish(rt, des, &coop->descriptor_sync, e));

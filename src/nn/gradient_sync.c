@@ -43,8 +43,8 @@ static void release_reads(cn_gradient_sync *sync, int from) {
     sync->pending = sync->started = 0;
 }
 
-/* Starts each remaining layer's sum as soon as its read has landed, in the order enqueued. */
-static cn_status start_sums(cn_gradient_sync *sync, cn_error *e) {
+cn_status cn_gradient_sync_start(cn_gradient_sync *sync, cn_error *e) {
+    if (!sync->dist) return CN_OK;
     for (; sync->started < sync->pending; sync->started++) {
         cl_event read = sync->read[sync->started];
         /* the device works on the layers below while the sums of the layers above travel */
@@ -60,23 +60,15 @@ static cn_status start_sums(cn_gradient_sync *sync, cn_error *e) {
         if (err != CL_SUCCESS || status < 0)
             return cn_cl_fail(e, err != CL_SUCCESS ? err : status, "reading the %s gradients", sync->net->name);
         clReleaseEvent(read);
-        sync->read[sync->started] = NULL;
         const cn_layer *l = &sync->net->layers[sync->layer[sync->started]];
         CN_TRY(cn_dist_start_sum(sync->dist, sync->host + l->param_offset, l->param_floats, "the gradient sum", e));
     }
     return CN_OK;
 }
 
-static cn_status start_sums_hook(void *sync, cn_error *e) { return start_sums(sync, e); }
-
-void cn_gradient_sync_start_early(cn_gradient_sync *sync) {
-    if (sync->dist) cn_dist_before_next_collective(sync->dist, start_sums_hook, sync);
-}
-
 cn_status cn_gradient_sync_finish(cn_runtime *rt, cn_net *net, cn_gradient_sync *sync, cn_error *e) {
     if (!sync->dist) return CN_OK;
-    cn_dist_before_next_collective(sync->dist, NULL, sync); /* an early start no collective ran yet: now */
-    cn_status s = start_sums(sync, e);
+    cn_status s = cn_gradient_sync_start(sync, e);
     release_reads(sync, sync->started);
     if (s == CN_OK) s = cn_dist_finish_sums(sync->dist, e);
     if (s == CN_OK) s = cn_buffer_write(rt, &net->grads, 0, sync->host, bytes_of(net->param_floats), e);
@@ -84,7 +76,6 @@ cn_status cn_gradient_sync_finish(cn_runtime *rt, cn_net *net, cn_gradient_sync 
 }
 
 void cn_gradient_sync_free(cn_net *net, cn_gradient_sync *sync) {
-    if (sync->dist) cn_dist_before_next_collective(sync->dist, NULL, sync);
     release_reads(sync, sync->started);
     free(sync->host);
     if (sync->dist) net->on_layer_gradients = NULL, net->on_layer_gradients_user = NULL;

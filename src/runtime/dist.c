@@ -18,8 +18,6 @@ struct cn_dist {
     int rank, size;
     double timeout_seconds;
     cn_dist_stats stats;
-    cn_status (*before_next)(void *user, cn_error *e); /* cn_dist_before_next_collective */
-    void *before_next_user;
 #ifdef CN_HAVE_MPI
     MPI_Comm comm;
     MPI_Request pending[CN_DIST_MAX_PENDING];
@@ -59,20 +57,6 @@ const cn_dist_stats *cn_dist_get_stats(const cn_dist *d) {
 #ifdef CN_HAVE_MPI
 
 static int single(const cn_dist *d) { return !d || d->size <= 1; }
-
-void cn_dist_before_next_collective(cn_dist *d, cn_status (*fn)(void *user, cn_error *e), void *user) {
-    if (single(d) || (!fn && d->before_next_user != user)) return; /* cancel only one's own */
-    d->before_next = fn;
-    d->before_next_user = user;
-}
-
-/* Every collective starts here: the deferred work first, in the same place on every rank. */
-static cn_status collective_begins(cn_dist *d, cn_error *e) {
-    cn_status (*fn)(void *, cn_error *) = d->before_next;
-    if (!fn) return CN_OK;
-    d->before_next = NULL; /* before the call: fn may start collectives of its own */
-    return fn(d->before_next_user, e);
-}
 
 cn_status cn_dist_init(int *argc, char ***argv, cn_dist **out, cn_error *e) {
     *out = NULL;
@@ -151,7 +135,6 @@ static cn_status too_large(cn_dist *d, size_t count, const char *what, cn_error 
 cn_status cn_dist_start_sum(cn_dist *d, float *data, size_t count, const char *what, cn_error *e) {
     if (single(d) || count == 0) return CN_OK;
     if (count > (size_t)INT32_MAX) return too_large(d, count, what, e);
-    CN_TRY(collective_begins(d, e));
     if (d->pending_count == CN_DIST_MAX_PENDING) CN_TRY(cn_dist_finish_sums(d, e));
     int k = d->pending_count;
     int rc = MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_FLOAT, MPI_SUM, d->comm, &d->pending[k]);
@@ -182,7 +165,6 @@ cn_status cn_dist_gather_doubles(cn_dist *d, const double *mine, size_t count, d
         return CN_OK;
     }
     if (count > (size_t)INT32_MAX / (size_t)d->size) return too_large(d, count, what, e);
-    CN_TRY(collective_begins(d, e));
     MPI_Request r;
     int rc = MPI_Iallgather(mine, (int)count, MPI_DOUBLE, all, (int)count, MPI_DOUBLE, d->comm, &r);
     if (rc != MPI_SUCCESS) return mpi_failed(d, rc, what, e);
@@ -246,7 +228,6 @@ static cn_status rows_collective(cn_dist *d, const float *mine, size_t total_row
         return CN_OK;
     }
     if (total_rows * floats_per_row > (size_t)INT32_MAX) return too_large(d, total_rows * floats_per_row, what, e);
-    CN_TRY(collective_begins(d, e));
     int *counts = NULL, *offsets = NULL;
     if ((to_all || d->rank == 0) && row_layout(d, total_rows, floats_per_row, &counts, &offsets, what, e) != CN_OK)
         return e ? e->status : CN_ERR_NOMEM;
@@ -276,7 +257,6 @@ cn_status cn_dist_allgather_rows(cn_dist *d, const float *mine, size_t total_row
 cn_status cn_dist_broadcast(cn_dist *d, void *data, size_t bytes, const char *what, cn_error *e) {
     if (single(d)) return CN_OK;
     if (bytes > (size_t)INT32_MAX) return too_large(d, bytes, what, e);
-    CN_TRY(collective_begins(d, e));
     MPI_Request r;
     int rc = MPI_Ibcast(data, (int)bytes, MPI_BYTE, 0, d->comm, &r);
     if (rc != MPI_SUCCESS) return mpi_failed(d, rc, what, e);
@@ -300,9 +280,6 @@ void cn_dist_finalize(cn_dist *d) { (void)d; }
 void cn_dist_abort(cn_dist *d, int exit_code) { (void)d, (void)exit_code; }
 cn_status cn_dist_start_sum(cn_dist *d, float *data, size_t count, const char *what, cn_error *e) { return CN_OK; }
 void cn_dist_progress(cn_dist *d) { (void)d; }
-void cn_dist_before_next_collective(cn_dist *d, cn_status (*fn)(void *user, cn_error *e), void *user) {
-    (void)d, (void)fn, (void)user;
-}
 cn_status cn_dist_finish_sums(cn_dist *d, cn_error *e) { return CN_OK; }
 cn_status cn_dist_gather_doubles(cn_dist *d, const double *mine, size_t count, double *all, const char *what,
                                  cn_error *e) {
