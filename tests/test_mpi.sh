@@ -9,7 +9,8 @@
 #  - a rank killed with SIGKILL, a device failing on one rank, a rank that hangs and a replica that
 #    drifts each end the whole job within a bound, with a message naming the rank, and leave the
 #    last checkpoint intact and resumable;
-#  - SIGTERM to mpirun writes a checkpoint;
+#  - SIGTERM to mpirun writes a checkpoint, and where an iteration outlasts mpirun's kill delay
+#    rank 0 says how to lengthen it;
 #  - ranks on different devices (PoCL's CPU and Oclgrind's simulated GPU) compute the same run;
 #  - a binary built without MPI refuses a multi-rank launch in words.
 # Needs mpirun (openmpi-bin; tools/setup.sh installs it): its absence fails the test.
@@ -191,6 +192,9 @@ else
 fi
 
 echo "--- guards"
+"${MPI[@]}" -n 2 "$CLI" "${TRAIN[@]}" --out "$tmp/slow" --iters 1 --set descriptor.langevin.steps=3000 >"$log" 2>&1
+check "an iteration longer than mpirun's 1 s kill delay: rank 0 says how to stop with a checkpoint" \
+  grep -q "mpirun kills the ranks 1 s after it forwards Ctrl-C or SIGTERM.*odls_base_sigkill_timeout" "$log"
 "${MPI[@]}" -n 2 "$CLI" sample "$tmp/r2" --count 4 --out "$tmp/s.png" >"$log" 2>&1
 check "sample under mpirun -n 2 is refused in words" grep -q "only train and bench run on several ranks" "$log"
 "${MPI[@]}" -n 5 "$CLI" "${TRAIN[@]}" --out "$tmp/many" --iters 1 --set training.chains=4 >"$log" 2>&1

@@ -75,6 +75,10 @@ cn_status cn_dist_start_sum(cn_dist *d, float *data, size_t count, const char *w
 void cn_dist_progress(cn_dist *d);
 cn_status cn_dist_finish_sums(cn_dist *d, cn_error *e);
 
+/* How long the launcher lets the ranks run after it forwards SIGINT/SIGTERM before it kills them
+ * (Open MPI's odls_base_sigkill_timeout, 1 s unless set); 0 for a lone process or an unknown launcher. */
+double cn_dist_stop_grace_seconds(const cn_dist *d);
+
 /* What this rank's collectives have cost so far (all zero for NULL). */
 const cn_dist_stats *cn_dist_get_stats(const cn_dist *d);
 

@@ -462,7 +462,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     uint64_t epoch = UINT64_MAX;
     double t0 = cn_seconds_now(), last_log = t0;
     uint64_t last_log_it = start;
-    int rollbacks = 0;
+    int rollbacks = 0, warned_grace = 0;
     say(o, "training %llu iterations (%zu images, batch %zu, %zu chains, GEMM %s) into %s", (unsigned long long)total,
         count, n, coop.chains_total, cn_gemm_backend_name(cn_gemm_backend_in_use(rt)), out);
     if (cn_dist_size(o->dist) > 1)
@@ -494,6 +494,14 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
             p.seconds_per_iteration = seconds / (double)(done - last_log_it);
             p.images_per_second = (double)n / p.seconds_per_iteration;
             p.eta_seconds = p.seconds_per_iteration * (double)(total - done);
+            double grace = cn_dist_stop_grace_seconds(o->dist);
+            if (grace > 0 && p.seconds_per_iteration > grace && !warned_grace) {
+                warned_grace = 1; /* a stop finishes the iteration first, then writes the checkpoint */
+                say(o, "an iteration takes %.1f s, but mpirun kills the ranks %.0f s after it forwards Ctrl-C or "
+                       "SIGTERM, before they can write a checkpoint: to stop cleanly, start with "
+                       "mpirun --mca odls_base_sigkill_timeout %.0f",
+                    p.seconds_per_iteration, grace, ceil(3 * p.seconds_per_iteration + 10));
+            }
             last_log = now, last_log_it = done;
             const cn_metrics *m = &p.metrics;
             if (writer) {

@@ -318,3 +318,10 @@ cn_status cn_dist_share_outcome(cn_dist *d, cn_status s, const char *what, cn_er
     outcome.message[sizeof outcome.message - 1] = 0;
     return cn_error_set(e, (cn_status)outcome.status, "%s", outcome.message);
 }
+
+double cn_dist_stop_grace_seconds(const cn_dist *d) {
+    if (cn_dist_size(d) == 1 || !getenv("OMPI_COMM_WORLD_SIZE")) return 0.0;
+    const char *set = getenv("OMPI_MCA_odls_base_sigkill_timeout"); /* mpirun passes --mca settings on */
+    double seconds = set && *set ? strtod(set, NULL) : 1.0;
+    return seconds > 0 ? seconds : 1.0;
+}
