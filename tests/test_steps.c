@@ -16,7 +16,8 @@ static void test_table(void) {
     for (int k = 0; k < CN_COOP_STEP_COUNT; k++) {
         CHECK(strcmp(cn_coop_steps[k].name, names[k]) == 0, "step %d is %s, not %s", k, cn_coop_steps[k].name,
               names[k]);
-        CHECK(cn_coop_steps[k].generator == generator[k], "step %s: generator %d", names[k], cn_coop_steps[k].generator);
+        CHECK(cn_coop_steps[k].generator == generator[k], "step %s: generator %d", names[k],
+              cn_coop_steps[k].generator);
         CHECK(strcmp(cn_bench_tag_name(k + 1), names[k]) == 0, "tag %d is named %s", k + 1, cn_bench_tag_name(k + 1));
     }
     CHECK(strcmp(cn_bench_tag_name(0), "upload") == 0, "tag 0 is named %s", cn_bench_tag_name(0));

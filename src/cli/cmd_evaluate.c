@@ -50,7 +50,8 @@ int cn_cmd_train_classifier(cn_cli *cli, int argc, char **argv) {
     /* minmax: the scaling the data sets' configs train CoopNets with (configs/fashion_mnist.json) */
     if (cn_idx_dataset_load(data, train_labels, (int)size, 1, CN_SCALE_MINMAX, (int)limit, &train, &e) != CN_OK ||
         cn_idx_dataset_load(test_images, test_labels, (int)size, 1, CN_SCALE_MINMAX, 0, &test, &e) != CN_OK ||
-        cn_classifier_create(rt, 1, (int)size, max_label(&train) + 1, CN_CLASSIFIER_BATCH, (uint64_t)seed, &cl, &e) != CN_OK) {
+        cn_classifier_create(rt, 1, (int)size, max_label(&train) + 1, CN_CLASSIFIER_BATCH, (uint64_t)seed, &cl,
+                             &e) != CN_OK) {
         rc = cn_cli_report(cli, &e);
         goto end;
     }
@@ -124,7 +125,7 @@ static void print_loaded(void *user, const cn_evaluation *ev) {
 
 /* Prints the scores and returns them as the JSON object --out gets (NULL: out of memory). */
 static cJSON *report_scores(const cn_evaluation *ev, const char *ckpt, uint64_t iteration, cn_mode mode,
-                              long seed) {
+                            long seed) {
     cJSON *json = cJSON_CreateObject();
     if (!json) return NULL;
     cJSON_AddStringToObject(json, "checkpoint", ckpt);

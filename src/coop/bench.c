@@ -75,8 +75,9 @@ cn_status cn_bench_load_data(cn_bench *b, cn_error *e) {
     const cn_config *c = &b->config;
     CN_TRY(cn_dataset_load(&c->data, c->seed, &b->data, e));
     if (b->data.count < c->training.batch_size)
-        return cn_error_set(e, CN_ERR_CONFIG, "config %s: training.batch_size is %d but the data set has only %d images",
-                            b->config_path, c->training.batch_size, b->data.count);
+        return cn_error_set(e, CN_ERR_CONFIG,
+                            "config %s: training.batch_size is %d but the data set has only %d images", b->config_path,
+                            c->training.batch_size, b->data.count);
     const size_t n = (size_t)c->training.batch_size;
     b->perm = malloc((size_t)b->data.count * sizeof *b->perm);
     b->batch = malloc(n * (size_t)b->data.channels * b->data.height * b->data.width * sizeof *b->batch);

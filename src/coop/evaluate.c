@@ -497,7 +497,8 @@ cn_status cn_evaluate_run(cn_runtime *rt, cn_coop *coop, const cn_evaluate_optio
         if (s != CN_OK) goto end;
     }
     /* Real test and train images first: the floor every score is read against. */
-    scored sets[] = {{test.images, 0, 0}, {train.images, 0, 0}, {has_g ? gen : NULL, 0, 0}, {revise ? rev : NULL, 0, 0}};
+    scored sets[] = {
+        {test.images, 0, 0}, {train.images, 0, 0}, {has_g ? gen : NULL, 0, 0}, {revise ? rev : NULL, 0, 0}};
     for (int k = 0; k < 4 && s == CN_OK; k++) {
         sets[k].features = mem + (size_t)k * n * per_set;
         sets[k].probs = sets[k].features + n * CN_CLASSIFIER_FEATURES;
