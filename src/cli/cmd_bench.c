@@ -191,7 +191,6 @@ static int check_writable(const cn_cli *cli, const char *path) {
     return CN_EXIT_OK;
 }
 
-
 /* ---- several ranks (mpirun -n R coopnets_cl bench CONFIG) ------------------------------------- */
 
 /* The data-parallel bench: the R = 1 baseline, then the batch split over all R ranks. Rank 0 prints
