@@ -22,6 +22,9 @@ expect 2 'pass --data' -- "$CLI" evaluate "$tmp/run" --classifier "$tmp/c.cncl"
 expect 1 'nosuch\.cncl.*train-classifier' -- "$CLI" evaluate "$tmp/run" --data "$FM" --classifier "$tmp/nosuch.cncl"
 head -c 40 "$tmp/c.cncl" > "$tmp/cut.cncl"
 expect 2 'cut\.cncl.*(truncated|not a classifier)' -- "$CLI" evaluate "$tmp/run" --data "$FM" --classifier "$tmp/cut.cncl"
+expect 0 'wrote .*c12\.cncl' -- "$CLI" train-classifier --size 12 --limit 20 --epochs 1 --force --out "$tmp/c12.cncl"
+expect 2 'c12\.cncl takes 12x12 images.*model makes 16x16' -- \
+  "$CLI" evaluate "$tmp/run" --data "$FM" --classifier "$tmp/c12.cncl"
 expect 0 'generated +samples: FD .*real floor.*IS' -- "$CLI" evaluate "$tmp/run" --data "$FM" --classifier "$tmp/c.cncl" \
   --count 150 --out "$tmp/e.json"
 check "evaluation JSON has the scores and the floor" grep -q '"fd_train_vs_test"' "$tmp/e.json"

@@ -102,6 +102,15 @@ cn_status cn_coop_infer_latent_on(cn_runtime *rt, cn_coop *coop, const cn_buffer
                                   size_t rows, int steps, uint64_t seed, uint64_t iteration, cn_error *e);
 cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows,
                                       size_t total_rows, int log, cn_error *e);
+/* The five steps as one table, in order: the iteration runs it, and bench profiles it step by step
+ * under these names. A new step goes here (and into DESIGN §2), nowhere else. */
+enum { CN_COOP_STEP_COUNT = 5 };
+typedef struct cn_coop_step {
+    const char *name;  /* "generate", "revise", ...: the step's key in bench output */
+    int generator;     /* 1: the step runs the generator (transposed convolutions), 0: the descriptor */
+    cn_status (*run)(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e);
+} cn_coop_step;
+extern const cn_coop_step cn_coop_steps[CN_COOP_STEP_COUNT];
 /* All five in order. */
 cn_status cn_coop_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e);
 /* Data-parallel training: every rank's parameters and Adam state are checksummed and compared

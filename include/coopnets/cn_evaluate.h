@@ -18,6 +18,7 @@
 #include "coopnets/cn_data.h"
 
 #define CN_CLASSIFIER_FEATURES 128
+#define CN_CLASSIFIER_BATCH 100 /* images per classifier step */
 
 typedef struct cn_classifier {
     cn_config config; /* the net (descriptor section) and the input shape (data section) */
@@ -74,5 +75,50 @@ cn_status cn_descriptor_mean_f(cn_runtime *rt, cn_coop *coop, const float *image
  * follow that pattern. Each output holds CN_PATH_MAX. */
 cn_status cn_idx_split_paths(const char *train_images, char *train_labels, char *test_images, char *test_labels,
                              cn_error *e);
+
+/* An IDX image file (and its labels; NULL: none) as a data set of size × size images with
+ * `channels` channels, scaled as given, the first `limit` images (0: all). */
+cn_status cn_idx_dataset_load(const char *images, const char *labels, int size, int channels, cn_scaling scaling,
+                              int limit, cn_dataset *out, cn_error *e);
+/* Where the classifier for a data set lives by default: <program cache folder>/classifier-<data
+ * folder name>.cncl, e.g. ~/.cache/coopnets_cl/classifier-fashion-mnist.cncl; "" when the runtime
+ * has no cache folder. */
+void cn_classifier_default_path(const cn_runtime *rt, const char *train_images, char *out, size_t size);
+
+/* ---- a model's evaluation (`coopnets_cl evaluate`) -------------------------------------------- */
+
+typedef struct cn_evaluation cn_evaluation;
+
+typedef struct cn_evaluate_options {
+    const char *train_images; /* the IDX training images; the t10k- test split is found by name */
+    const char *classifier;   /* its file; NULL: cn_classifier_default_path */
+    size_t count;             /* samples and real images per set (>= 2; fewer when a split is smaller) */
+    uint64_t seed;            /* keys the samples' latent draws */
+    /* Called once the data and the classifier are loaded (ev has the paths, count and the
+     * classifier's accuracy), before the sampling; NULL: not called. */
+    void (*on_loaded)(void *user, const cn_evaluation *ev);
+    void *user;
+} cn_evaluate_options;
+
+/* The scores of a model against the real-data floor. The sets a model cannot make are absent:
+ * generated samples need a generator, revised ones a generator and a descriptor with Langevin
+ * steps, and the descriptor's f a descriptor. A further block of statistics goes here with its
+ * own has_ flag. */
+struct cn_evaluation {
+    char test_images[CN_PATH_MAX], classifier[CN_PATH_MAX];
+    size_t count;
+    double classifier_test_accuracy;
+    int has_descriptor, has_generated, has_revised;
+    double f_observed, f_generated, f_revised; /* the descriptor's mean f of the test images and the samples */
+    double fd_train_vs_test, is_test, is_train; /* the real-data floor */
+    double fd_generated, is_generated;          /* FD against the test images, and IS */
+    double fd_revised, is_revised;
+};
+
+/* Samples `count` images from the model (generated and, where it can, revised), scores them and
+ * the real train and test images in the classifier's feature space. A classifier of more than 64
+ * classes or of another image shape than the model's is CN_ERR_ARG. */
+cn_status cn_evaluate_run(cn_runtime *rt, cn_coop *coop, const cn_evaluate_options *o, cn_evaluation *ev,
+                          cn_error *e);
 
 #endif

@@ -301,7 +301,7 @@ static cn_status update_generator(cn_runtime *rt, cn_coop *coop, const cn_buffer
         CN_TRY(cn_gradient_sync_finish(rt, gen, &coop->generator_sync, e));
         CN_TRY(cn_net_adam_step(rt, gen, e));
     }
-    return CN_OK;
+    return finish_descriptor_update(rt, coop, e); /* done above unless no update ran */
 }
 
 /* Step 5: reconstruction, L_G = (1/M) Σ ‖Ỹ − g(h)‖²/(2σ²). */
@@ -314,13 +314,38 @@ cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_bu
     return update_generator(rt, coop, target, rows, total_rows, 0, log, e);
 }
 
+/* The steps in the table's one signature: each takes what it needs of (iteration, log). */
+static cn_status step_generate(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e) {
+    (void)log;
+    return cn_coop_generate(rt, coop, iteration, e);
+}
+
+static cn_status step_update_descriptor(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e) {
+    (void)iteration;
+    return cn_coop_update_descriptor(rt, coop, log, e);
+}
+
+static cn_status step_infer_latent(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e) {
+    (void)log;
+    return cn_coop_infer_latent(rt, coop, iteration, e);
+}
+
+static cn_status step_update_generator(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e) {
+    (void)iteration;
+    return cn_coop_update_generator(rt, coop, log, e);
+}
+
+const cn_coop_step cn_coop_steps[CN_COOP_STEP_COUNT] = {
+    {"generate", 1, step_generate},
+    {"revise", 0, cn_coop_revise},
+    {"update_descriptor", 0, step_update_descriptor},
+    {"infer_latent", 1, step_infer_latent},
+    {"update_generator", 1, step_update_generator},
+};
+
 cn_status cn_coop_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, int log, cn_error *e) {
-    CN_TRY(cn_coop_generate(rt, coop, iteration, e));
-    CN_TRY(cn_coop_revise(rt, coop, iteration, log, e));
-    CN_TRY(cn_coop_update_descriptor(rt, coop, log, e));
-    CN_TRY(cn_coop_infer_latent(rt, coop, iteration, e));
-    CN_TRY(cn_coop_update_generator(rt, coop, log, e));
-    return finish_descriptor_update(rt, coop, e);
+    for (int k = 0; k < CN_COOP_STEP_COUNT; k++) CN_TRY(cn_coop_steps[k].run(rt, coop, iteration, log, e));
+    return CN_OK;
 }
 
 static double sum(const float *x, size_t n) {

@@ -412,3 +412,114 @@ cn_status cn_idx_split_paths(const char *train_images, char *train_labels, char 
     snprintf(test_labels, CN_PATH_MAX, "%.*st10k-%.*slabels-idx1%s", dir, train_images, pre - 6, base + 6, kind + 11);
     return CN_OK;
 }
+
+cn_status cn_idx_dataset_load(const char *images, const char *labels, int size, int channels, cn_scaling scaling,
+                              int limit, cn_dataset *out, cn_error *e) {
+    cn_data_config d = {.kind = CN_DATA_IDX, .image_size = size, .channels = channels, .scaling = scaling,
+                        .limit = limit};
+    snprintf(d.path, sizeof d.path, "%s", images);
+    if (labels) snprintf(d.labels_path, sizeof d.labels_path, "%s", labels);
+    return cn_dataset_load(&d, 0, out, e);
+}
+
+void cn_classifier_default_path(const cn_runtime *rt, const char *train_images, char *out, size_t size) {
+    const char *slash = strrchr(train_images, '/'), *dir = train_images;
+    int len = slash ? (int)(slash - train_images) : 0;
+    for (const char *p = train_images; slash && p < slash; p++)
+        if (*p == '/') dir = p + 1;
+    if (!rt->cache_dir[0]) out[0] = 0;
+    else if (len == 0) snprintf(out, size, "%s/classifier.cncl", rt->cache_dir);
+    else snprintf(out, size, "%s/classifier-%.*s.cncl", rt->cache_dir, (int)(slash - dir), dir);
+}
+
+/* ---- a model's evaluation --------------------------------------------------------------------- */
+
+/* The probability rows hold this many classes. */
+#define MAX_CLASSES 64
+
+/* One image set's classifier outputs. */
+typedef struct scored {
+    const float *images; /* NULL: the model cannot make this set */
+    float *features, *probs;
+} scored;
+
+/* The classifier fits the model's images. */
+static cn_status check_classifier(const cn_classifier *cl, const cn_config *c, const char *path, cn_error *e) {
+    if (cl->classes > MAX_CLASSES)
+        return cn_error_set(e, CN_ERR_ARG, "classifier %s has %d classes, at most %d are scored", path, cl->classes,
+                            MAX_CLASSES);
+    if (cl->config.data.channels != c->data.channels || cl->config.data.image_size != c->data.image_size)
+        return cn_error_set(e, CN_ERR_ARG,
+                            "classifier %s takes %dx%d images with %d channel(s), the model makes %dx%d with %d", path,
+                            cl->config.data.image_size, cl->config.data.image_size, cl->config.data.channels,
+                            c->data.image_size, c->data.image_size, c->data.channels);
+    return CN_OK;
+}
+
+cn_status cn_evaluate_run(cn_runtime *rt, cn_coop *coop, const cn_evaluate_options *o, cn_evaluation *ev,
+                          cn_error *e) {
+    memset(ev, 0, sizeof *ev);
+    const cn_config *c = &coop->config;
+    cn_dataset train = {0}, test = {0};
+    cn_classifier cl = {0};
+    size_t n = o->count, img = coop->image_floats, per_set = CN_CLASSIFIER_FEATURES + MAX_CLASSES;
+    int has_d = ev->has_descriptor = coop->descriptor.layer_count > 0;
+    int has_g = ev->has_generated = coop->generator.layer_count > 0;
+    int revise = ev->has_revised = has_d && has_g && c->descriptor.langevin_steps > 0;
+    float *gen = malloc(bytes_of(n * img)), *rev = malloc(bytes_of(n * img)), *mem = malloc(bytes_of(4 * n * per_set));
+    char train_labels[CN_PATH_MAX], test_labels[CN_PATH_MAX];
+    cn_status s = gen && rev && mem ? CN_OK : cn_error_set(e, CN_ERR_NOMEM, "out of memory for %zu images", n);
+    if (s == CN_OK) s = cn_idx_split_paths(o->train_images, train_labels, ev->test_images, test_labels, e);
+    if (s != CN_OK) goto end;
+    if (o->classifier) snprintf(ev->classifier, sizeof ev->classifier, "%s", o->classifier);
+    else cn_classifier_default_path(rt, o->train_images, ev->classifier, sizeof ev->classifier);
+    /* Real images scaled as the model saw its own; the first n of each split. */
+    s = cn_idx_dataset_load(ev->test_images, NULL, c->data.image_size, c->data.channels, c->data.scaling, (int)n,
+                            &test, e);
+    if (s == CN_OK)
+        s = cn_idx_dataset_load(o->train_images, NULL, c->data.image_size, c->data.channels, c->data.scaling, (int)n,
+                                &train, e);
+    if (s == CN_OK)
+        s = cn_classifier_load(rt, ev->classifier, n < CN_CLASSIFIER_BATCH ? n : CN_CLASSIFIER_BATCH, &cl, e);
+    if (s != CN_OK) goto end;
+    n = ev->count = (size_t)(test.count < train.count ? test.count : train.count);
+    if ((s = check_classifier(&cl, c, ev->classifier, e)) != CN_OK) goto end;
+    ev->classifier_test_accuracy = cl.test_accuracy;
+    if (o->on_loaded) o->on_loaded(o->user, ev);
+    if (has_g && (s = cn_coop_sample(rt, coop, o->seed, n, c->descriptor.langevin_steps, gen, revise ? rev : NULL,
+                                     e)) != CN_OK)
+        goto end;
+    if (has_d) {
+        double *f[] = {&ev->f_observed, &ev->f_generated, &ev->f_revised};
+        const float *images[] = {test.images, has_g ? gen : NULL, revise ? rev : NULL};
+        for (int k = 0; k < 3 && s == CN_OK; k++)
+            if (images[k]) s = cn_descriptor_mean_f(rt, coop, images[k], n, f[k], e);
+        if (s != CN_OK) goto end;
+    }
+    /* Real test and train images first: the floor every score is read against. */
+    scored sets[] = {
+        {test.images, 0, 0}, {train.images, 0, 0}, {has_g ? gen : NULL, 0, 0}, {revise ? rev : NULL, 0, 0}};
+    for (int k = 0; k < 4 && s == CN_OK; k++) {
+        sets[k].features = mem + (size_t)k * n * per_set;
+        sets[k].probs = sets[k].features + n * CN_CLASSIFIER_FEATURES;
+        if (sets[k].images) s = cn_classifier_run(rt, &cl, sets[k].images, n, sets[k].features, sets[k].probs, e);
+    }
+    if (s == CN_OK)
+        s = cn_frechet_distance(sets[1].features, n, sets[0].features, n, CN_CLASSIFIER_FEATURES,
+                                &ev->fd_train_vs_test, e);
+    if (s != CN_OK) goto end;
+    ev->is_test = cn_inception_score(sets[0].probs, n, cl.classes);
+    ev->is_train = cn_inception_score(sets[1].probs, n, cl.classes);
+    double *fd[] = {&ev->fd_generated, &ev->fd_revised}, *is[] = {&ev->is_generated, &ev->is_revised};
+    for (int k = 2; k < 4 && s == CN_OK; k++) {
+        if (!sets[k].images) continue;
+        *is[k - 2] = cn_inception_score(sets[k].probs, n, cl.classes);
+        s = cn_frechet_distance(sets[k].features, n, sets[0].features, n, CN_CLASSIFIER_FEATURES, fd[k - 2], e);
+    }
+end:
+    free(gen), free(rev), free(mem);
+    cn_classifier_free(rt, &cl);
+    cn_dataset_free(&train);
+    cn_dataset_free(&test);
+    return s;
+}

@@ -411,16 +411,138 @@ static cn_status shared_checkpoint(cn_runtime *rt, cn_coop *coop, const char *ou
     return cn_dist_share_outcome(coop->dist, s, "sharing the checkpoint's outcome", e);
 }
 
+/* ---- the loop's parts ------------------------------------------------------------------------- */
+
+/* What the log point, the outputs and the rollback path of one run share. */
+typedef struct train_loop {
+    cn_runtime *rt;
+    const cn_config *config; /* as the run was started (coop.config takes the rollbacks' smaller rates) */
+    const cn_train_options *o;
+    cn_coop coop;
+    int writer;              /* rank 0: writes the run's files (metrics, h and tb are its alone) */
+    history h;
+    FILE *metrics;
+    cn_tb_writer tb;
+    uint64_t total;
+    double t0, last_log;     /* the loop's start, and the last log point's */
+    uint64_t last_log_it;
+    int rollbacks;
+    int warned_grace;        /* said once that mpirun's kill delay is shorter than an iteration */
+} train_loop;
+
+/* The log point after iteration `done` (counted from 1): the metrics over all ranks, the slowest
+ * rank's time, the replica check; rank 0 writes them out. Non-finite metrics or a dead descriptor
+ * are CN_ERR_DIVERGED. */
+static cn_status log_point(train_loop *l, uint64_t done, uint64_t epoch, cn_error *e) {
+    const cn_train_options *o = l->o;
+    cn_progress p = {.iteration = done, .total = l->total, .epoch = epoch};
+    CN_TRY(cn_coop_read_metrics(l->rt, &l->coop, &p.metrics, e)); /* waits for the queue */
+    double seconds = cn_seconds_now() - l->last_log; /* the slowest rank's, in data-parallel training */
+    CN_TRY(cn_dist_max_doubles(o->dist, &seconds, 1, "the iteration time", e));
+    CN_TRY(cn_coop_check_replicas(l->rt, &l->coop, e));
+    if (cn_fault_hit("nan")) p.metrics.loss_d = p.metrics.loss_g = NAN; /* tests of the guard */
+    if (cn_fault_hit("dead")) p.metrics.f_observed = p.metrics.grad_f_norm = 0.0;
+    double now = cn_seconds_now();
+    p.elapsed_seconds = now - l->t0;
+    p.seconds_per_iteration = seconds / (double)(done - l->last_log_it);
+    p.images_per_second = (double)l->config->training.batch_size / p.seconds_per_iteration;
+    p.eta_seconds = p.seconds_per_iteration * (double)(l->total - done);
+    l->last_log = now, l->last_log_it = done;
+    double grace = cn_dist_stop_grace_seconds(o->dist);
+    if (grace > 0 && p.seconds_per_iteration > grace && !l->warned_grace) {
+        l->warned_grace = 1; /* a stop finishes the iteration first, then writes the checkpoint */
+        say(o, "an iteration takes %.1f s, but mpirun kills the ranks %.0f s after it forwards Ctrl-C or SIGTERM, "
+               "before they can write a checkpoint: to stop cleanly, start with "
+               "mpirun --mca odls_base_sigkill_timeout %.0f",
+            p.seconds_per_iteration, grace, ceil(3 * p.seconds_per_iteration + 10));
+    }
+    const cn_metrics *m = &p.metrics;
+    if (l->writer) {
+        write_metrics_line(l->metrics, &p);
+        history_add(&l->h, (double)done, m);
+        CN_TRY(tb_log(&l->tb, &p, e));
+        if (o->on_log) o->on_log(o->user, &p);
+    }
+    if (!finite_metrics(l->config->mode, m))
+        return cn_error_set(e, CN_ERR_DIVERGED, "training diverged at iteration %llu (L_D %g, L_G %g)",
+                            (unsigned long long)done, m->loss_d, m->loss_g);
+    if (descriptor_dead(l->config->mode, m))
+        return cn_error_set(e, CN_ERR_DIVERGED,
+                            "the descriptor died at iteration %llu (f and df/dY are exactly 0: every unit is off)",
+                            (unsigned long long)done);
+    return CN_OK;
+}
+
+/* The outputs due after iteration `done`: sample grids and curves, then the checkpoint (also when
+ * stopping). A checkpoint refused for NaN weights (between log points) is CN_ERR_DIVERGED. */
+static cn_status write_outputs(train_loop *l, uint64_t done, int stopping, cn_error *e) {
+    const cn_training_config *t = &l->config->training;
+    if ((t->sample_every > 0 && done % (uint64_t)t->sample_every == 0) || done == l->total) {
+        CN_TRY(write_samples(l->rt, &l->coop, t->output, done, &l->tb, e));
+        if (l->writer) CN_TRY(write_curves(t->output, &l->h, e));
+    }
+    if ((t->checkpoint_every > 0 && done % (uint64_t)t->checkpoint_every == 0) || done == l->total || stopping) {
+        cn_status s = shared_checkpoint(l->rt, &l->coop, t->output, done, l->o, e);
+        if (s == CN_ERR_DIVERGED) cn_error_prefix(e, "training diverged by iteration %llu", (unsigned long long)done);
+        return s;
+    }
+    return CN_OK;
+}
+
+/* The rollback path after a divergence at iteration `diverged_at` (on every rank): *it becomes the
+ * iteration to continue from, the newest checkpoint's. */
+static cn_status recover(train_loop *l, uint64_t diverged_at, uint64_t *it, cn_error *e) {
+    CN_TRY(roll_back(l->rt, &l->coop, diverged_at, l->o, &l->rollbacks, &l->h, &l->metrics, &l->tb, it, e));
+    l->last_log = cn_seconds_now(), l->last_log_it = *it;
+    return CN_OK;
+}
+
+/* The iterations from `start` to the goal, with a log point, the outputs and, after a divergence,
+ * the rollback path. perm holds the data set's shuffled order, batch one batch. */
+static cn_status train_iterations(train_loop *l, const cn_dataset *data, uint32_t *perm, float *batch, uint64_t start,
+                                  cn_error *e) {
+    const cn_config *config = l->config;
+    const cn_training_config *t = &config->training;
+    cn_coop *coop = &l->coop;
+    size_t n = (size_t)t->batch_size, count = (size_t)data->count;
+    size_t per_epoch = count / n ? count / n : 1;
+    cn_status s = CN_OK;
+    uint64_t epoch = UINT64_MAX, it = start;
+    l->t0 = l->last_log = cn_seconds_now();
+    l->last_log_it = start;
+    while (s == CN_OK && it < l->total) {
+        if (it / per_epoch != epoch) {
+            epoch = it / per_epoch;
+            cn_dataset_permutation(perm, count, config->seed, epoch);
+        }
+        /* every rank walks the same shuffled order and takes its slice of the batch */
+        cn_dataset_gather(data, perm, (it % per_epoch) * n + coop->batch_first, coop->batch, batch);
+        uint64_t done = it + 1;
+        int log = done % (uint64_t)t->log_every == 0 || done == l->total;
+        if ((s = cn_coop_set_observed(l->rt, coop, batch, e)) != CN_OK) break;
+        if ((s = cn_algorithm_iteration(l->rt, coop, it, perm, (it % per_epoch) * n, log, e)) != CN_OK) break;
+        int stopping = l->o->stop && *l->o->stop;
+        if (cn_dist_size(l->o->dist) > 1 && (s = agree_to_stop(l->o->dist, &stopping, e)) != CN_OK) break;
+        if (log) s = log_point(l, done, epoch, e);
+        if (s == CN_OK) s = write_outputs(l, done, stopping, e);
+        if (s == CN_ERR_DIVERGED) {
+            s = recover(l, done, &it, e);
+            continue;
+        }
+        if (s == CN_OK && stopping)
+            s = cn_error_set(e, CN_ERR_INTERRUPTED, "stopped at iteration %llu; continue with --resume %s",
+                             (unsigned long long)done, t->output);
+        it = done;
+    }
+    return s == CN_OK ? cn_finish(l->rt, e) : s;
+}
+
 cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_options *o, cn_error *e) {
     const cn_training_config *t = &config->training;
-    const char *out = t->output;
     cn_dataset data = {0};
-    cn_coop coop;
-    history h = {0};
+    train_loop l = {.rt = rt, .config = config, .o = o, .tb = cn_tb_closed()};
     uint32_t *perm = NULL;
     float *batch = NULL;
-    FILE *metrics = NULL;
-    cn_tb_writer tb = cn_tb_closed();
     int coop_built = 0;
     cn_status s = cn_dataset_load(&config->data, config->seed, &data, e);
     if (s != CN_OK) {
@@ -435,123 +557,42 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     /* Choose the GEMM now (measured once per device, then read from the cache), not inside an
      * iteration where measuring would wait on the queue. */
     if ((s = cn_gemm_select(rt, CN_GEMM_AUTO, e)) != CN_OK) goto end;
-    if ((s = cn_coop_create_on(rt, config, o->dist, &coop, e)) != CN_OK) goto end;
+    if ((s = cn_coop_create_on(rt, config, o->dist, &l.coop, e)) != CN_OK) goto end;
     coop_built = 1;
-    if ((s = cn_algorithm_prepare(rt, &coop, (size_t)data.count, e)) != CN_OK) goto end;
-    uint64_t start = 0, total = o->iterations > 0 ? (uint64_t)o->iterations : cn_train_total_iterations(config, (size_t)data.count);
+    if ((s = cn_algorithm_prepare(rt, &l.coop, (size_t)data.count, e)) != CN_OK) goto end;
+    uint64_t start = 0;
+    l.total = o->iterations > 0 ? (uint64_t)o->iterations : cn_train_total_iterations(config, (size_t)data.count);
     if (o->resume) {
         char ckpt[CN_PATH_MAX];
         if ((s = cn_checkpoint_find_on(o->dist, o->resume, ckpt, sizeof ckpt, e)) != CN_OK) goto end;
-        if ((s = cn_checkpoint_load(rt, &coop, ckpt, &start, e)) != CN_OK) goto end;
+        if ((s = cn_checkpoint_load(rt, &l.coop, ckpt, &start, e)) != CN_OK) goto end;
         say(o, "resumed from %s at iteration %llu", ckpt, (unsigned long long)start);
-    } else if ((s = cn_coop_init_weights(rt, &coop, e)) != CN_OK) {
+    } else if ((s = cn_coop_init_weights(rt, &l.coop, e)) != CN_OK) {
         goto end;
     }
     /* Rank 0 alone writes the run's files; the others hold the same model and outputs nothing. */
-    int writer = cn_dist_rank(o->dist) == 0;
-    if (writer && (s = open_outputs(config, o, start, &h, &metrics, &tb, e)) != CN_OK) goto end;
-
-    size_t n = (size_t)t->batch_size, img = coop.image_floats, count = (size_t)data.count;
-    size_t per_epoch = count / n ? count / n : 1;
+    l.writer = cn_dist_rank(o->dist) == 0;
+    if (l.writer && (s = open_outputs(config, o, start, &l.h, &l.metrics, &l.tb, e)) != CN_OK) goto end;
+    size_t n = (size_t)t->batch_size, count = (size_t)data.count;
     perm = malloc(count * sizeof *perm);
-    batch = malloc(coop.batch * img * sizeof *batch);
+    batch = malloc(l.coop.batch * l.coop.image_floats * sizeof *batch);
     if (!perm || !batch) {
         s = cn_error_set(e, CN_ERR_NOMEM, "out of memory for the data batch");
         goto end;
     }
-    uint64_t epoch = UINT64_MAX;
-    double t0 = cn_seconds_now(), last_log = t0;
-    uint64_t last_log_it = start;
-    int rollbacks = 0, warned_grace = 0;
-    say(o, "training %llu iterations (%zu images, batch %zu, %zu chains, GEMM %s) into %s", (unsigned long long)total,
-        count, n, coop.chains_total, cn_gemm_backend_name(cn_gemm_backend_in_use(rt)), out);
+    say(o, "training %llu iterations (%zu images, batch %zu, %zu chains, GEMM %s) into %s", (unsigned long long)l.total,
+        count, n, l.coop.chains_total, cn_gemm_backend_name(cn_gemm_backend_in_use(rt)), t->output);
     if (cn_dist_size(o->dist) > 1)
         say(o, "data-parallel over %d ranks: each takes about %zu images and %zu chains a step", cn_dist_size(o->dist),
-            coop.batch, coop.chain_count);
-    for (uint64_t it = start; it < total; it++) {
-        if (it / per_epoch != epoch) {
-            epoch = it / per_epoch;
-            cn_dataset_permutation(perm, count, config->seed, epoch);
-        }
-        /* every rank walks the same shuffled order and takes its slice of the batch */
-        cn_dataset_gather(&data, perm, (it % per_epoch) * n + coop.batch_first, coop.batch, batch);
-        uint64_t done = it + 1;
-        int log = done % (uint64_t)t->log_every == 0 || done == total;
-        if ((s = cn_coop_set_observed(rt, &coop, batch, e)) != CN_OK) goto end;
-        if ((s = cn_algorithm_iteration(rt, &coop, it, perm, (it % per_epoch) * n, log, e)) != CN_OK) goto end;
-        int stopping = o->stop && *o->stop;
-        if (cn_dist_size(o->dist) > 1 && (s = agree_to_stop(o->dist, &stopping, e)) != CN_OK) goto end;
-        if (log) {
-            cn_progress p = {.iteration = done, .total = total, .epoch = epoch};
-            if ((s = cn_coop_read_metrics(rt, &coop, &p.metrics, e)) != CN_OK) goto end; /* waits for the queue */
-            double seconds = cn_seconds_now() - last_log; /* the slowest rank's, in data-parallel training */
-            if ((s = cn_dist_max_doubles(o->dist, &seconds, 1, "the iteration time", e)) != CN_OK) goto end;
-            if ((s = cn_coop_check_replicas(rt, &coop, e)) != CN_OK) goto end;
-            if (cn_fault_hit("nan")) p.metrics.loss_d = p.metrics.loss_g = NAN; /* tests of the guard */
-            if (cn_fault_hit("dead")) p.metrics.f_observed = p.metrics.grad_f_norm = 0.0;
-            double now = cn_seconds_now();
-            p.elapsed_seconds = now - t0;
-            p.seconds_per_iteration = seconds / (double)(done - last_log_it);
-            p.images_per_second = (double)n / p.seconds_per_iteration;
-            p.eta_seconds = p.seconds_per_iteration * (double)(total - done);
-            double grace = cn_dist_stop_grace_seconds(o->dist);
-            if (grace > 0 && p.seconds_per_iteration > grace && !warned_grace) {
-                warned_grace = 1; /* a stop finishes the iteration first, then writes the checkpoint */
-                say(o, "an iteration takes %.1f s, but mpirun kills the ranks %.0f s after it forwards Ctrl-C or "
-                       "SIGTERM, before they can write a checkpoint: to stop cleanly, start with "
-                       "mpirun --mca odls_base_sigkill_timeout %.0f",
-                    p.seconds_per_iteration, grace, ceil(3 * p.seconds_per_iteration + 10));
-            }
-            last_log = now, last_log_it = done;
-            const cn_metrics *m = &p.metrics;
-            if (writer) {
-                write_metrics_line(metrics, &p);
-                history_add(&h, (double)done, m);
-                if ((s = tb_log(&tb, &p, e)) != CN_OK) goto end;
-                if (o->on_log) o->on_log(o->user, &p);
-            }
-            if (!finite_metrics(config->mode, m)) {
-                s = cn_error_set(e, CN_ERR_DIVERGED, "training diverged at iteration %llu (L_D %g, L_G %g)",
-                                 (unsigned long long)done, m->loss_d, m->loss_g);
-                goto diverged;
-            }
-            if (descriptor_dead(config->mode, m)) {
-                s = cn_error_set(e, CN_ERR_DIVERGED,
-                                 "the descriptor died at iteration %llu (f and df/dY are exactly 0: every unit is off)",
-                                 (unsigned long long)done);
-                goto diverged;
-            }
-        }
-        if ((t->sample_every > 0 && done % (uint64_t)t->sample_every == 0) || done == total) {
-            if ((s = write_samples(rt, &coop, out, done, &tb, e)) != CN_OK) goto end;
-            if (writer && (s = write_curves(out, &h, e)) != CN_OK) goto end;
-        }
-        if ((t->checkpoint_every > 0 && done % (uint64_t)t->checkpoint_every == 0) || done == total || stopping)
-            if ((s = shared_checkpoint(rt, &coop, out, done, o, e)) != CN_OK) {
-                if (s != CN_ERR_DIVERGED) goto end;
-                cn_error_prefix(e, "training diverged by iteration %llu", (unsigned long long)done);
-                goto diverged; /* NaN weights between log points */
-            }
-        if (stopping) {
-            s = cn_error_set(e, CN_ERR_INTERRUPTED, "stopped at iteration %llu; continue with --resume %s",
-                             (unsigned long long)done, out);
-            goto end;
-        }
-        continue;
-    diverged:;
-        uint64_t back;
-        if ((s = roll_back(rt, &coop, done, o, &rollbacks, &h, &metrics, &tb, &back, e)) != CN_OK) goto end;
-        it = back - 1; /* checkpoints are at iterations >= 1; the loop's it++ continues at back */
-        last_log = cn_seconds_now(), last_log_it = back;
-    }
-    s = cn_finish(rt, e);
+            l.coop.batch, l.coop.chain_count);
+    s = train_iterations(&l, &data, perm, batch, start, e);
 end:
-    if (metrics) fclose(metrics);
-    cn_tb_close(&tb);
+    if (l.metrics) fclose(l.metrics);
     free(perm);
     free(batch);
-    history_free(&h);
-    if (coop_built) cn_coop_free(rt, &coop);
+    cn_tb_close(&l.tb);
+    history_free(&l.h);
+    if (coop_built) cn_coop_free(rt, &l.coop);
     cn_dataset_free(&data);
     return s;
 }

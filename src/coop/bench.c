@@ -1,0 +1,377 @@
+/* Timing training iterations (include/coopnets/cn_bench.h): cold starts, timed iterations, a
+ * profiled iteration summed per step and kernel family, SGEMM rates, and the ranks of an MPI job. */
+#include "coopnets/cn_bench.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coopnets/cn_gemm.h"
+#include "coopnets/cn_util.h"
+
+static void say(const cn_bench *b, const char *fmt, ...) {
+    if (!b->on_message) return;
+    char msg[sizeof ((cn_error *)0)->message + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    b->on_message(b->user, msg);
+}
+
+/* ---- kernel families -------------------------------------------------------------------------- */
+
+const cn_bench_family_name cn_bench_families[CN_FAMILY_COUNT] = {
+    {"conv", "conv: im2col, col2im, transpose"}, {"deconv", "deconv: im2col, col2im, transpose"}, {"gemm", "GEMM"},
+    {"batchnorm", "batch norm"}, {"activation", "activations"}, {"bias", "bias"}, {"langevin", "Langevin"},
+    {"noise", "noise"}, {"adam", "Adam"}, {"reduce", "reductions"}, {"elementwise", "scaled differences"},
+    {"transfers", "transfers"}, {"other", "other"},
+};
+
+static int starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+/* Profile tags: 0 the batch upload, step s is tag s + 1. */
+static int tag_is_step(int tag) { return tag >= 1 && tag <= CN_COOP_STEP_COUNT; }
+
+const char *cn_bench_tag_name(int tag) { return tag_is_step(tag) ? cn_coop_steps[tag - 1].name : "upload"; }
+
+cn_bench_family cn_bench_family_of(const char *name, int tag) {
+    static const struct {
+        const char *prefix;
+        cn_bench_family f;
+    } prefixes[] = {
+        {"cn_gemm_", CN_FAMILY_GEMM},           {"clblast_sgemm", CN_FAMILY_GEMM},
+        {"cn_batchnorm_", CN_FAMILY_BATCHNORM}, {"cn_relu_", CN_FAMILY_ACTIVATION},
+        {"cn_leaky_relu_", CN_FAMILY_ACTIVATION}, {"cn_tanh_", CN_FAMILY_ACTIVATION},
+        {"cn_bias_", CN_FAMILY_BIAS},           {"cn_langevin_", CN_FAMILY_LANGEVIN},
+        {"cn_noise_", CN_FAMILY_NOISE},         {"cn_philox_", CN_FAMILY_NOISE},
+        {"cn_adam_", CN_FAMILY_ADAM},           {"cn_reduce_", CN_FAMILY_REDUCE},
+        {"cn_scaled_difference", CN_FAMILY_ELEMENTWISE}, {"cn_masked_difference", CN_FAMILY_ELEMENTWISE},
+        {"write", CN_FAMILY_TRANSFER},          {"read", CN_FAMILY_TRANSFER},
+        {"fill", CN_FAMILY_TRANSFER},           {"copy", CN_FAMILY_TRANSFER},
+    };
+    if (starts_with(name, "cn_im2col") || starts_with(name, "cn_col2im") || starts_with(name, "cn_transpose"))
+        return tag_is_step(tag) && cn_coop_steps[tag - 1].generator ? CN_FAMILY_DECONV : CN_FAMILY_CONV;
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (starts_with(name, prefixes[i].prefix)) return prefixes[i].f;
+    return CN_FAMILY_OTHER;
+}
+
+/* ---- what to time ----------------------------------------------------------------------------- */
+
+cn_status cn_bench_load_config(cn_bench *b, const char *config_path, cn_error *e) {
+    b->config_path = config_path;
+    CN_TRY(cn_config_load(config_path, NULL, 0, &b->config, e));
+    CN_TRY(cn_config_validate(&b->config, e));
+    if (b->config.mode != CN_MODE_COOP)
+        return cn_error_set(e, CN_ERR_CONFIG, "config %s: bench times mode \"coop\", not \"%s\"", config_path,
+                            cn_mode_name(b->config.mode));
+    return CN_OK;
+}
+
+cn_status cn_bench_load_data(cn_bench *b, cn_error *e) {
+    const cn_config *c = &b->config;
+    CN_TRY(cn_dataset_load(&c->data, c->seed, &b->data, e));
+    if (b->data.count < c->training.batch_size)
+        return cn_error_set(e, CN_ERR_CONFIG,
+                            "config %s: training.batch_size is %d but the data set has only %d images", b->config_path,
+                            c->training.batch_size, b->data.count);
+    const size_t n = (size_t)c->training.batch_size;
+    b->perm = malloc((size_t)b->data.count * sizeof *b->perm);
+    b->batch = malloc(n * (size_t)b->data.channels * b->data.height * b->data.width * sizeof *b->batch);
+    if (!b->perm || !b->batch) return cn_error_set(e, CN_ERR_NOMEM, "out of memory");
+    cn_dataset_permutation(b->perm, (size_t)b->data.count, c->seed, 0);
+    return CN_OK;
+}
+
+void cn_bench_free(cn_bench *b) {
+    free(b->perm);
+    free(b->batch);
+    b->perm = NULL;
+    b->batch = NULL;
+    cn_dataset_free(&b->data);
+}
+
+void cn_bench_result_free(cn_bench_result *r) {
+    free(r->kernels);
+    r->kernels = NULL;
+    r->kernel_count = 0;
+}
+
+/* ---- one device ------------------------------------------------------------------------------- */
+
+/* Batch `it` of a fixed permutation, uploaded. */
+static cn_status upload_batch(cn_runtime *rt, cn_coop *coop, cn_bench *b, uint64_t it, cn_error *e) {
+    const size_t n = (size_t)b->config.training.batch_size, count = (size_t)b->data.count;
+    /* a rank of a data-parallel run takes its slice, as training does */
+    cn_dataset_gather(&b->data, b->perm, (size_t)(it * n % count) + coop->batch_first, coop->batch, b->batch);
+    return cn_coop_set_observed(rt, coop, b->batch, e);
+}
+
+/* One training iteration as the training loop runs it (its blocking upload waits for the one
+ * before), waited for. */
+static cn_status one_iteration(cn_runtime *rt, cn_coop *coop, cn_bench *b, uint64_t it, cn_error *e) {
+    CN_TRY(upload_batch(rt, coop, b, it, e));
+    CN_TRY(cn_coop_iteration(rt, coop, it, 0, e));
+    return cn_finish(rt, e);
+}
+
+/* Opens a runtime on `device` and runs the first iteration: the cold start. The coop is made
+ * (and *rt open) on success, released on failure. */
+static cn_status start_run(cn_bench *b, int device, int profiling, int no_cache, cn_runtime **rt, cn_coop *coop,
+                           cn_cold_start *cold, cn_error *e) {
+    const double t0 = cn_seconds_now();
+    cn_runtime_options o = cn_runtime_default_options();
+    o.device = device;
+    o.profiling = profiling;
+    o.no_cache = no_cache;
+    CN_TRY(cn_runtime_open(rt, &o, e));
+    int made = 0;
+    cn_status s = cn_gemm_select(*rt, CN_GEMM_AUTO, e);
+    if (s == CN_OK) made = (s = cn_coop_create(*rt, &b->config, coop, e)) == CN_OK;
+    if (s == CN_OK) s = cn_coop_init_weights(*rt, coop, e);
+    if (s == CN_OK) s = cn_finish(*rt, e);
+    const double t1 = cn_seconds_now();
+    if (s == CN_OK) s = one_iteration(*rt, coop, b, 0, e);
+    if (s != CN_OK) {
+        if (made) cn_coop_free(*rt, coop);
+        cn_runtime_close(*rt);
+        *rt = NULL;
+        return s;
+    }
+    cold->setup = t1 - t0;
+    cold->first_iteration = cn_seconds_now() - t1;
+    return CN_OK;
+}
+
+static void end_run(cn_runtime *rt, cn_coop *coop) {
+    cn_coop_free(rt, coop);
+    cn_runtime_close(rt);
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts the k timings and returns their median. */
+static double median(double *t, size_t k) {
+    qsort(t, k, sizeof *t, compare_doubles);
+    return k % 2 ? t[k / 2] : 0.5 * (t[k / 2 - 1] + t[k / 2]);
+}
+
+static cn_status timed_iterations(cn_runtime *rt, cn_coop *coop, cn_bench *b, cn_bench_result *r, cn_error *e) {
+    double *t = malloc((size_t)b->iters * sizeof *t);
+    if (!t) return cn_error_set(e, CN_ERR_NOMEM, "out of memory for %ld timings", b->iters);
+    cn_status s = CN_OK;
+    uint64_t it = 1;
+    for (long i = 0; i < b->warmup && s == CN_OK; i++, it++) s = one_iteration(rt, coop, b, it, e);
+    for (long i = 0; i < b->iters && s == CN_OK; i++, it++) {
+        const double t0 = cn_seconds_now();
+        s = one_iteration(rt, coop, b, it, e);
+        t[i] = cn_seconds_now() - t0;
+    }
+    if (s == CN_OK) {
+        const size_t k = (size_t)b->iters;
+        r->median = median(t, k);
+        r->min = t[0];
+        r->max = t[k - 1];
+        r->images_per_second = (double)b->config.training.batch_size / r->median;
+    }
+    free(t);
+    return s;
+}
+
+/* GFLOP/s of one n^3 product with `backend`: best of 3 after a call that pays the compiles. The
+ * backend chosen for the run is restored afterwards. */
+static cn_status sgemm_rate(cn_runtime *rt, cn_gemm_backend backend, size_t n, double *gflops, cn_error *e) {
+    const cn_gemm_backend chosen = cn_gemm_backend_in_use(rt);
+    cn_buffer x[3] = {{0}};
+    cn_status s = CN_OK;
+    for (int i = 0; i < 3 && s == CN_OK; i++) {
+        s = cn_buffer_alloc(rt, &x[i], n * n * sizeof(float), "the SGEMM benchmark", e);
+        if (s == CN_OK) s = cn_buffer_fill_f32(rt, &x[i], 0.25f, 0, n * n, e);
+    }
+    if (s == CN_OK) s = cn_gemm_select(rt, backend, e);
+    const cn_gemm_args g = {.m = n, .n = n, .k = n, .alpha = 1.0f, .a = &x[0], .lda = n, .b = &x[1], .ldb = n,
+                            .c = &x[2], .ldc = n};
+    double best = INFINITY;
+    for (int r = 0; r < 4 && s == CN_OK; r++) {
+        const double t0 = cn_seconds_now();
+        s = cn_gemm(rt, &g, e);
+        if (s == CN_OK) s = cn_finish(rt, e);
+        const double t = cn_seconds_now() - t0;
+        if (r > 0 && t < best) best = t;
+    }
+    if (s == CN_OK) *gflops = 2.0 * (double)n * n * n / best * 1e-9;
+    cn_finish(rt, NULL);
+    for (int i = 0; i < 3; i++) cn_buffer_free(rt, &x[i]);
+    cn_gemm_select(rt, chosen, NULL);
+    return s;
+}
+
+/* The SGEMM rate of each backend; one that does not run on this device stays NAN and is said. */
+static void sgemm_rates(cn_runtime *rt, cn_bench *b, int device, cn_bench_result *r) {
+    const struct {
+        cn_gemm_backend backend;
+        double *gflops;
+        const char *name;
+    } backends[] = {{CN_GEMM_OWN, &r->sgemm_own, "our kernels"}, {CN_GEMM_CLBLAST, &r->sgemm_clblast, "CLBlast"}};
+    for (size_t i = 0; i < sizeof backends / sizeof *backends; i++) {
+        cn_error backend_error = {0};
+        if (sgemm_rate(rt, backends[i].backend, (size_t)b->sgemm, backends[i].gflops, &backend_error) != CN_OK)
+            say(b, "[device %d] SGEMM with %s failed: %s", device, backends[i].name, backend_error.message);
+        cn_error_clear(&backend_error);
+    }
+}
+
+static cn_status profiled_iteration(cn_bench *b, int device, cn_bench_result *r, cn_error *e) {
+    cn_runtime *rt;
+    cn_coop coop;
+    cn_cold_start unused;
+    CN_TRY(start_run(b, device, 1, 0, &rt, &coop, &unused, e));
+    cn_profile *p = NULL;
+    cn_status s = cn_profile_create(&p, e);
+    if (s == CN_OK) s = cn_profile_attach(rt, p, e);
+    const double t0 = cn_seconds_now();
+    if (s == CN_OK) s = upload_batch(rt, &coop, b, 1, e);
+    for (int step = 0; step < CN_COOP_STEP_COUNT && s == CN_OK; step++) {
+        cn_profile_set_tag(p, step + 1);
+        s = cn_coop_steps[step].run(rt, &coop, 1, 0, e);
+    }
+    if (s == CN_OK) s = cn_profile_resolve(rt, p, &r->kernels, &r->kernel_count, e);
+    r->profiled_wall = cn_seconds_now() - t0;
+    for (size_t i = 0; i < r->kernel_count; i++) {
+        const cn_profile_total *k = &r->kernels[i];
+        cn_bench_totals *f = &r->families[cn_bench_family_of(k->name, k->tag)];
+        f->seconds += k->seconds;
+        f->flops += k->flops;
+        f->bytes += k->bytes;
+        f->calls += k->calls;
+        if (tag_is_step(k->tag)) r->steps[k->tag - 1] += k->seconds;
+        r->profiled_events += k->seconds;
+    }
+    cn_profile_attach(rt, NULL, NULL);
+    cn_profile_free(p);
+    end_run(rt, &coop);
+    return s;
+}
+
+/* The device's single-precision peak where it follows from what OpenCL reports. */
+static void peak(cn_bench_result *r) {
+    const cn_device_info *d = &r->device;
+    cl_uint width = 0;
+    clGetDeviceInfo(d->id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
+    const double ghz = d->clock_mhz * 1e-3;
+    unsigned lanes = 0;
+    const char *per = "";
+    if (d->type & CL_DEVICE_TYPE_CPU) lanes = width, per = "floats per vector (native width)";
+    else if ((d->type & CL_DEVICE_TYPE_GPU) && strstr(d->vendor, "NVIDIA")) lanes = 128, per = "FP32 lanes per SM (assumed: Ampere/Hopper)";
+    else if ((d->type & CL_DEVICE_TYPE_GPU) && (strstr(d->vendor, "AMD") || strstr(d->vendor, "Advanced Micro")))
+        lanes = 64, per = "FP32 lanes per CU (assumed: GCN/RDNA)";
+    if (!lanes || !d->compute_units || !d->clock_mhz) {
+        r->peak_gflops = NAN;
+        snprintf(r->peak_how, sizeof r->peak_how, "n/a (no rule for a %s from %s)", cn_device_type_name(d->type),
+                 d->vendor);
+        return;
+    }
+    r->peak_gflops = d->compute_units * ghz * lanes * 2.0;
+    snprintf(r->peak_how, sizeof r->peak_how, "%u compute units x %u MHz x %u %s x 2 (one FMA per lane per cycle)",
+             d->compute_units, d->clock_mhz, lanes, per);
+}
+
+cn_status cn_bench_device(cn_bench *b, int device, cn_bench_result *r, cn_error *e) {
+    cn_runtime *rt;
+    cn_coop coop;
+    say(b, "[device %d] cold start with the program cache, then the timed iterations", device);
+    CN_TRY(start_run(b, device, 0, 0, &rt, &coop, &r->cold_cached, e));
+    r->device = rt->device;
+    r->build_cached = rt->stats.build_seconds;
+    r->cache_hits = rt->stats.cache_hits;
+    r->cache_misses = rt->stats.cache_misses;
+    r->gemm = cn_gemm_backend_name(cn_gemm_backend_in_use(rt));
+    cn_status s = timed_iterations(rt, &coop, b, r, e);
+    r->sgemm_own = r->sgemm_clblast = NAN;
+    if (s == CN_OK && b->sgemm > 0) {
+        say(b, "[device %d] SGEMM with each backend", device);
+        sgemm_rates(rt, b, device, r);
+    }
+    end_run(rt, &coop);
+    if (s != CN_OK) return s;
+    say(b, "[device %d] cold start without the program cache", device);
+    CN_TRY(start_run(b, device, 0, 1, &rt, &coop, &r->cold_uncached, e));
+    r->build_uncached = rt->stats.build_seconds;
+    end_run(rt, &coop);
+    say(b, "[device %d] profiled iteration", device);
+    CN_TRY(profiled_iteration(b, device, r, e));
+    peak(r);
+    r->ok = 1;
+    return CN_OK;
+}
+
+/* ---- several ranks ---------------------------------------------------------------------------- */
+
+/* W warm-up and K timed iterations of coop on this rank; every rank of dist calls it. */
+static cn_status time_ranks(cn_runtime *rt, cn_coop *coop, cn_bench *b, cn_dist *dist, cn_bench_rank_timing *out,
+                            cn_error *e) {
+    double *t = malloc((size_t)b->iters * sizeof *t);
+    if (!t) return cn_error_set(e, CN_ERR_NOMEM, "out of memory for %ld timings", b->iters);
+    cn_status s = CN_OK;
+    uint64_t it = 1;
+    for (long i = 0; i < b->warmup && s == CN_OK; i++, it++) s = one_iteration(rt, coop, b, it, e);
+    const cn_dist_stats *st = cn_dist_get_stats(dist);
+    double comm = 0, bn = 0, bytes = 0, calls = 0, bn_calls = 0, total = 0;
+    for (long i = 0; i < b->iters && s == CN_OK; i++, it++) {
+        const cn_dist_stats before = *st; /* counts the iteration's collectives, not the timing's */
+        const double t0 = cn_seconds_now();
+        s = one_iteration(rt, coop, b, it, e);
+        t[i] = cn_seconds_now() - t0;
+        comm += st->wait_seconds - before.wait_seconds, bn += st->batchnorm_wait_seconds - before.batchnorm_wait_seconds;
+        bytes += st->bytes_sent - before.bytes_sent;
+        calls += (double)(st->calls - before.calls), bn_calls += (double)(st->batchnorm_calls - before.batchnorm_calls);
+        total += t[i];
+        if (s == CN_OK) s = cn_dist_max_doubles(dist, &t[i], 1, "the bench timings", e);
+    }
+    if (s == CN_OK) {
+        double k = (double)b->iters, v[5] = {comm / total, bn / total, bytes / k, calls / k, bn_calls / k};
+        s = cn_dist_max_doubles(dist, v, 5, "the bench statistics", e);
+        out->seconds = median(t, (size_t)b->iters);
+        out->comm_share = v[0], out->bn_share = v[1], out->bytes = v[2], out->calls = v[3], out->bn_calls = v[4];
+    }
+    free(t);
+    return s;
+}
+
+cn_status cn_bench_ranks(cn_bench *b, cn_dist *dist, int device, double *one_rank_seconds, cn_bench_rank_timing *all,
+                         cn_error *e) {
+    const int ranks = cn_dist_size(dist), rank = cn_dist_rank(dist);
+    cn_runtime *rt = NULL;
+    cn_coop coop;
+    int made = 0;
+    cn_bench_rank_timing one = {0};
+    cn_runtime_options o = cn_runtime_default_options();
+    o.device = device;
+    cn_status s = cn_runtime_open(&rt, &o, e);
+    if (s == CN_OK) s = cn_gemm_select(rt, CN_GEMM_AUTO, e);
+    if (s == CN_OK && rank == 0) {
+        say(b, "[rank 0] the whole batch on device %d alone (R = 1)", device);
+        made = (s = cn_coop_create(rt, &b->config, &coop, e)) == CN_OK;
+        if (s == CN_OK) s = cn_coop_init_weights(rt, &coop, e);
+        if (s == CN_OK) s = one_iteration(rt, &coop, b, 0, e);
+        if (s == CN_OK) s = time_ranks(rt, &coop, b, NULL, &one, e);
+        if (made) cn_coop_free(rt, &coop);
+        made = 0;
+    }
+    *one_rank_seconds = one.seconds; /* every rank waits here for rank 0's baseline */
+    if (s == CN_OK) s = cn_dist_broadcast(dist, one_rank_seconds, sizeof *one_rank_seconds, "the R = 1 timing", e);
+    if (s == CN_OK && rank == 0) say(b, "[all %d ranks] the batch split over the ranks", ranks);
+    if (s == CN_OK) made = (s = cn_coop_create_on(rt, &b->config, dist, &coop, e)) == CN_OK;
+    if (s == CN_OK) s = cn_coop_init_weights(rt, &coop, e);
+    if (s == CN_OK) s = one_iteration(rt, &coop, b, 0, e);
+    if (s == CN_OK) s = time_ranks(rt, &coop, b, dist, all, e);
+    if (made) cn_coop_free(rt, &coop);
+    if (rt) cn_runtime_close(rt);
+    return s;
+}
