@@ -133,35 +133,43 @@ ends_job() { # ends_job WHAT OUT: the job ended within 60 s, non-zero, and its l
   check "$1: the newest checkpoint loads and the job resumes from it" resumable "$2"
 }
 
-echo "--- a rank killed with SIGKILL"
-start_long "$tmp/kill"
-victim=$(rank_pid 1 "$tmp/kill")
-check "found rank 1's process" [ -n "$victim" ]
-[ -n "$victim" ] && kill -9 "$victim"
-wait_job 60
-check "mpirun names the killed rank" grep -qE "rank 1 .*(signal 9|Killed)" "$log"
-ends_job "SIGKILL" "$tmp/kill"
+# Under the sanitizers these four jobs end in SIGKILL or MPI_Abort, where LeakSanitizer never runs
+# and nothing of ours is left to check; the plain pass runs them (and Open MPI's start-up under
+# the slow unwinder costs minutes).
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+  echo "--- killed, failing, hung and drifting ranks: run in the plain pass, not under the sanitizers"
+else
+  echo "--- a rank killed with SIGKILL"
+  start_long "$tmp/kill"
+  victim=$(rank_pid 1 "$tmp/kill")
+  check "found rank 1's process" [ -n "$victim" ]
+  [ -n "$victim" ] && kill -9 "$victim"
+  wait_job 60
+  check "mpirun names the killed rank" grep -qE "rank 1 .*(signal 9|Killed)" "$log"
+  ends_job "SIGKILL" "$tmp/kill"
 
-echo "--- a device failing on rank 1"
-# about 330 OpenCL calls an iteration: the 12000th comes after checkpoint 20
-COOPNETS_FAULT=cl:12000 COOPNETS_FAULT_RANK=1 start_long "$tmp/device"
-wait_job 60
-check "the error names rank 1 and the OpenCL failure" grep -q "coopnets_cl (rank 1 of 2): CL_OUT_OF_RESOURCES" "$log"
-ends_job "device failure" "$tmp/device"
+  echo "--- a device failing on rank 1"
+  # about 330 OpenCL calls an iteration: the 12000th comes after checkpoint 20
+  COOPNETS_FAULT=cl:12000 COOPNETS_FAULT_RANK=1 start_long "$tmp/device"
+  wait_job 60
+  check "the error names rank 1 and the OpenCL failure" grep -q "coopnets_cl (rank 1 of 2): CL_OUT_OF_RESOURCES" "$log"
+  ends_job "device failure" "$tmp/device"
 
-echo "--- a rank that hangs (SIGSTOP): the others time out"
-COOPNETS_MPI_TIMEOUT=5 start_long "$tmp/hang"
-victim=$(rank_pid 1 "$tmp/hang")
-[ -n "$victim" ] && kill -STOP "$victim"
-wait_job 60
-check "rank 0 gives up waiting, and says so" grep -q "coopnets_cl (rank 0 of 2): no answer from the other ranks for [0-9]* s" "$log"
-ends_job "hang" "$tmp/hang"
+  echo "--- a rank that hangs (SIGSTOP): the others time out"
+  COOPNETS_MPI_TIMEOUT=5 start_long "$tmp/hang"
+  victim=$(rank_pid 1 "$tmp/hang")
+  [ -n "$victim" ] && kill -STOP "$victim"
+  wait_job 60
+  check "rank 0 gives up waiting, and says so" grep -q "coopnets_cl (rank 0 of 2): no answer from the other ranks for [0-9]* s" "$log"
+  ends_job "hang" "$tmp/hang"
 
-echo "--- a replica that drifts"
-COOPNETS_FAULT=drift:25 COOPNETS_FAULT_RANK=1 start_long "$tmp/drift" # the check of iteration 25: after checkpoint 20
-wait_job 60
-check "the replica check names rank 1" grep -q "the replicas drifted apart: .* rank 1 differ from rank 0" "$log"
-ends_job "drift" "$tmp/drift"
+  echo "--- a replica that drifts"
+  COOPNETS_FAULT=drift:25 COOPNETS_FAULT_RANK=1 start_long "$tmp/drift" # the check of iteration 25: after checkpoint 20
+  wait_job 60
+  check "the replica check names rank 1" grep -q "the replicas drifted apart: .* rank 1 differ from rank 0" "$log"
+  ends_job "drift" "$tmp/drift"
+
+fi
 
 echo "--- SIGTERM to mpirun"
 start_long "$tmp/term"
