@@ -272,3 +272,94 @@ cn_status cn_deconv2d_backward_params(cn_runtime *rt, const cn_conv2d_shape *s, 
                                       const cn_buffer *dy, cn_buffer *dw, cn_buffer *ws, cn_error *e) {
     return conv_backward_params(rt, "deconv2d backward_params", s, n, dy, x, dw, ws, e);
 }
+
+/* ---- as a layer of a net ---------------------------------------------------------------------- */
+
+/* A conv or transposed-conv layer: the conv it runs or is the adjoint of. */
+typedef struct cn_conv2d_layer {
+    cn_layer base;
+    cn_conv2d_shape shape;
+} cn_conv2d_layer;
+
+static const cn_conv2d_shape *layer_shape(const cn_layer *l) { return &((const cn_conv2d_layer *)l)->shape; }
+
+const cn_conv2d_shape *cn_conv2d_layer_shape(const cn_layer *l) {
+    return l->ops == &cn_conv2d_layer_ops || l->ops == &cn_deconv2d_layer_ops ? layer_shape(l) : NULL;
+}
+
+static cn_conv_padding layer_padding(const cn_layer_config *lc) {
+    return lc->padding == CN_PAD_SAME ? CN_CONV_PAD_SAME : CN_CONV_PAD_VALID;
+}
+
+static cn_status conv_layer_plan(cn_layer *l, cn_layer_weight *weight, cn_error *e) {
+    const cn_layer_config *lc = &l->config;
+    cn_conv2d_shape *s = &((cn_conv2d_layer *)l)->shape;
+    CN_TRY(cn_conv2d_shape_make(s, l->in_c, l->in_h, l->in_w, lc->filters, lc->kernel, lc->stride,
+                                layer_padding(lc), 0, e));
+    l->out_c = s->out_c, l->out_h = s->out_h, l->out_w = s->out_w;
+    *weight = (cn_layer_weight){{l->out_c, l->in_c, lc->kernel, lc->kernel}, 4};
+    return CN_OK;
+}
+
+static cn_status deconv_layer_plan(cn_layer *l, cn_layer_weight *weight, cn_error *e) {
+    const cn_layer_config *lc = &l->config;
+    int out = lc->output_size;
+    if (out == 0) out = lc->padding == CN_PAD_SAME ? l->in_h * lc->stride : (l->in_h - 1) * lc->stride + lc->kernel;
+    CN_TRY(cn_deconv2d_shape_make(&((cn_conv2d_layer *)l)->shape, l->in_c, l->in_h, l->in_w, lc->filters, out, out,
+                                  lc->kernel, lc->stride, layer_padding(lc), e));
+    l->out_c = lc->filters, l->out_h = out, l->out_w = out;
+    *weight = (cn_layer_weight){{l->in_c, l->out_c, lc->kernel, lc->kernel}, 4};
+    return CN_OK;
+}
+
+static size_t conv_layer_workspace(const cn_layer *l, size_t n) { return cn_conv2d_workspace_floats(layer_shape(l), n); }
+
+static cn_status conv_layer_forward(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x, cn_buffer *y,
+                                    cn_buffer *workspace, cn_error *e) {
+    return cn_conv2d_forward(rt, layer_shape(l), n, x, &l->weight, y, workspace, e);
+}
+
+static cn_status conv_layer_backward_data(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *dy,
+                                          cn_buffer *dx, cn_buffer *workspace, cn_error *e) {
+    return cn_conv2d_backward_data(rt, layer_shape(l), n, dy, &l->weight, dx, workspace, e);
+}
+
+static cn_status conv_layer_backward_params(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x,
+                                            const cn_buffer *dy, cn_buffer *dw, cn_buffer *workspace, cn_error *e) {
+    return cn_conv2d_backward_params(rt, layer_shape(l), n, x, dy, dw, workspace, e);
+}
+
+static cn_status deconv_layer_forward(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x, cn_buffer *y,
+                                      cn_buffer *workspace, cn_error *e) {
+    return cn_deconv2d_forward(rt, layer_shape(l), n, x, &l->weight, y, workspace, e);
+}
+
+static cn_status deconv_layer_backward_data(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *dy,
+                                            cn_buffer *dx, cn_buffer *workspace, cn_error *e) {
+    return cn_deconv2d_backward_data(rt, layer_shape(l), n, dy, &l->weight, dx, workspace, e);
+}
+
+static cn_status deconv_layer_backward_params(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x,
+                                              const cn_buffer *dy, cn_buffer *dw, cn_buffer *workspace, cn_error *e) {
+    return cn_deconv2d_backward_params(rt, layer_shape(l), n, x, dy, dw, workspace, e);
+}
+
+const cn_layer_ops cn_conv2d_layer_ops = {
+    .tensor_stem = "conv",
+    .size = sizeof(cn_conv2d_layer),
+    .plan = conv_layer_plan,
+    .workspace_floats = conv_layer_workspace,
+    .forward = conv_layer_forward,
+    .backward_data = conv_layer_backward_data,
+    .backward_params = conv_layer_backward_params,
+};
+
+const cn_layer_ops cn_deconv2d_layer_ops = {
+    .tensor_stem = "convt",
+    .size = sizeof(cn_conv2d_layer),
+    .plan = deconv_layer_plan,
+    .workspace_floats = conv_layer_workspace,
+    .forward = deconv_layer_forward,
+    .backward_data = deconv_layer_backward_data,
+    .backward_params = deconv_layer_backward_params,
+};

@@ -10,7 +10,7 @@ static size_t bytes_of(size_t floats) { return floats * sizeof(float); }
 /* cn_net_backward's hook: the layer's gradients to the host, behind the kernels that make them. */
 static cn_status read_layer(cn_runtime *rt, cn_net *net, int layer, void *user, cn_error *e) {
     cn_gradient_sync *sync = user;
-    const cn_layer *l = &net->layers[layer];
+    const cn_layer *l = net->layers[layer];
     if (sync->pending == CN_MAX_LAYERS)
         return cn_error_set(e, CN_ERR_ARG, "%s: more layer gradients than layers in one backward pass", net->name);
     cl_event *ev = &sync->read[sync->pending];
@@ -62,7 +62,7 @@ cn_status cn_gradient_sync_finish(cn_runtime *rt, cn_net *net, cn_gradient_sync 
             break;
         }
         clReleaseEvent(sync->read[k]);
-        const cn_layer *l = &net->layers[sync->layer[k]];
+        const cn_layer *l = net->layers[sync->layer[k]];
         s = cn_dist_start_sum(sync->dist, sync->host + l->param_offset, l->param_floats, "the gradient sum", e);
     }
     release_reads(sync, k);
