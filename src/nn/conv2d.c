@@ -112,10 +112,10 @@ static cn_status check_pass(const char *pass, const cn_conv2d_shape *s, size_t n
 /* ---- kernels ---------------------------------------------------------------------------------- */
 
 /* `moved`: floats read plus written, for an attached profile's GB/s. */
-static cn_status run_im2col_kernel(cn_runtime *rt, const char *kernel, size_t d0, size_t d1, size_t d2, double moved,
+static cn_status run_im2col_kernel(cn_runtime *rt, cn_kernel_id kernel, size_t d0, size_t d1, size_t d2, double moved,
                                    const cn_arg *args, size_t nargs, cn_error *e) {
     cl_kernel k;
-    CN_TRY(cn_kernel_get(rt, "im2col", NULL, kernel, &k, e));
+    CN_TRY(cn_kernel_by_id(rt, kernel, &k, e));
     size_t local[3];
     CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL, 1, 1}, local, e));
     const size_t global[3] = {cn_round_up(d0, local[0]), d1, d2};
@@ -135,15 +135,15 @@ static double im2col_moved(const cn_conv2d_shape *s, size_t images) {
 static cn_status im2col(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffer *x, size_t first, size_t images,
                         cn_buffer *col, cn_error *e) {
     const cn_arg args[] = {CN_MEM(x), CN_U64(first * in_floats(s)), CN_MEM(col), SHAPE_ARGS(s)};
-    return run_im2col_kernel(rt, "cn_im2col", out_pixels(s), images, 1, im2col_moved(s, images), args,
+    return run_im2col_kernel(rt, CN_KERNEL_IM2COL, out_pixels(s), images, 1, im2col_moved(s, images), args,
                              sizeof args / sizeof *args, e);
 }
 
 static cn_status col2im(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffer *col, cn_buffer *x, size_t first,
                         size_t images, cn_error *e) {
     const cn_arg args[] = {CN_MEM(col), CN_MEM(x), CN_U64(first * in_floats(s)), SHAPE_ARGS(s)};
-    return run_im2col_kernel(rt, "cn_col2im", (size_t)s->in_w, (size_t)s->in_h, images, im2col_moved(s, images), args,
-                             sizeof args / sizeof *args, e);
+    return run_im2col_kernel(rt, CN_KERNEL_COL2IM, (size_t)s->in_w, (size_t)s->in_h, images, im2col_moved(s, images),
+                             args, sizeof args / sizeof *args, e);
 }
 
 /* dst[b][j][i] = src[b][i][j] for `batch` rows x cols matrices. */
@@ -151,7 +151,7 @@ static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offs
                            size_t dst_offset, size_t rows, size_t cols, size_t batch, cn_error *e) {
     const cn_arg args[] = {CN_MEM(src), CN_U64(src_offset), CN_MEM(dst), CN_U64(dst_offset), CN_U64(rows),
                            CN_U64(cols)};
-    return run_im2col_kernel(rt, "cn_transpose", rows, cols, batch, 2.0 * (double)(rows * cols * batch), args,
+    return run_im2col_kernel(rt, CN_KERNEL_TRANSPOSE, rows, cols, batch, 2.0 * (double)(rows * cols * batch), args,
                              sizeof args / sizeof *args, e);
 }
 
