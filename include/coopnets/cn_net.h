@@ -3,8 +3,9 @@
  * activations for its largest batch, workspace), allocated once in cn_net_build and released by
  * cn_net_free; nothing is allocated during forward or backward.
  *
- * Each layer is: linear (conv, transposed conv or fc) + bias, then optional batch norm (batch
- * statistics, learnable shift, optional scale), then an activation. */
+ * Each layer (cn_layer.h) is: linear (conv, transposed conv or fc, run by its kind's ops table) +
+ * bias, then optional batch norm (batch statistics, learnable shift, optional scale), then an
+ * activation. */
 #ifndef CN_NET_H
 #define CN_NET_H
 
@@ -21,7 +22,12 @@ const char *cn_net_role_name(cn_net_role role);
 int cn_net_role_from_name(const char *name, cn_net_role *role);
 
 /* What a parameter tensor is, which decides how it starts (cn_net_init_weights). */
-typedef enum cn_tensor_kind { CN_TENSOR_WEIGHT, CN_TENSOR_BIAS, CN_TENSOR_BN_SCALE, CN_TENSOR_BN_SHIFT } cn_tensor_kind;
+typedef enum cn_tensor_kind {
+    CN_TENSOR_WEIGHT,
+    CN_TENSOR_BIAS,
+    CN_TENSOR_BN_SCALE,
+    CN_TENSOR_BN_SHIFT
+} cn_tensor_kind;
 
 /* A parameter tensor of the net, in the order PyTorch's reference lists them. */
 typedef struct cn_tensor_info {
