@@ -22,9 +22,11 @@ static const cn_layer_ops *const layer_kinds[] = {
 };
 #define LAYER_KIND_COUNT (sizeof layer_kinds / sizeof *layer_kinds)
 
+/* By cn_net_role. Tensor t's weights are drawn at step first_weight_step + t of the weights stream,
+ * so the two nets' draws differ. */
 static const struct {
     const char *name, *tensor_prefix;
-    uint32_t weight_streams; /* the first Philox stream of its weight tensors: the two nets' draws differ */
+    uint32_t first_weight_step;
 } roles[] = {
     [CN_NET_DESCRIPTOR] = {"descriptor", "des", 0},
     [CN_NET_GENERATOR] = {"generator", "gen", 1000},
@@ -258,7 +260,7 @@ cn_status cn_net_init_weights(cn_runtime *rt, cn_net *net, uint64_t seed, cn_err
         const cn_tensor_info *ti = &net->tensors[t];
         float *p = host + ti->offset;
         if (ti->kind == CN_TENSOR_WEIGHT) {
-            cn_noise_key key = {seed, 0, CN_STREAM_WEIGHTS, roles[net->role].weight_streams + (uint32_t)t, 0};
+            cn_noise_key key = {seed, 0, CN_STREAM_WEIGHTS, roles[net->role].first_weight_step + (uint32_t)t, 0};
             cn_noise_normal_host(&key, ti->count, p);
             for (size_t i = 0; i < ti->count; i++) p[i] *= net->weight_std;
         } else if (ti->kind == CN_TENSOR_BN_SCALE) {
