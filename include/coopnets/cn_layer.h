@@ -3,9 +3,10 @@
  * activation; the net (cn_net) runs the bias, batch norm and activation, the kind's ops table runs
  * the linear map.
  *
- * A kind is a file pair (src/nn/conv2d.c, src/nn/fc.c): its passes, its cn_layer_ops, and when it
- * keeps state of its own, a struct that begins with cn_layer (ops->size bytes, allocated by the
- * net). The table from cn_layer_kind to ops is in src/nn/net.c. */
+ * A kind is a file pair, include/coopnets/cn_KIND.h + src/nn/KIND.c (cn_fc.h + fc.c; cn_conv2d.h +
+ * conv2d.c holds two kinds, conv and its adjoint): its passes, its cn_layer_ops, and when it keeps
+ * state of its own, a struct that begins with cn_layer (ops->size bytes, allocated by the net).
+ * The table from cn_layer_kind to ops is in src/nn/net.c. */
 #ifndef CN_LAYER_H
 #define CN_LAYER_H
 
