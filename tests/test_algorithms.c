@@ -1,7 +1,8 @@
 /* The training modes on the tiny config: Algorithm D (chains from noise, persistent chains) and
  * Algorithm G (latent vectors kept across epochs) train with finite losses, log null for the net
  * they do not train, and resume equal to an uninterrupted run; their state is in the checkpoint;
- * chains start from N(0, s² I); version 1 checkpoints still load; mismatches are clear errors. */
+ * chains start from N(0, s² I); version 1 checkpoints still load; mismatches (data size, a net of
+ * the other mode) are clear errors. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,12 @@ static void test_latents_in_checkpoint(cn_runtime *rt, const char *dir) {
     cn_status s = cn_checkpoint_load(rt, &loaded, path, &it, TE);
     CHECK(s == CN_ERR_FORMAT && strstr(cn_test_error.message, "latent vectors for 32 images"),
           "latents for another data size accepted: %s", cn_test_error.message);
+    /* the one net of a descriptor-mode checkpoint is not this mode's one net */
+    char other[1200];
+    snprintf(other, sizeof other, "%s/descriptor-noise-a/checkpoints/ckpt-000006.cnck", dir);
+    s = cn_checkpoint_load(rt, &loaded, other, &it, TE);
+    CHECK(s == CN_ERR_FORMAT && strstr(cn_test_error.message, "net \"descriptor\" does not match mode \"generator\""),
+          "a descriptor loaded into a generator: %s", cn_test_error.message);
     /* sampling from it works without the latents */
     cn_coop_free(rt, &loaded);
     CHECK_OK(cn_coop_create(rt, &c, &loaded, TE));

@@ -272,11 +272,11 @@ static void test_split_batch(cn_runtime *rt, cn_test_rng *rng) {
     CHECK_OK(cn_buffer_alloc(rt, &m2b, C * sizeof(float), "part m2", TE));
     CHECK_OK(cn_buffer_alloc(rt, &sumsb, 2 * C * sizeof(float), "part sums", TE));
     size_t global = C;
-    CHECK_OK(CN_RUN(rt, "batchnorm", "cn_batchnorm_statistics", 1, &global, NULL, TE, CN_MEM(&xb), CN_MEM(&m1),
+    CHECK_OK(CN_RUN(rt, CN_KERNEL_BATCHNORM_STATISTICS, 1, &global, NULL, TE, CN_MEM(&xb), CN_MEM(&m1),
                     CN_MEM(&m2b), CN_U64(PART), CN_U64(C), CN_U64(HW), CN_F32(EPS), CN_I32(1)));
-    CHECK_OK(CN_RUN(rt, "batchnorm", "cn_batchnorm_channel_gradient_sums", 1, &global, NULL, TE, CN_MEM(&xb),
+    CHECK_OK(CN_RUN(rt, CN_KERNEL_BATCHNORM_CHANNEL_GRADIENT_SUMS, 1, &global, NULL, TE, CN_MEM(&xb),
                     CN_MEM(&meanb), CN_MEM(&dyb), CN_MEM(&sumsb), CN_U64(PART), CN_U64(C), CN_U64(HW)));
-    CHECK_OK(CN_RUN(rt, "batchnorm", "cn_batchnorm_backward_data", 1, &global, NULL, TE, CN_MEM(&xb),
+    CHECK_OK(CN_RUN(rt, CN_KERNEL_BATCHNORM_BACKWARD_DATA, 1, &global, NULL, TE, CN_MEM(&xb),
                     ((cn_arg){sizeof(cl_mem), &(cl_mem){NULL}}), CN_MEM(&meanb), CN_MEM(&invstdb), CN_MEM(&dyb),
                     CN_MEM(&dxb), CN_U64(PART), CN_U64(C), CN_U64(HW), CN_MEM(&givenb), CN_F32(N * HW)));
     const shape s = {PART, C, HW, 4, 6};

@@ -92,23 +92,15 @@ static int weight_side(const cn_layer *l) {
     return l->config.kind == CN_LAYER_FC ? l->in_h : l->config.kernel;
 }
 
-/* The layer whose parameters tensor t is: layers list theirs in order, weight and bias first, then
- * batch norm's scale (if learnt) and shift. */
-static const cn_layer *layer_of(const cn_net *net, int t) {
-    for (int i = 0;; i++) {
-        const cn_layer_config *lc = &net->layers[i].config;
-        const int tensors = 2 + (lc->batchnorm ? 1 + lc->bn_scale : 0);
-        if (t < tensors) return &net->layers[i];
-        t -= tensors;
-    }
-}
+/* The layer whose parameters tensor t is. */
+static const cn_layer *layer_of(const cn_net *net, int t) { return net->layers[net->tensors[t].layer]; }
 
 /* Every tensor of a net's parameter (or gradient) buffer, its weights spatially transposed. */
 static void transpose_params(const cn_net *net, const float *src, float *dst) {
     memcpy(dst, src, net->params.bytes);
     for (int t = 0; t < net->tensor_count; t++) {
         const cn_tensor_info *ti = &net->tensors[t];
-        if (!strstr(ti->name, ".weight")) continue;
+        if (ti->kind != CN_TENSOR_WEIGHT) continue;
         const int side = weight_side(layer_of(net, t));
         transpose_planes(src + ti->offset, dst + ti->offset, ti->count / ((size_t)side * side), side);
     }
@@ -122,8 +114,8 @@ static void set_random_params(cn_runtime *rt, cn_net *net, cn_net *twin, cn_test
     float *p = calloc(floats, sizeof *p), *t = malloc(floats * sizeof *t);
     for (int k = 0; k < net->tensor_count; k++) {
         const cn_tensor_info *ti = &net->tensors[k];
-        const double bound = strstr(ti->name, ".weight") ? sqrt(3.0 * ti->shape[0] / (double)ti->count) : 0.5;
-        const double centre = strstr(ti->name, ".scale") ? 1.0 : 0.0;
+        const double bound = ti->kind == CN_TENSOR_WEIGHT ? sqrt(3.0 * ti->shape[0] / (double)ti->count) : 0.5;
+        const double centre = ti->kind == CN_TENSOR_BN_SCALE ? 1.0 : 0.0;
         cn_test_fill_uniform(r, p + ti->offset, ti->count, centre - bound, centre + bound);
     }
     transpose_params(net, p, t);
@@ -151,9 +143,9 @@ static void check_forward(cn_runtime *rt, cn_net *net, cn_net *twin, const cn_bu
     CHECK_OK(cn_net_forward(rt, net, BATCH, x, TE));
     CHECK_OK(cn_net_forward(rt, twin, BATCH, x_t, TE));
     for (int i = 0; i < net->layer_count; i++) {
-        const cn_layer *l = &net->layers[i];
+        const cn_layer *l = net->layers[i];
         const size_t n = BATCH * (size_t)l->out_c * l->out_h * l->out_w;
-        float *want = download(rt, &l->out, n), *got = download(rt, &twin->layers[i].out, n);
+        float *want = download(rt, &l->out, n), *got = download(rt, &twin->layers[i]->out, n);
         char what[64];
         snprintf(what, sizeof what, "%s layer %d output %dx%dx%d", net->name, i, l->out_c, l->out_h, l->out_w);
         check_transposed(what, want, got, BATCH * (size_t)l->out_c, l->out_h);
@@ -189,7 +181,7 @@ static void check_backward(cn_runtime *rt, cn_net *net, cn_net *twin, const cn_b
         const cn_tensor_info *ti = &net->tensors[t];
         /* Batch norm removes a bias before it: its exact gradient is 0, so both sides are rounding
          * noise, measured against the net's largest gradient. */
-        const int zero = strstr(ti->name, ".bias") && layer_of(net, t)->config.batchnorm;
+        const int zero = ti->kind == CN_TENSOR_BIAS && layer_of(net, t)->config.batchnorm;
         snprintf(what, sizeof what, "gradient of %s", ti->name);
         check_equal(what, grads_t + ti->offset, twin_grads + ti->offset, ti->count, zero ? largest : 0);
     }
@@ -221,7 +213,7 @@ static void test_descriptor(cn_runtime *rt, cn_coop *a, cn_coop *b, cn_test_rng 
 static void test_generator(cn_runtime *rt, cn_coop *a, cn_coop *b, cn_test_rng *r) {
     printf("generator: g'(h^T) = g(h)^T, dg'/dh^T = (dg/dh)^T\n");
     cn_net *net = &a->generator, *twin = &b->generator;
-    const cn_layer *last = &net->layers[net->layer_count - 1];
+    const cn_layer *last = net->layers[net->layer_count - 1];
     cn_buffer bh, bh_t, bdy, bdy_t;
     random_input(rt, net, r, &bh, &bh_t);
     check_forward(rt, net, twin, &bh, &bh_t);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "support/cn_test.h"
+#include "coopnets/cn_conv2d.h"
 #include "coopnets/cn_coop.h"
 
 static double golden_uniform(size_t i, unsigned t) {
@@ -96,7 +97,8 @@ static void compare_buffer(cn_runtime *rt, const cn_buffer *b, const cJSON *doc,
  * output gets the other slope. The golden inputs have one such point (sample 1, channel 6, output
  * (7, 4), pre-activation 2.2e-8 in float64); the test counts them and allows at most two. */
 static void compare_input_gradient(cn_runtime *rt, const cn_net *des, const cn_buffer *grad, const cJSON *doc) {
-    const cn_layer *l = &des->layers[0];
+    const cn_layer *l = des->layers[0];
+    const cn_conv2d_shape *conv = cn_conv2d_layer_shape(l);
     size_t n = 4, pre_count = n * (size_t)l->out_c * l->out_h * l->out_w, count;
     double *want = golden_array(doc, "des_dfdy0", &count);
     float *got = malloc(count * sizeof *got), *pre = malloc(pre_count * sizeof *pre);
@@ -108,9 +110,9 @@ static void compare_input_gradient(cn_runtime *rt, const cn_net *des, const cn_b
         kinks++;
         size_t hw = (size_t)l->out_h * l->out_w, s = i / ((size_t)l->out_c * hw), pos = i % hw;
         int r = (int)(pos / (size_t)l->out_w), c = (int)(pos % (size_t)l->out_w);
-        for (int dr = 0; dr < l->conv.k_h; dr++)
-            for (int dc = 0; dc < l->conv.k_w; dc++) {
-                int y = r * l->conv.stride - l->conv.pad_top + dr, x = c * l->conv.stride - l->conv.pad_left + dc;
+        for (int dr = 0; dr < conv->k_h; dr++)
+            for (int dc = 0; dc < conv->k_w; dc++) {
+                int y = r * conv->stride - conv->pad_top + dr, x = c * conv->stride - conv->pad_left + dc;
                 if (y < 0 || x < 0 || y >= l->in_h || x >= l->in_w) continue;
                 size_t k = s * (size_t)l->in_h * l->in_w + (size_t)y * l->in_w + (size_t)x;
                 got[k] = (float)want[k]; /* excluded from the comparison */

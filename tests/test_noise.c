@@ -44,7 +44,7 @@ static void test_known_answers(cn_runtime *rt) {
         uint32_t got[4] = {0};
         size_t global = 1;
         CHECK_OK(cn_buffer_write(rt, &counter_buf, 0, answers[a].counter, sizeof answers[a].counter, TE));
-        CHECK_OK(CN_RUN(rt, "noise", "cn_philox_raw", 1, &global, NULL, TE, CN_MEM(&out_buf), CN_MEM(&counter_buf),
+        CHECK_OK(CN_RUN(rt, CN_KERNEL_PHILOX_RAW, 1, &global, NULL, TE, CN_MEM(&out_buf), CN_MEM(&counter_buf),
                         CN_U32(answers[a].key[0]), CN_U32(answers[a].key[1]), CN_U64(1)));
         CHECK_OK(cn_buffer_read(rt, &out_buf, 0, got, sizeof got, TE));
         CHECK(memcmp(got, answers[a].want, sizeof got) == 0, "device philox answer %zu: %08x %08x %08x %08x", a,
@@ -183,7 +183,7 @@ static void test_launch_shape(cn_runtime *rt) {
     for (size_t l = 0; l < sizeof locals / sizeof *locals; l++) {
         size_t global = cn_round_up(blocks, locals[l]);
         CHECK_OK(cn_buffer_fill_f32(rt, &b, NAN, 0, COUNT, TE));
-        CHECK_OK(CN_RUN(rt, "noise", "cn_noise_normal", 1, &global, &locals[l], TE, CN_MEM(&b), CN_U64(COUNT),
+        CHECK_OK(CN_RUN(rt, CN_KERNEL_NOISE_NORMAL, 1, &global, &locals[l], TE, CN_MEM(&b), CN_U64(COUNT),
                         CN_U64(k.seed), CN_U32(k.iteration), CN_U32(k.stream), CN_U32(k.step), CN_U64(0)));
         cn_test_download(rt, &b, got, COUNT);
         CHECK(memcmp(got, want, sizeof got) == 0, "local size %zu, global %zu: other values", locals[l], global);

@@ -304,6 +304,18 @@ static void test_build_failure(cn_runtime *rt) {
     CHECK(strstr(cn_test_error.message, "no_such_program") != NULL, "message: %s", cn_test_error.message);
     CHECK(cn_kernel_get(rt, "test_kernels", NULL, "cn_no_such_kernel", &k, TE) == CN_ERR_CL, "a missing kernel accepted");
     CHECK(strstr(cn_test_error.message, "cn_no_such_kernel") != NULL, "message: %s", cn_test_error.message);
+
+    /* Every id names a kernel of this build, made once and then found by its id. */
+    for (int id = 0; id < CN_KERNEL_COUNT; id++) {
+        CHECK(cn_kernel_by_id(rt, (cn_kernel_id)id, &k, TE) == CN_OK, "kernel id %d: %s", id, cn_test_error.message);
+        cl_kernel again = NULL;
+        CHECK(cn_kernel_by_id(rt, (cn_kernel_id)id, &again, TE) == CN_OK && again == k && rt->kernels_by_id[id] == k,
+              "kernel id %d made twice", id);
+    }
+    cl_kernel by_name;
+    CHECK_OK(cn_kernel_get(rt, "test_kernels", NULL, "cn_axpy", &by_name, TE));
+    CHECK(by_name == rt->kernels_by_id[CN_KERNEL_TEST_AXPY], "cn_axpy by name and by id are two kernels");
+    CHECK(cn_kernel_by_id(rt, CN_KERNEL_COUNT, &k, TE) == CN_ERR_ARG, "an id beyond the table accepted");
 }
 
 /* A kernel of an embedded program through CN_RUN: y = 0.5 * x + y over a size that is not a round number. */
@@ -318,7 +330,7 @@ static void test_launch(cn_runtime *rt) {
     cn_test_upload(rt, &bx, x, N, "x");
     cn_test_upload(rt, &by, y, N, "y");
     size_t global = N;
-    CHECK_OK(CN_RUN(rt, "test_kernels", "cn_axpy", 1, &global, NULL, TE, CN_MEM(&by), CN_MEM(&bx), CN_F32(0.5f), CN_U64(N)));
+    CHECK_OK(CN_RUN(rt, CN_KERNEL_TEST_AXPY, 1, &global, NULL, TE, CN_MEM(&by), CN_MEM(&bx), CN_F32(0.5f), CN_U64(N)));
     CHECK_OK(cn_finish(rt, TE));
     cn_test_download(rt, &by, y, N);
     check_floats(y, want, N, "cn_axpy");
@@ -347,12 +359,12 @@ static void test_launch_limits(cn_runtime *rt) {
     cn_buffer b;
     CHECK_OK(cn_buffer_alloc(rt, &b, 64 * sizeof(float), "limits", TE));
     const size_t global = 64, too_wide = 16;
-    CHECK(CN_RUN(rt, "test_kernels", "cn_axpy", 1, &global, &too_wide, TE, CN_MEM(&b), CN_MEM(&b), CN_F32(1), CN_U64(64)) ==
+    CHECK(CN_RUN(rt, CN_KERNEL_TEST_AXPY, 1, &global, &too_wide, TE, CN_MEM(&b), CN_MEM(&b), CN_F32(1), CN_U64(64)) ==
               CN_ERR_ARG && strstr(cn_test_error.message, "cn_axpy") &&
               strstr(cn_test_error.message, "CL_KERNEL_WORK_GROUP_SIZE"),
           "a work-group of 16 on a device of 8 must be refused: %s", cn_test_error.message);
     printf("  refused: %s\n", cn_test_error.message);
-    CHECK(CN_RUN(rt, "test_kernels", "cn_axpy", 1, &global, NULL, TE, CN_MEM(&b), CN_MEM(&b), CN_F32(1), CN_U64(64),
+    CHECK(CN_RUN(rt, CN_KERNEL_TEST_AXPY, 1, &global, NULL, TE, CN_MEM(&b), CN_MEM(&b), CN_F32(1), CN_U64(64),
                  CN_LOCAL(2048)) == CN_ERR_ARG &&
               strstr(cn_test_error.message, "CL_DEVICE_LOCAL_MEM_SIZE"),
           "2 KiB of local memory on a device of 1 KiB must be refused: %s", cn_test_error.message);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "coopnets/cn_error.h"
+#include "coopnets/cn_layer.h"
 #include "coopnets/cn_runtime.h"
 
 #ifdef __cplusplus
@@ -61,6 +62,14 @@ cn_status cn_deconv2d_backward_data(cn_runtime *rt, const cn_conv2d_shape *s, si
                                     const cn_buffer *w, cn_buffer *dx, cn_buffer *ws, cn_error *e);
 cn_status cn_deconv2d_backward_params(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *x,
                                       const cn_buffer *dy, cn_buffer *dw, cn_buffer *ws, cn_error *e);
+
+/* The conv and transposed-conv layers of a net (cn_layer.h): config kernel, stride and padding
+ * (SAME or VALID); a transposed conv's output is config output_size, or else in * stride (SAME),
+ * (in - 1) * stride + kernel (VALID). */
+extern const cn_layer_ops cn_conv2d_layer_ops, cn_deconv2d_layer_ops;
+/* The conv a conv layer runs, or that a transposed-conv layer is the adjoint of; NULL for a layer
+ * of another kind. */
+const cn_conv2d_shape *cn_conv2d_layer_shape(const cn_layer *l);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "coopnets/cn_error.h"
+#include "coopnets/cn_layer.h"
 #include "coopnets/cn_runtime.h"
 
 #ifdef __cplusplus
@@ -20,6 +21,9 @@ cn_status cn_fc_backward_data(cn_runtime *rt, size_t n, size_t in_features, size
                               const cn_buffer *w, cn_buffer *dx, cn_error *e);
 cn_status cn_fc_backward_params(cn_runtime *rt, size_t n, size_t in_features, size_t out_features,
                                 const cn_buffer *x, const cn_buffer *dy, cn_buffer *dw, cn_error *e);
+
+/* The fc layer of a net (cn_layer.h): config filters outputs from the whole flattened input. */
+extern const cn_layer_ops cn_fc_layer_ops;
 
 #ifdef __cplusplus
 }

@@ -3,42 +3,46 @@
  * activations for its largest batch, workspace), allocated once in cn_net_build and released by
  * cn_net_free; nothing is allocated during forward or backward.
  *
- * Each layer is: linear (conv, transposed conv or fc) + bias, then optional batch norm (batch
- * statistics, learnable shift, optional scale), then an activation. */
+ * Each layer (cn_layer.h) is: linear (conv, transposed conv or fc, run by its kind's ops table) +
+ * bias, then optional batch norm (batch statistics, learnable shift, optional scale), then an
+ * activation. */
 #ifndef CN_NET_H
 #define CN_NET_H
 
 #include "coopnets/cn_adam.h"
 #include "coopnets/cn_config.h"
-#include "coopnets/cn_conv2d.h"
+#include "coopnets/cn_layer.h"
 #include "coopnets/cn_runtime.h"
 
-typedef struct cn_layer {
-    cn_layer_config config;
-    int in_c, in_h, in_w, out_c, out_h, out_w;
-    cn_conv2d_shape conv; /* conv: this conv; deconv: the conv it is the adjoint of */
-    /* parameters, their gradients: views into the net's contiguous buffers */
-    cn_buffer weight, bias, scale, shift;
-    cn_buffer weight_grad, bias_grad, scale_grad, shift_grad;
-    /* activations for the largest batch: the linear output (bias added) and the layer output */
-    cn_buffer linear, out;
-    int out_is_linear; /* no batch norm and no activation: out is linear */
-    cn_buffer bn_mean, bn_invstd;
-    cn_buffer bn_sums; /* the two gradient sums per channel that synchronised batch norm adds up */
-    size_t param_offset, param_floats; /* this layer's range of the net's parameter buffer */
-} cn_layer;
+/* What a net is for: its tensor names ("des.", "gen."), its weight streams and its messages. */
+typedef enum cn_net_role { CN_NET_DESCRIPTOR, CN_NET_GENERATOR } cn_net_role;
+/* "descriptor" / "generator", as messages and checkpoint headers name the net. */
+const char *cn_net_role_name(cn_net_role role);
+/* The role named `name` (as cn_net_role_name writes it); 0 when there is none. */
+int cn_net_role_from_name(const char *name, cn_net_role *role);
+
+/* What a parameter tensor is, which decides how it starts (cn_net_init_weights). */
+typedef enum cn_tensor_kind {
+    CN_TENSOR_WEIGHT,
+    CN_TENSOR_BIAS,
+    CN_TENSOR_BN_SCALE,
+    CN_TENSOR_BN_SHIFT
+} cn_tensor_kind;
 
 /* A parameter tensor of the net, in the order PyTorch's reference lists them. */
 typedef struct cn_tensor_info {
     char name[48];
+    cn_tensor_kind kind;
+    int layer; /* the index of the layer it belongs to */
     int shape[4], dims;
     size_t offset, count; /* in floats, inside the net's parameter buffer */
 } cn_tensor_info;
 
 typedef struct cn_net {
-    char name[16]; /* "descriptor" / "generator" */
+    cn_net_role role;
+    const char *name; /* cn_net_role_name(role) */
     int layer_count;
-    cn_layer layers[CN_MAX_LAYERS];
+    cn_layer *layers[CN_MAX_LAYERS]; /* each its kind's struct (layers[i]->ops->size bytes), owned by the net */
     int in_c, in_h, in_w;
     size_t max_batch;
     float leaky_slope, bn_eps, weight_std;
@@ -71,7 +75,8 @@ cn_status cn_net_build_generator(cn_runtime *rt, const cn_config *c, size_t max_
 void cn_net_free(cn_runtime *rt, cn_net *net);
 /* The two halves of a build, for callers that check several nets' memory together: the plan
  * (shapes, parameter layout, net->bytes) touches no device memory; cn_net_allocate then makes the
- * buffers (after the caller's cn_device_memory_check). */
+ * buffers (after the caller's cn_device_memory_check). A planned net, allocated or not, is released
+ * by cn_net_free. */
 cn_status cn_net_plan_descriptor(const cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net,
                                  cn_error *e);
 cn_status cn_net_plan_generator(const cn_runtime *rt, const cn_config *c, size_t max_batch, cn_net *net,

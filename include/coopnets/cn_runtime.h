@@ -79,6 +79,37 @@ typedef struct cn_runtime_stats {
     size_t bytes_allocated, peak_bytes_allocated;
 } cn_runtime_stats;
 
+/* Every kernel the library launches without build options, by id: a runtime creates one on its
+ * first launch and keeps its handle at kernels_by_id[id], so later launches index an array instead
+ * of comparing names. The (program, function) each id names is in src/runtime/program.c. */
+typedef enum cn_kernel_id {
+    CN_KERNEL_RELU_FORWARD,
+    CN_KERNEL_RELU_BACKWARD,
+    CN_KERNEL_LEAKY_RELU_FORWARD,
+    CN_KERNEL_LEAKY_RELU_BACKWARD,
+    CN_KERNEL_TANH_FORWARD,
+    CN_KERNEL_TANH_BACKWARD,
+    CN_KERNEL_ADAM_UPDATE,
+    CN_KERNEL_BATCHNORM_STATISTICS,
+    CN_KERNEL_BATCHNORM_NORMALISE,
+    CN_KERNEL_BATCHNORM_CHANNEL_GRADIENT_SUMS,
+    CN_KERNEL_BATCHNORM_BACKWARD_DATA,
+    CN_KERNEL_BATCHNORM_BACKWARD_PARAMS,
+    CN_KERNEL_BIAS_FORWARD,
+    CN_KERNEL_BIAS_BACKWARD_PARAMS,
+    CN_KERNEL_IM2COL,
+    CN_KERNEL_COL2IM,
+    CN_KERNEL_TRANSPOSE,
+    CN_KERNEL_LANGEVIN_STEP,
+    CN_KERNEL_NOISE_NORMAL,
+    CN_KERNEL_PHILOX_RAW, /* the raw Philox stream, for the known-answer test */
+    CN_KERNEL_REDUCE_CHUNKS,
+    CN_KERNEL_SCALED_DIFFERENCE,
+    CN_KERNEL_MASKED_DIFFERENCE,
+    CN_KERNEL_TEST_AXPY, /* cl/test_kernels.cl, for the runtime's tests */
+    CN_KERNEL_COUNT
+} cn_kernel_id;
+
 typedef struct cn_program_entry cn_program_entry;
 typedef struct cn_kernel_entry cn_kernel_entry;
 typedef struct cn_binaries cn_binaries;
@@ -96,6 +127,7 @@ typedef struct cn_runtime {
     size_t program_count;
     cn_kernel_entry *kernels;
     size_t kernel_count;
+    cl_kernel kernels_by_id[CN_KERNEL_COUNT]; /* NULL until first launched; owned by kernels */
     struct cn_gemm *gemm; /* per-device GEMM state, made on first use by src/nn/gemm.c ... */
     void (*gemm_release)(struct cn_runtime *rt); /* ... which also sets how to free it */
     struct cn_profile *profile; /* attached by cn_profile_attach; NULL: no events are made */
@@ -167,9 +199,12 @@ cn_status cn_program_cache_path(const cn_runtime *rt, const char *text, size_t l
  * checksum: what binaries-only mode (cn_runtime_options.binaries) loads. Creates dir. */
 cn_status cn_programs_export(cn_runtime *rt, const char *dir, cn_error *e);
 
-/* A kernel of program `program` (built with `options`, may be NULL), created once per runtime. */
+/* A kernel of program `program` (built with `options`, may be NULL), created once per runtime and
+ * found again by name: for kernels built with options, whose callers keep the handle. */
 cn_status cn_kernel_get(cn_runtime *rt, const char *program, const char *options, const char *kernel,
                         cl_kernel *out, cn_error *e);
+/* Kernel `id`, created on the runtime's first use of it. */
+cn_status cn_kernel_by_id(cn_runtime *rt, cn_kernel_id id, cl_kernel *out, cn_error *e);
 
 /* ---- launch ----------------------------------------------------------------------------------- */
 
@@ -204,20 +239,19 @@ cn_status cn_launch(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t
 cn_status cn_launch_counted(cn_runtime *rt, cl_kernel kernel, cl_uint dims, const size_t *global, const size_t *local,
                             const cn_arg *args, size_t nargs, double flops, double bytes, cn_error *e);
 
-/* Looks up program/kernel (built without options) and launches it:
- *   CN_RUN(rt, "activation", "cn_leaky_relu_forward", 1, global, NULL, e, CN_MEM(x), CN_F32(0.2f)) */
-#define CN_RUN(rt, program, kernel, dims, global, local, e, ...)                                          \
-    cn_run((rt), (program), NULL, (kernel), (dims), (global), (local), (const cn_arg[]){__VA_ARGS__},      \
+/* Launches kernel `id` (cn_kernel_by_id):
+ *   CN_RUN(rt, CN_KERNEL_LEAKY_RELU_FORWARD, 1, global, NULL, e, CN_MEM(x), CN_MEM(y), CN_F32(0.2f), CN_U64(n)) */
+#define CN_RUN(rt, id, dims, global, local, e, ...)                                                       \
+    cn_run((rt), (id), (dims), (global), (local), (const cn_arg[]){__VA_ARGS__},                           \
            sizeof((const cn_arg[]){__VA_ARGS__}) / sizeof(cn_arg), (e))
-cn_status cn_run(cn_runtime *rt, const char *program, const char *options, const char *kernel, cl_uint dims,
-                 const size_t *global, const size_t *local, const cn_arg *args, size_t nargs, cn_error *e);
+cn_status cn_run(cn_runtime *rt, cn_kernel_id id, cl_uint dims, const size_t *global, const size_t *local,
+                 const cn_arg *args, size_t nargs, cn_error *e);
 /* cn_run with the launch's work counts for an attached profile (see cn_launch_counted). */
-#define CN_RUN_COUNTED(rt, program, kernel, dims, global, local, flops, bytes, e, ...)                          \
-    cn_run_counted((rt), (program), NULL, (kernel), (dims), (global), (local), (const cn_arg[]){__VA_ARGS__},   \
+#define CN_RUN_COUNTED(rt, id, dims, global, local, flops, bytes, e, ...)                                  \
+    cn_run_counted((rt), (id), (dims), (global), (local), (const cn_arg[]){__VA_ARGS__},                   \
                    sizeof((const cn_arg[]){__VA_ARGS__}) / sizeof(cn_arg), (flops), (bytes), (e))
-cn_status cn_run_counted(cn_runtime *rt, const char *program, const char *options, const char *kernel, cl_uint dims,
-                         const size_t *global, const size_t *local, const cn_arg *args, size_t nargs, double flops,
-                         double bytes, cn_error *e);
+cn_status cn_run_counted(cn_runtime *rt, cn_kernel_id id, cl_uint dims, const size_t *global, const size_t *local,
+                         const cn_arg *args, size_t nargs, double flops, double bytes, cn_error *e);
 
 /* ---- profiling -------------------------------------------------------------------------------- */
 

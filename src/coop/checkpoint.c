@@ -360,8 +360,10 @@ cn_status cn_checkpoint_load(cn_runtime *rt, cn_coop *coop, const char *path, ui
     cJSON_ArrayForEach(nj, nets) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(nj, "name");
         const char *text = cJSON_IsString(name) ? name->valuestring : "";
-        cn_net *net = strcmp(text, "generator") == 0 ? &coop->generator : &coop->descriptor;
-        if (s == CN_OK && (!net->layer_count || net == previous || strcmp(text, net->name) != 0))
+        cn_net_role role;
+        int known = cn_net_role_from_name(text, &role);
+        cn_net *net = known && role == CN_NET_GENERATOR ? &coop->generator : &coop->descriptor;
+        if (s == CN_OK && (!known || !net->layer_count || net == previous))
             s = cn_error_set(e, CN_ERR_FORMAT, "checkpoint %s: net \"%s\" does not match mode \"%s\"", path, text,
                              cn_mode_name(coop->config.mode));
         if (s == CN_OK) s = load_net(rt, path, &l, nj, &cursor, net, e);

@@ -140,7 +140,7 @@ cn_status cn_classifier_train_epoch(cn_runtime *rt, cn_classifier *cl, const cn_
 cn_status cn_classifier_run(cn_runtime *rt, cn_classifier *cl, const float *images, size_t n, float *features,
                             float *probs, cn_error *e) {
     size_t img = cn_net_input_size(&cl->net), batch = cl->net.max_batch, k = (size_t)cl->classes;
-    const cn_layer *feature_layer = &cl->net.layers[cl->net.layer_count - 2];
+    const cn_layer *feature_layer = cl->net.layers[cl->net.layer_count - 2];
     for (size_t at = 0; at < n; at += batch) {
         size_t m = n - at < batch ? n - at : batch;
         CN_TRY(cn_buffer_write(rt, &cl->input, 0, images + at * img, bytes_of(m * img), e));

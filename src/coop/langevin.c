@@ -20,7 +20,7 @@ static cn_status langevin_step(cn_runtime *rt, const char *what, size_t count, c
     if (!noise) k = &none;
     size_t global = cn_noise_global_size(k->first, count);
     /* counted for the profile: x and grad read, x written */
-    return CN_RUN_COUNTED(rt, "langevin", "cn_langevin_step", 1, &global, NULL, 6.0 * (double)count,
+    return CN_RUN_COUNTED(rt, CN_KERNEL_LANGEVIN_STEP, 1, &global, NULL, 6.0 * (double)count,
                           3.0 * (double)count * sizeof(float), e, CN_MEM(x), CN_MEM(grad), CN_U64(count),
                   CN_F32(0.5f * delta * delta), CN_F32(precision), CN_F32(grad_sign), CN_F32(delta), CN_I32(noise != 0),
                   CN_U64(k->seed), CN_U32(k->iteration), CN_U32(k->stream), CN_U32(k->step), CN_U64(k->first));

@@ -18,7 +18,7 @@ static cn_status check_act(cn_activation act, float leaky_slope, const char *fun
 }
 
 /* Runs kernel (in, dy or NULL, out[, slope], n): the argument lists of activation.cl. */
-static cn_status launch(cn_runtime *rt, const char *kernel, cn_activation act, float leaky_slope, size_t count,
+static cn_status launch(cn_runtime *rt, cn_kernel_id kernel, cn_activation act, float leaky_slope, size_t count,
                         const cn_buffer *in, const cn_buffer *dy, cn_buffer *out, cn_error *e) {
     /* The argument values live here, not in compound literals inside the ifs (those end with them). */
     cl_float slope = leaky_slope;
@@ -32,7 +32,7 @@ static cn_status launch(cn_runtime *rt, const char *kernel, cn_activation act, f
     args[nargs++] = (cn_arg){sizeof n, &n};
     size_t global = cn_elementwise_global(count);
     /* counted for the profile: reads in (and dy), writes out */
-    return cn_run_counted(rt, "activation", NULL, kernel, 1, &global, NULL, args, nargs, (double)count,
+    return cn_run_counted(rt, kernel, 1, &global, NULL, args, nargs, (double)count,
                           (dy ? 3.0 : 2.0) * (double)count * sizeof(float), e);
 }
 
@@ -43,9 +43,9 @@ static cn_status copy_unless_same(cn_runtime *rt, size_t count, const cn_buffer 
 
 cn_status cn_activation_forward(cn_runtime *rt, cn_activation act, float leaky_slope, size_t count, const cn_buffer *x,
                                 cn_buffer *y, cn_error *e) {
-    static const char *const kernels[] = {[CN_ACT_RELU] = "cn_relu_forward",
-                                          [CN_ACT_LEAKY_RELU] = "cn_leaky_relu_forward",
-                                          [CN_ACT_TANH] = "cn_tanh_forward"};
+    static const cn_kernel_id kernels[] = {[CN_ACT_RELU] = CN_KERNEL_RELU_FORWARD,
+                                           [CN_ACT_LEAKY_RELU] = CN_KERNEL_LEAKY_RELU_FORWARD,
+                                           [CN_ACT_TANH] = CN_KERNEL_TANH_FORWARD};
     const char *fn = "cn_activation_forward";
     CN_TRY(check_act(act, leaky_slope, fn, e));
     CN_TRY(cn_buffer_check_floats(x, count, fn, "x", e));
@@ -56,9 +56,9 @@ cn_status cn_activation_forward(cn_runtime *rt, cn_activation act, float leaky_s
 
 cn_status cn_activation_backward(cn_runtime *rt, cn_activation act, float leaky_slope, size_t count, const cn_buffer *y,
                                  const cn_buffer *dy, cn_buffer *dx, cn_error *e) {
-    static const char *const kernels[] = {[CN_ACT_RELU] = "cn_relu_backward",
-                                          [CN_ACT_LEAKY_RELU] = "cn_leaky_relu_backward",
-                                          [CN_ACT_TANH] = "cn_tanh_backward"};
+    static const cn_kernel_id kernels[] = {[CN_ACT_RELU] = CN_KERNEL_RELU_BACKWARD,
+                                           [CN_ACT_LEAKY_RELU] = CN_KERNEL_LEAKY_RELU_BACKWARD,
+                                           [CN_ACT_TANH] = CN_KERNEL_TANH_BACKWARD};
     const char *fn = "cn_activation_backward";
     CN_TRY(check_act(act, leaky_slope, fn, e));
     CN_TRY(cn_buffer_check_floats(dy, count, fn, "dy", e));

@@ -23,7 +23,7 @@ cn_status cn_adam_update(cn_runtime *rt, const cn_adam_params *p, unsigned long 
     double correction1 = 1.0 - pow(p->beta1, (double)t), correction2 = 1.0 - pow(p->beta2, (double)t);
     size_t global = cn_elementwise_global(count);
     /* counted for the profile: reads param, grad, m, v and writes param, m, v */
-    return CN_RUN_COUNTED(rt, "adam", "cn_adam_update", 1, &global, NULL, 12.0 * (double)count,
+    return CN_RUN_COUNTED(rt, CN_KERNEL_ADAM_UPDATE, 1, &global, NULL, 12.0 * (double)count,
                   7.0 * (double)count * sizeof(float), e, CN_MEM(param), CN_MEM(grad), CN_MEM(m), CN_MEM(v),
                   CN_F32(p->lr), CN_F32(p->beta1), CN_F32(p->beta2), CN_F32(p->eps), CN_F32(1.0 / correction1),
                   CN_F32(1.0 / sqrt(correction2)), CN_U64(count));

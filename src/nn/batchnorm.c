@@ -30,10 +30,10 @@ static cn_status check_common(const char *fn, size_t n, size_t c, size_t hw, con
 /* Runs a kernel of batchnorm.cl with one work-item per item (a channel or an NCHW row). */
 /* `tensors`: how many n×c×hw tensors the kernel must read or write at least once, which the
  * profile turns into bytes (so its GB/s is a lower bound on the traffic). */
-static cn_status run_per_item(cn_runtime *rt, const char *kernel, size_t items, double tensors, size_t values,
+static cn_status run_per_item(cn_runtime *rt, cn_kernel_id kernel, size_t items, double tensors, size_t values,
                               const cn_arg *args, size_t nargs, cn_error *e) {
     size_t global = cn_per_item_global(items);
-    return cn_run_counted(rt, "batchnorm", NULL, kernel, 1, &global, NULL, args, nargs, 0,
+    return cn_run_counted(rt, kernel, 1, &global, NULL, args, nargs, 0,
                           tensors * (double)values * sizeof(float), e);
 }
 
@@ -51,7 +51,7 @@ static cn_status forward_statistics(cn_runtime *rt, const char *fn, size_t n, si
     if (!(eps > 0.0f)) return cn_error_set(e, CN_ERR_ARG, "%s: eps %g must be > 0", fn, eps);
     CN_TRY(check_common(fn, n, c, hw, x, y, "y", mean, invstd, scale, "scale", e));
     CN_TRY(cn_buffer_check_floats(shift, c, fn, "shift", e));
-    return run_per_item(rt, "cn_batchnorm_statistics", c, 1, n * c * hw,
+    return run_per_item(rt, CN_KERNEL_BATCHNORM_STATISTICS, c, 1, n * c * hw,
                         CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(invstd), CN_U64(n), CN_U64(c), CN_U64(hw), CN_F32(eps),
                                 CN_I32(centred_sum_only)),
                         e);
@@ -68,7 +68,7 @@ cn_status cn_batchnorm_forward(cn_runtime *rt, size_t n, size_t c, size_t hw, fl
 
 static cn_status normalise(cn_runtime *rt, size_t n, size_t c, size_t hw, const cn_buffer *x, const cn_buffer *scale,
                            const cn_buffer *shift, cn_buffer *y, cn_buffer *mean, cn_buffer *invstd, cn_error *e) {
-    return run_per_item(rt, "cn_batchnorm_normalise", n * c, 2, n * c * hw,
+    return run_per_item(rt, CN_KERNEL_BATCHNORM_NORMALISE, n * c, 2, n * c * hw,
                         CN_ARGS(CN_MEM(x), optional_mem(scale), CN_MEM(shift), CN_MEM(mean), CN_MEM(invstd), CN_MEM(y),
                                 CN_U64(n * c), CN_U64(c), CN_U64(hw)),
                         e);
@@ -95,7 +95,7 @@ static cn_status backward_data(cn_runtime *rt, size_t n, size_t c, size_t hw, co
                                const cn_buffer *scale, const cn_buffer *mean, const cn_buffer *invstd,
                                const cn_buffer *dy, cn_buffer *dx, const cn_buffer *given_sums, double total_values,
                                cn_error *e) {
-    return run_per_item(rt, "cn_batchnorm_backward_data", c, 3, n * c * hw,
+    return run_per_item(rt, CN_KERNEL_BATCHNORM_BACKWARD_DATA, c, 3, n * c * hw,
                         CN_ARGS(CN_MEM(x), optional_mem(scale), CN_MEM(mean), CN_MEM(invstd), CN_MEM(dy), CN_MEM(dx),
                                 CN_U64(n), CN_U64(c), CN_U64(hw), optional_mem(given_sums), CN_F32(total_values)),
                         e);
@@ -107,7 +107,7 @@ cn_status cn_batchnorm_backward_params(cn_runtime *rt, size_t n, size_t c, size_
     const char *fn = "cn_batchnorm_backward_params";
     CN_TRY(check_common(fn, n, c, hw, x, dy, "dy", mean, invstd, dscale, "dscale", e));
     CN_TRY(cn_buffer_check_floats(dshift, c, fn, "dshift", e));
-    return run_per_item(rt, "cn_batchnorm_backward_params", c, 2, n * c * hw,
+    return run_per_item(rt, CN_KERNEL_BATCHNORM_BACKWARD_PARAMS, c, 2, n * c * hw,
                         CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(invstd), CN_MEM(dy), optional_mem(dscale),
                                 CN_MEM(dshift), CN_U64(n), CN_U64(c), CN_U64(hw)),
                         e);
@@ -183,7 +183,7 @@ cn_status cn_batchnorm_backward_data_synced(cn_runtime *rt, cn_dist *dist, size_
     CN_TRY(cn_buffer_check_floats(dx, n * c * hw, fn, "dx", e));
     CN_TRY(cn_buffer_check_floats(sums, 2 * c, fn, "sums", e));
     if (dx->mem == x->mem) return cn_error_set(e, CN_ERR_ARG, "%s: dx may not be x", fn);
-    CN_TRY(run_per_item(rt, "cn_batchnorm_channel_gradient_sums", c, 2, n * c * hw,
+    CN_TRY(run_per_item(rt, CN_KERNEL_BATCHNORM_CHANNEL_GRADIENT_SUMS, c, 2, n * c * hw,
                         CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(dy), CN_MEM(sums), CN_U64(n), CN_U64(c), CN_U64(hw)),
                         e));
     /* [values, sum dy per channel, sum dy (x - mean) per channel], summed over the ranks */

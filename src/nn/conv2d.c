@@ -112,10 +112,10 @@ static cn_status check_pass(const char *pass, const cn_conv2d_shape *s, size_t n
 /* ---- kernels ---------------------------------------------------------------------------------- */
 
 /* `moved`: floats read plus written, for an attached profile's GB/s. */
-static cn_status run_im2col_kernel(cn_runtime *rt, const char *kernel, size_t d0, size_t d1, size_t d2, double moved,
+static cn_status run_im2col_kernel(cn_runtime *rt, cn_kernel_id kernel, size_t d0, size_t d1, size_t d2, double moved,
                                    const cn_arg *args, size_t nargs, cn_error *e) {
     cl_kernel k;
-    CN_TRY(cn_kernel_get(rt, "im2col", NULL, kernel, &k, e));
+    CN_TRY(cn_kernel_by_id(rt, kernel, &k, e));
     size_t local[3];
     CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL, 1, 1}, local, e));
     const size_t global[3] = {cn_round_up(d0, local[0]), d1, d2};
@@ -135,15 +135,15 @@ static double im2col_moved(const cn_conv2d_shape *s, size_t images) {
 static cn_status im2col(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffer *x, size_t first, size_t images,
                         cn_buffer *col, cn_error *e) {
     const cn_arg args[] = {CN_MEM(x), CN_U64(first * in_floats(s)), CN_MEM(col), SHAPE_ARGS(s)};
-    return run_im2col_kernel(rt, "cn_im2col", out_pixels(s), images, 1, im2col_moved(s, images), args,
+    return run_im2col_kernel(rt, CN_KERNEL_IM2COL, out_pixels(s), images, 1, im2col_moved(s, images), args,
                              sizeof args / sizeof *args, e);
 }
 
 static cn_status col2im(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffer *col, cn_buffer *x, size_t first,
                         size_t images, cn_error *e) {
     const cn_arg args[] = {CN_MEM(col), CN_MEM(x), CN_U64(first * in_floats(s)), SHAPE_ARGS(s)};
-    return run_im2col_kernel(rt, "cn_col2im", (size_t)s->in_w, (size_t)s->in_h, images, im2col_moved(s, images), args,
-                             sizeof args / sizeof *args, e);
+    return run_im2col_kernel(rt, CN_KERNEL_COL2IM, (size_t)s->in_w, (size_t)s->in_h, images, im2col_moved(s, images),
+                             args, sizeof args / sizeof *args, e);
 }
 
 /* dst[b][j][i] = src[b][i][j] for `batch` rows x cols matrices. */
@@ -151,7 +151,7 @@ static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offs
                            size_t dst_offset, size_t rows, size_t cols, size_t batch, cn_error *e) {
     const cn_arg args[] = {CN_MEM(src), CN_U64(src_offset), CN_MEM(dst), CN_U64(dst_offset), CN_U64(rows),
                            CN_U64(cols)};
-    return run_im2col_kernel(rt, "cn_transpose", rows, cols, batch, 2.0 * (double)(rows * cols * batch), args,
+    return run_im2col_kernel(rt, CN_KERNEL_TRANSPOSE, rows, cols, batch, 2.0 * (double)(rows * cols * batch), args,
                              sizeof args / sizeof *args, e);
 }
 
@@ -272,3 +272,94 @@ cn_status cn_deconv2d_backward_params(cn_runtime *rt, const cn_conv2d_shape *s, 
                                       const cn_buffer *dy, cn_buffer *dw, cn_buffer *ws, cn_error *e) {
     return conv_backward_params(rt, "deconv2d backward_params", s, n, dy, x, dw, ws, e);
 }
+
+/* ---- as a layer of a net ---------------------------------------------------------------------- */
+
+/* A conv or transposed-conv layer: the conv it runs or is the adjoint of. */
+typedef struct cn_conv2d_layer {
+    cn_layer base;
+    cn_conv2d_shape shape;
+} cn_conv2d_layer;
+
+static const cn_conv2d_shape *layer_shape(const cn_layer *l) { return &((const cn_conv2d_layer *)l)->shape; }
+
+const cn_conv2d_shape *cn_conv2d_layer_shape(const cn_layer *l) {
+    return l->ops == &cn_conv2d_layer_ops || l->ops == &cn_deconv2d_layer_ops ? layer_shape(l) : NULL;
+}
+
+static cn_conv_padding layer_padding(const cn_layer_config *lc) {
+    return lc->padding == CN_PAD_SAME ? CN_CONV_PAD_SAME : CN_CONV_PAD_VALID;
+}
+
+static cn_status conv_layer_plan(cn_layer *l, cn_layer_weight *weight, cn_error *e) {
+    const cn_layer_config *lc = &l->config;
+    cn_conv2d_shape *s = &((cn_conv2d_layer *)l)->shape;
+    CN_TRY(cn_conv2d_shape_make(s, l->in_c, l->in_h, l->in_w, lc->filters, lc->kernel, lc->stride,
+                                layer_padding(lc), 0, e));
+    l->out_c = s->out_c, l->out_h = s->out_h, l->out_w = s->out_w;
+    *weight = (cn_layer_weight){{l->out_c, l->in_c, lc->kernel, lc->kernel}, 4};
+    return CN_OK;
+}
+
+static cn_status deconv_layer_plan(cn_layer *l, cn_layer_weight *weight, cn_error *e) {
+    const cn_layer_config *lc = &l->config;
+    int out = lc->output_size;
+    if (out == 0) out = lc->padding == CN_PAD_SAME ? l->in_h * lc->stride : (l->in_h - 1) * lc->stride + lc->kernel;
+    CN_TRY(cn_deconv2d_shape_make(&((cn_conv2d_layer *)l)->shape, l->in_c, l->in_h, l->in_w, lc->filters, out, out,
+                                  lc->kernel, lc->stride, layer_padding(lc), e));
+    l->out_c = lc->filters, l->out_h = out, l->out_w = out;
+    *weight = (cn_layer_weight){{l->in_c, l->out_c, lc->kernel, lc->kernel}, 4};
+    return CN_OK;
+}
+
+static size_t conv_layer_workspace(const cn_layer *l, size_t n) { return cn_conv2d_workspace_floats(layer_shape(l), n); }
+
+static cn_status conv_layer_forward(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x, cn_buffer *y,
+                                    cn_buffer *workspace, cn_error *e) {
+    return cn_conv2d_forward(rt, layer_shape(l), n, x, &l->weight, y, workspace, e);
+}
+
+static cn_status conv_layer_backward_data(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *dy,
+                                          cn_buffer *dx, cn_buffer *workspace, cn_error *e) {
+    return cn_conv2d_backward_data(rt, layer_shape(l), n, dy, &l->weight, dx, workspace, e);
+}
+
+static cn_status conv_layer_backward_params(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x,
+                                            const cn_buffer *dy, cn_buffer *dw, cn_buffer *workspace, cn_error *e) {
+    return cn_conv2d_backward_params(rt, layer_shape(l), n, x, dy, dw, workspace, e);
+}
+
+static cn_status deconv_layer_forward(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x, cn_buffer *y,
+                                      cn_buffer *workspace, cn_error *e) {
+    return cn_deconv2d_forward(rt, layer_shape(l), n, x, &l->weight, y, workspace, e);
+}
+
+static cn_status deconv_layer_backward_data(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *dy,
+                                            cn_buffer *dx, cn_buffer *workspace, cn_error *e) {
+    return cn_deconv2d_backward_data(rt, layer_shape(l), n, dy, &l->weight, dx, workspace, e);
+}
+
+static cn_status deconv_layer_backward_params(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x,
+                                              const cn_buffer *dy, cn_buffer *dw, cn_buffer *workspace, cn_error *e) {
+    return cn_deconv2d_backward_params(rt, layer_shape(l), n, x, dy, dw, workspace, e);
+}
+
+const cn_layer_ops cn_conv2d_layer_ops = {
+    .tensor_stem = "conv",
+    .size = sizeof(cn_conv2d_layer),
+    .plan = conv_layer_plan,
+    .workspace_floats = conv_layer_workspace,
+    .forward = conv_layer_forward,
+    .backward_data = conv_layer_backward_data,
+    .backward_params = conv_layer_backward_params,
+};
+
+const cn_layer_ops cn_deconv2d_layer_ops = {
+    .tensor_stem = "convt",
+    .size = sizeof(cn_conv2d_layer),
+    .plan = deconv_layer_plan,
+    .workspace_floats = conv_layer_workspace,
+    .forward = deconv_layer_forward,
+    .backward_data = deconv_layer_backward_data,
+    .backward_params = deconv_layer_backward_params,
+};

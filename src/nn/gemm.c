@@ -12,6 +12,27 @@
 /* Our kernels split K into blocks of at most this many (see own_gemm). */
 #define CN_GEMM_K_BLOCK 512
 
+/* cl/gemm.cl's kernels; the state keeps their handles, made on first use. */
+typedef enum {
+    DOT_NT,
+    TILE_NN,
+    TILE_TN,
+    TILE_TT,
+    TILE_EDGE_NN,
+    TILE_EDGE_TN,
+    TILE_EDGE_TT,
+    GEMM_KERNEL_COUNT
+} gemm_kernel;
+static const char *const gemm_kernel_names[GEMM_KERNEL_COUNT] = {
+    [DOT_NT] = "cn_gemm_dot_nt",
+    [TILE_NN] = "cn_gemm_tile_nn",
+    [TILE_TN] = "cn_gemm_tile_tn",
+    [TILE_TT] = "cn_gemm_tile_tt",
+    [TILE_EDGE_NN] = "cn_gemm_tile_edge_nn",
+    [TILE_EDGE_TN] = "cn_gemm_tile_edge_tn",
+    [TILE_EDGE_TT] = "cn_gemm_tile_edge_tt",
+};
+
 /* The per-runtime state behind rt->gemm. */
 struct cn_gemm {
     cn_gemm_backend backend; /* CN_GEMM_AUTO until chosen */
@@ -19,6 +40,7 @@ struct cn_gemm {
     char options[160];       /* build options of cl/gemm.cl: the block sizes */
     size_t tile_m, tile_n, dot_m, dot_n;
     size_t local[3]; /* the work-group wanted; cn_local_size fits it to the device and kernel */
+    cl_kernel kernels[GEMM_KERNEL_COUNT]; /* built with options; NULL until first launched */
 };
 
 /* ---- block sizes and state -------------------------------------------------------------------- */
@@ -112,12 +134,13 @@ static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 /* One launch of `kernel` over the C region [row_begin, row_end) x [col_begin, col_end), blocks of
  * block_m x block_n per work-item. */
-static cn_status launch_region(cn_runtime *rt, const struct cn_gemm *st, const char *kernel, const cn_gemm_args *g,
+static cn_status launch_region(cn_runtime *rt, struct cn_gemm *st, gemm_kernel kernel, const cn_gemm_args *g,
                                size_t batch, size_t block_m, size_t block_n, size_t row_begin, size_t row_end,
                                size_t col_begin, size_t col_end, cn_error *e) {
     if (row_end <= row_begin || col_end <= col_begin) return CN_OK;
-    cl_kernel k;
-    CN_TRY(cn_kernel_get(rt, "gemm", st->options, kernel, &k, e));
+    if (!st->kernels[kernel])
+        CN_TRY(cn_kernel_get(rt, "gemm", st->options, gemm_kernel_names[kernel], &st->kernels[kernel], e));
+    cl_kernel k = st->kernels[kernel];
     /* Consecutive work-items share a block of A rows (columns first) or a panel of B (rows first);
      * the other operand is read again for each such block, so that should be the smaller one. */
     const int rows_first = g->m < g->n;
@@ -137,13 +160,12 @@ static cn_status launch_region(cn_runtime *rt, const struct cn_gemm *st, const c
                              product_flops(rows, cols, g->k, batch), product_bytes(rows, cols, g->k, batch, g->beta), e);
 }
 
-static cn_status own_gemm_block(cn_runtime *rt, const struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
+static cn_status own_gemm_block(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
                                 cn_error *e) {
     if (!g->trans_a && g->trans_b)
-        return launch_region(rt, st, "cn_gemm_dot_nt", g, batch, st->dot_m, st->dot_n, 0, g->m, 0, g->n, e);
-    const char *full = g->trans_a ? (g->trans_b ? "cn_gemm_tile_tt" : "cn_gemm_tile_tn") : "cn_gemm_tile_nn";
-    const char *edge =
-        g->trans_a ? (g->trans_b ? "cn_gemm_tile_edge_tt" : "cn_gemm_tile_edge_tn") : "cn_gemm_tile_edge_nn";
+        return launch_region(rt, st, DOT_NT, g, batch, st->dot_m, st->dot_n, 0, g->m, 0, g->n, e);
+    const gemm_kernel full = g->trans_a ? (g->trans_b ? TILE_TT : TILE_TN) : TILE_NN;
+    const gemm_kernel edge = g->trans_a ? (g->trans_b ? TILE_EDGE_TT : TILE_EDGE_TN) : TILE_EDGE_NN;
     const size_t tm = st->tile_m, tn = st->tile_n;
     const size_t m_whole = g->m / tm * tm, n_whole = g->n / tn * tn;
     CN_TRY(launch_region(rt, st, full, g, batch, tm, tn, 0, m_whole, 0, n_whole, e));
@@ -154,7 +176,7 @@ static cn_status own_gemm_block(cn_runtime *rt, const struct cn_gemm *st, const 
 /* Long reductions run as successive products over blocks of K, each adding into C: a work-item
  * then streams panels that stay in cache (k = 8192 ran at a fifth of the speed of k = 512). The
  * blocks and their order depend only on k, so results are reproducible. */
-static cn_status own_gemm(cn_runtime *rt, const struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
+static cn_status own_gemm(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
                           cn_error *e) {
     const size_t blocks = g->k > CN_GEMM_K_BLOCK ? (g->k + CN_GEMM_K_BLOCK - 1) / CN_GEMM_K_BLOCK : 1;
     const size_t step = (g->k + blocks - 1) / blocks;

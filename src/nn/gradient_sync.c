@@ -10,7 +10,7 @@ static size_t bytes_of(size_t floats) { return floats * sizeof(float); }
 /* cn_net_backward's hook: the layer's gradients to the host, behind the kernels that make them. */
 static cn_status read_layer(cn_runtime *rt, cn_net *net, int layer, void *user, cn_error *e) {
     cn_gradient_sync *sync = user;
-    const cn_layer *l = &net->layers[layer];
+    const cn_layer *l = net->layers[layer];
     if (sync->pending == CN_MAX_LAYERS)
         return cn_error_set(e, CN_ERR_ARG, "%s: more layer gradients than layers in one backward pass", net->name);
     cl_event *ev = &sync->read[sync->pending];
@@ -60,7 +60,7 @@ cn_status cn_gradient_sync_start(cn_gradient_sync *sync, cn_error *e) {
         if (err != CL_SUCCESS || status < 0)
             return cn_cl_fail(e, err != CL_SUCCESS ? err : status, "reading the %s gradients", sync->net->name);
         clReleaseEvent(read);
-        const cn_layer *l = &sync->net->layers[sync->layer[sync->started]];
+        const cn_layer *l = sync->net->layers[sync->layer[sync->started]];
         CN_TRY(cn_dist_start_sum(sync->dist, sync->host + l->param_offset, l->param_floats, "the gradient sum", e));
     }
     return CN_OK;

@@ -19,7 +19,7 @@ cn_status cn_noise_normal(cn_runtime *rt, const cn_noise_key *k, size_t count, c
     if (count > out->bytes / sizeof(float))
         return cn_error_set(e, CN_ERR_ARG, "noise: %zu values do not fit a buffer of %zu bytes", count, out->bytes);
     size_t global = cn_noise_global_size(k->first, count);
-    return CN_RUN_COUNTED(rt, "noise", "cn_noise_normal", 1, &global, NULL, 0, (double)count * sizeof(float), e,
+    return CN_RUN_COUNTED(rt, CN_KERNEL_NOISE_NORMAL, 1, &global, NULL, 0, (double)count * sizeof(float), e,
                           CN_MEM(out), CN_U64(count), CN_U64(k->seed), CN_U32(k->iteration), CN_U32(k->stream),
                           CN_U32(k->step), CN_U64(k->first));
 }

@@ -21,7 +21,7 @@ static cn_status reduce_chunks(cn_runtime *rt, int square, size_t rows, size_t c
                                const cn_buffer *x, cn_buffer *out, cn_error *e) {
     size_t global = cn_per_item_global(rows * chunks);
     double values = (double)(rows * cols); /* counted for the profile: x read once */
-    return CN_RUN_COUNTED(rt, "reduce", "cn_reduce_chunks", 1, &global, NULL, values, values * sizeof(float), e,
+    return CN_RUN_COUNTED(rt, CN_KERNEL_REDUCE_CHUNKS, 1, &global, NULL, values, values * sizeof(float), e,
                           CN_MEM(x), CN_MEM(out), CN_U64(rows), CN_U64(cols), CN_U64(chunks), CN_U64(chunk),
                           CN_I32(square));
 }
@@ -48,7 +48,7 @@ cn_status cn_scaled_difference(cn_runtime *rt, size_t count, float a, const cn_b
     CN_TRY(cn_buffer_check_floats(y, count, fn, "y", e));
     CN_TRY(cn_buffer_check_floats(out, count, fn, "out", e));
     size_t global = cn_elementwise_global(count);
-    return CN_RUN_COUNTED(rt, "reduce", "cn_scaled_difference", 1, &global, NULL, 2.0 * (double)count,
+    return CN_RUN_COUNTED(rt, CN_KERNEL_SCALED_DIFFERENCE, 1, &global, NULL, 2.0 * (double)count,
                           3.0 * (double)count * sizeof(float), e, CN_MEM(x), CN_MEM(y), CN_MEM(out), CN_F32(a),
                           CN_U64(count));
 }
@@ -61,7 +61,7 @@ cn_status cn_masked_difference(cn_runtime *rt, size_t count, float a, const cn_b
     CN_TRY(cn_buffer_check_floats(mask, count, fn, "mask", e));
     CN_TRY(cn_buffer_check_floats(out, count, fn, "out", e));
     size_t global = cn_elementwise_global(count);
-    return CN_RUN_COUNTED(rt, "reduce", "cn_masked_difference", 1, &global, NULL, 3.0 * (double)count,
+    return CN_RUN_COUNTED(rt, CN_KERNEL_MASKED_DIFFERENCE, 1, &global, NULL, 3.0 * (double)count,
                           4.0 * (double)count * sizeof(float), e, CN_MEM(x), CN_MEM(y), CN_MEM(mask), CN_MEM(out),
                           CN_F32(a), CN_U64(count));
 }

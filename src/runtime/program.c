@@ -441,6 +441,45 @@ cn_status cn_kernel_get(cn_runtime *rt, const char *program, const char *options
     return CN_OK;
 }
 
+/* The program and function of each cn_kernel_id. */
+static const struct {
+    const char *program, *function;
+} kernel_names[CN_KERNEL_COUNT] = {
+    [CN_KERNEL_RELU_FORWARD] = {"activation", "cn_relu_forward"},
+    [CN_KERNEL_RELU_BACKWARD] = {"activation", "cn_relu_backward"},
+    [CN_KERNEL_LEAKY_RELU_FORWARD] = {"activation", "cn_leaky_relu_forward"},
+    [CN_KERNEL_LEAKY_RELU_BACKWARD] = {"activation", "cn_leaky_relu_backward"},
+    [CN_KERNEL_TANH_FORWARD] = {"activation", "cn_tanh_forward"},
+    [CN_KERNEL_TANH_BACKWARD] = {"activation", "cn_tanh_backward"},
+    [CN_KERNEL_ADAM_UPDATE] = {"adam", "cn_adam_update"},
+    [CN_KERNEL_BATCHNORM_STATISTICS] = {"batchnorm", "cn_batchnorm_statistics"},
+    [CN_KERNEL_BATCHNORM_NORMALISE] = {"batchnorm", "cn_batchnorm_normalise"},
+    [CN_KERNEL_BATCHNORM_CHANNEL_GRADIENT_SUMS] = {"batchnorm", "cn_batchnorm_channel_gradient_sums"},
+    [CN_KERNEL_BATCHNORM_BACKWARD_DATA] = {"batchnorm", "cn_batchnorm_backward_data"},
+    [CN_KERNEL_BATCHNORM_BACKWARD_PARAMS] = {"batchnorm", "cn_batchnorm_backward_params"},
+    [CN_KERNEL_BIAS_FORWARD] = {"bias", "cn_bias_forward"},
+    [CN_KERNEL_BIAS_BACKWARD_PARAMS] = {"bias", "cn_bias_backward_params"},
+    [CN_KERNEL_IM2COL] = {"im2col", "cn_im2col"},
+    [CN_KERNEL_COL2IM] = {"im2col", "cn_col2im"},
+    [CN_KERNEL_TRANSPOSE] = {"im2col", "cn_transpose"},
+    [CN_KERNEL_LANGEVIN_STEP] = {"langevin", "cn_langevin_step"},
+    [CN_KERNEL_NOISE_NORMAL] = {"noise", "cn_noise_normal"},
+    [CN_KERNEL_PHILOX_RAW] = {"noise", "cn_philox_raw"},
+    [CN_KERNEL_REDUCE_CHUNKS] = {"reduce", "cn_reduce_chunks"},
+    [CN_KERNEL_SCALED_DIFFERENCE] = {"reduce", "cn_scaled_difference"},
+    [CN_KERNEL_MASKED_DIFFERENCE] = {"reduce", "cn_masked_difference"},
+    [CN_KERNEL_TEST_AXPY] = {"test_kernels", "cn_axpy"},
+};
+
+cn_status cn_kernel_by_id(cn_runtime *rt, cn_kernel_id id, cl_kernel *out, cn_error *e) {
+    if ((unsigned)id >= CN_KERNEL_COUNT || !kernel_names[id].program)
+        return cn_error_set(e, CN_ERR_ARG, "no kernel with id %d in this build", (int)id);
+    if (!rt->kernels_by_id[id])
+        CN_TRY(cn_kernel_get(rt, kernel_names[id].program, NULL, kernel_names[id].function, &rt->kernels_by_id[id], e));
+    *out = rt->kernels_by_id[id];
+    return CN_OK;
+}
+
 /* One program's binary file and its manifest entry. */
 static cn_status export_program(cn_runtime *rt, const cn_program_entry *entry, const char *dir, cJSON *list,
                                 cn_error *e) {
@@ -515,6 +554,7 @@ void cn_programs_release(cn_runtime *rt) {
     rt->kernels = NULL;
     rt->programs = NULL;
     rt->kernel_count = rt->program_count = 0;
+    memset(rt->kernels_by_id, 0, sizeof rt->kernels_by_id);
     if (rt->binaries) cJSON_Delete(rt->binaries->manifest);
     free(rt->binaries);
     rt->binaries = NULL;

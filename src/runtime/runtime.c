@@ -325,15 +325,14 @@ cn_status cn_launch_counted(cn_runtime *rt, cl_kernel kernel, cl_uint dims, cons
     return cn_profile_record(rt, name, NULL, event, flops, bytes, e);
 }
 
-cn_status cn_run_counted(cn_runtime *rt, const char *program, const char *options, const char *kernel, cl_uint dims,
-                         const size_t *global, const size_t *local, const cn_arg *args, size_t nargs, double flops,
-                         double bytes, cn_error *e) {
+cn_status cn_run_counted(cn_runtime *rt, cn_kernel_id id, cl_uint dims, const size_t *global, const size_t *local,
+                         const cn_arg *args, size_t nargs, double flops, double bytes, cn_error *e) {
     cl_kernel k;
-    CN_TRY(cn_kernel_get(rt, program, options, kernel, &k, e));
+    CN_TRY(cn_kernel_by_id(rt, id, &k, e));
     return cn_launch_counted(rt, k, dims, global, local, args, nargs, flops, bytes, e);
 }
 
-cn_status cn_run(cn_runtime *rt, const char *program, const char *options, const char *kernel, cl_uint dims,
-                 const size_t *global, const size_t *local, const cn_arg *args, size_t nargs, cn_error *e) {
-    return cn_run_counted(rt, program, options, kernel, dims, global, local, args, nargs, 0, 0, e);
+cn_status cn_run(cn_runtime *rt, cn_kernel_id id, cl_uint dims, const size_t *global, const size_t *local,
+                 const cn_arg *args, size_t nargs, cn_error *e) {
+    return cn_run_counted(rt, id, dims, global, local, args, nargs, 0, 0, e);
 }
