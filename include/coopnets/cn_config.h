@@ -14,7 +14,7 @@
 typedef enum { CN_MODE_COOP, CN_MODE_DESCRIPTOR, CN_MODE_GENERATOR } cn_mode;
 typedef enum { CN_DATA_IDX, CN_DATA_FOLDER, CN_DATA_CATEGORIES, CN_DATA_TEXTURE, CN_DATA_SYNTHETIC } cn_data_kind;
 typedef enum { CN_SCALE_MINMAX, CN_SCALE_FIXED } cn_scaling;
-typedef enum { CN_LAYER_CONV, CN_LAYER_DECONV, CN_LAYER_FC } cn_layer_kind;
+typedef enum { CN_LAYER_CONV, CN_LAYER_DECONV, CN_LAYER_FC, CN_LAYER_KIND_COUNT } cn_layer_kind;
 typedef enum { CN_PAD_SAME, CN_PAD_VALID } cn_padding;
 typedef enum { CN_ACT_NONE, CN_ACT_RELU, CN_ACT_LEAKY_RELU, CN_ACT_TANH } cn_activation;
 typedef enum { CN_CHAINS_GENERATOR, CN_CHAINS_NOISE, CN_CHAINS_PERSISTENT } cn_chain_init;

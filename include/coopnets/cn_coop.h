@@ -102,8 +102,12 @@ cn_status cn_coop_infer_latent_on(cn_runtime *rt, cn_coop *coop, const cn_buffer
                                   size_t rows, int steps, uint64_t seed, uint64_t iteration, cn_error *e);
 cn_status cn_coop_update_generator_on(cn_runtime *rt, cn_coop *coop, const cn_buffer *target, size_t rows,
                                       size_t total_rows, int log, cn_error *e);
-/* The five steps as one table, in order: the iteration runs it, and bench profiles it step by step
- * under these names. A new step goes here (and into DESIGN §2), nowhere else. */
+/* The five steps of mode coop as one table, in order: the iteration runs it, and bench profiles it
+ * step by step under these names. A new step is a function and a row here, with the count below
+ * (tests/test_steps.c lists the rows too). Mind the state steps share: generator_forward_current
+ * (a step between 1 and 5 that runs the generator must clear it) and descriptor_update_pending
+ * (the descriptor's Adam step lands in step 5 when several ranks train). Algorithms D and G call
+ * the step functions, or their _on forms, themselves. */
 enum { CN_COOP_STEP_COUNT = 5 };
 typedef struct cn_coop_step {
     const char *name;  /* "generate", "revise", ...: the step's key in bench output */

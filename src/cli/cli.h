@@ -28,8 +28,10 @@ void cn_cli_print_devices(FILE *out);
  * failure prints the error and returns its exit code; no checkpoint (NULL) is CMD's usage error. */
 int cn_cli_load_model(cn_cli *cli, const char *cmd, const char *where, cn_runtime **rt, cn_coop *coop,
                       uint64_t *iteration);
-/* Writes a cJSON object to path through a temporary file and a rename; prints the error. */
 struct cJSON;
+/* key: v, or null where v is not finite (JSON has no NaN). */
+void cn_cli_json_number(struct cJSON *o, const char *key, double v);
+/* Writes a cJSON object to path through a temporary file and a rename; prints the error. */
 int cn_cli_write_json(const cn_cli *cli, const char *path, const struct cJSON *o);
 
 /* One argument a command takes, in a table ending with {0}. A name without a leading '-' is a
@@ -56,6 +58,7 @@ typedef struct cn_cli_command {
     const char *usage;   /* "usage: coopnets_cl NAME ...\n": on a usage error and atop the help page */
     const char *about;   /* what it does */
     const char *options; /* each argument and option with its default; NULL: none */
+    int several_ranks;   /* it may run as one of several MPI ranks (train, bench) */
 } cn_cli_command;
 extern const cn_cli_command cn_cli_commands[];
 extern const size_t cn_cli_command_count;

@@ -1,5 +1,6 @@
 /* Output files the commands share. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,11 @@
 #include "cli/cli.h"
 #include "coopnets/cn_atomic_file.h"
 #include "coopnets/cn_config.h"
+
+void cn_cli_json_number(cJSON *o, const char *key, double v) {
+    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
 
 /* JSON written atomically, like every output of the program. */
 int cn_cli_write_json(const cn_cli *cli, const char *path, const cJSON *o) {

@@ -12,7 +12,7 @@ const cn_cli_command cn_cli_commands[] = {
      "usage: coopnets_cl devices\n",
      "Lists every OpenCL platform and device with the global index that --device takes; * marks the\n"
      "default device ($COOPNETS_DEVICE, else the first GPU, else device 0).\n",
-     NULL},
+     NULL, 0},
     {"kernels", cn_cmd_kernels, "build every kernel on the device; report build times and cache use; export binaries",
      "usage: coopnets_cl kernels [--no-cache] [--export DIR]\n",
      "Builds every kernel program on the device and reports each build's time and whether it came from\n"
@@ -21,7 +21,7 @@ const cn_cli_command cn_cli_commands[] = {
      "for devices without an online compiler (global option --binaries DIR).\n",
      "  --no-cache          compile every program afresh (default: use the program cache)\n"
      "  --export DIR        write each program's device binary and DIR/manifest.json (device, driver,\n"
-     "                      build options, source hashes) into DIR, created when missing (default: none)\n"},
+     "                      build options, source hashes) into DIR, created when missing (default: none)\n", 0},
     {"train", cn_cmd_train, "train CoopNets from a JSON config (see configs/)",
      "usage: coopnets_cl train CONFIG [--out DIR] [--iters N] [--resume RUN] [--set key.path=value]...\n"
      "       coopnets_cl train --resume RUN [--out DIR] [--iters N] [--set key.path=value]...\n",
@@ -36,7 +36,8 @@ const cn_cli_command cn_cli_commands[] = {
      "  --resume RUN        continue from a checkpoint file or a run folder's newest checkpoint; without\n"
      "                      CONFIG the config is the checkpoint's own (default: start afresh)\n"
      "  --set key.path=value\n"
-     "                      override a config key, e.g. training.chains=64; repeatable (default: none)\n"},
+     "                      override a config key, e.g. training.chains=64; repeatable (default: none)\n",
+     .several_ranks = 1},
     {"sample", cn_cmd_sample, "draw samples from a checkpoint into a PNG grid",
      "usage: coopnets_cl sample CKPT [--count N] [--langevin STEPS] [--seed S] [--out FILE.png]\n",
      "Draws images from a checkpoint's generator and, when the model has a descriptor too, revises them\n"
@@ -47,7 +48,7 @@ const cn_cli_command cn_cli_commands[] = {
      "                      config's descriptor.langevin.steps; 0 for a model without a descriptor)\n"
      "  --seed S            seed of the latent vectors and the Langevin noise (default 1)\n"
      "  --out FILE.png      the grid (default samples.png); with revision FILE.png holds the revised\n"
-     "                      images and FILE-generated.png the generator's\n"},
+     "                      images and FILE-generated.png the generator's\n", 0},
     {"interpolate", cn_cmd_interpolate, "a PNG grid of latent-space interpolations from a checkpoint",
      "usage: coopnets_cl interpolate CKPT [--rows R] [--cols C] [--spherical] [--seed S] [--out FILE.png]\n",
      "Writes a PNG grid whose rows each walk the generator's latent space from one N(0, I) draw to\n"
@@ -58,7 +59,7 @@ const cn_cli_command cn_cli_commands[] = {
      "  --spherical         walk the great circle between the ends (slerp), at the norm where the prior\n"
      "                      has its mass (default: the straight line)\n"
      "  --seed S            seed of the end points (default 1)\n"
-     "  --out FILE.png      the grid (default interpolation.png)\n"},
+     "  --out FILE.png      the grid (default interpolation.png)\n", 0},
     {"complete", cn_cmd_complete, "pattern completion: recover hidden parts of test images, with error and PSNR",
      "usage: coopnets_cl complete CKPT [--mask square:K | random:P] [--images FILE_OR_FOLDER] [--count N]\n"
      "                                 [--steps L] [--seed S] [--out DIR]\n",
@@ -75,7 +76,7 @@ const cn_cli_command cn_cli_commands[] = {
      "  --count N           complete the first N images, N >= 1 (default: the model's chain count)\n"
      "  --steps L           Langevin inference steps, L >= 0 (default 100)\n"
      "  --seed S            seed of the masks and the Langevin noise (default 1)\n"
-     "  --out DIR           where completion.png and completion.json go (default completion)\n"},
+     "  --out DIR           where completion.png and completion.json go (default completion)\n", 0},
     {"prepare", cn_cmd_prepare, "centre-crop and resize a folder of PNGs (or of category folders) for training",
      "usage: coopnets_cl prepare SRC DST [--size N] [--channels 1|3] [--crop N]\n",
      "Centre-crops and resizes every PNG of SRC (and of each sub-folder: categories) into DST under the\n"
@@ -84,7 +85,7 @@ const cn_cli_command cn_cli_commands[] = {
      "  DST                 the output folder, created when missing; must differ from SRC\n"
      "  --size N            output side in pixels, 4 <= N <= 4096 (default 64)\n"
      "  --channels 1|3      gray or RGB output (default 3)\n"
-     "  --crop N            crop the centred NxN square before resizing (default: the largest one)\n"},
+     "  --crop N            crop the centred NxN square before resizing (default: the largest one)\n", 0},
     {"train-classifier", cn_cmd_train_classifier, "train the fixed classifier whose features evaluate scores in",
      "usage: coopnets_cl train-classifier [--data TRAIN_IMAGES_IDX] [--out FILE] [--epochs E] [--size S]\n"
      "                                    [--limit N] [--seed S] [--force]\n",
@@ -98,7 +99,7 @@ const cn_cli_command cn_cli_commands[] = {
      "  --size S            image side the classifier takes, S >= 4 (default 28)\n"
      "  --limit N           train on the first N training images only (default: all)\n"
      "  --seed S            seed of the weights and the batch order (default 1)\n"
-     "  --force             save even below 90% test accuracy (default: refuse)\n"},
+     "  --force             save even below 90% test accuracy (default: refuse)\n", 0},
     {"evaluate", cn_cmd_evaluate, "descriptor f, Frechet distance and Inception-style score of a checkpoint's samples",
      "usage: coopnets_cl evaluate CKPT [--data TRAIN_IMAGES_IDX] [--classifier FILE] [--count N]\n"
      "                                 [--seed S] [--out FILE.json]\n",
@@ -112,7 +113,7 @@ const cn_cli_command cn_cli_commands[] = {
      "  --classifier FILE   the classifier (default <program cache>/classifier-<data folder>.cncl)\n"
      "  --count N           samples, and real images of each split, N >= 2 (default 1000)\n"
      "  --seed S            seed of the samples (default 1)\n"
-     "  --out FILE.json     the scores as JSON (default evaluation.json)\n"},
+     "  --out FILE.json     the scores as JSON (default evaluation.json)\n", 0},
     {"bench", cn_cmd_bench, "time training iterations, steps and kernels on one device or all",
      "usage: coopnets_cl bench CONFIG [--device N|all] [--iters K] [--warmup W] [--sgemm N] [--json FILE]\n",
      "Times training iterations of CONFIG (mode \"coop\"): seconds per iteration, cold start with and\n"
@@ -122,7 +123,8 @@ const cn_cli_command cn_cli_commands[] = {
      "  --iters K           timed iterations, K >= 1 (default 5)\n"
      "  --warmup W          untimed iterations before them, W >= 0 (default 1)\n"
      "  --sgemm N           also time one NxNxN SGEMM with each backend, 0: no (default 0)\n"
-     "  --json FILE         also write every number as JSON (default: none)\n"},
+     "  --json FILE         also write every number as JSON (default: none)\n",
+     .several_ranks = 1},
 };
 const size_t cn_cli_command_count = sizeof cn_cli_commands / sizeof *cn_cli_commands;
 

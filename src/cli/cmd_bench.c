@@ -82,11 +82,6 @@ static void print_summary(const cn_bench_result *r, size_t count) {
 
 /* ---- JSON ------------------------------------------------------------------------------------- */
 
-static void add_number(cJSON *o, const char *key, double v) {
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
 static double rate(double work, double seconds) { return work > 0 && seconds > 0 ? work / seconds * 1e-9 : NAN; }
 
 static cJSON *result_json(const cn_bench *in, const cn_bench_result *r) {
@@ -116,38 +111,38 @@ static cJSON *result_json(const cn_bench *in, const cn_bench_result *r) {
     cJSON_AddNumberToObject(o, "iterations", (double)in->iters);
     cJSON_AddNumberToObject(o, "warmup", (double)in->warmup);
     cJSON *spi = cJSON_AddObjectToObject(o, "seconds_per_iteration");
-    add_number(spi, "median", r->median);
-    add_number(spi, "min", r->min);
-    add_number(spi, "max", r->max);
-    add_number(o, "images_per_second", r->images_per_second);
+    cn_cli_json_number(spi, "median", r->median);
+    cn_cli_json_number(spi, "min", r->min);
+    cn_cli_json_number(spi, "max", r->max);
+    cn_cli_json_number(o, "images_per_second", r->images_per_second);
     cJSON *cold = cJSON_AddObjectToObject(o, "cold_start_seconds");
-    add_number(cold, "cached", total_cold(&r->cold_cached));
-    add_number(cold, "uncached", total_cold(&r->cold_uncached));
-    add_number(cold, "setup_cached", r->cold_cached.setup);
-    add_number(cold, "setup_uncached", r->cold_uncached.setup);
-    add_number(cold, "first_iteration_cached", r->cold_cached.first_iteration);
-    add_number(cold, "first_iteration_uncached", r->cold_uncached.first_iteration);
-    add_number(cold, "build_cached", r->build_cached);
-    add_number(cold, "build_uncached", r->build_uncached);
+    cn_cli_json_number(cold, "cached", total_cold(&r->cold_cached));
+    cn_cli_json_number(cold, "uncached", total_cold(&r->cold_uncached));
+    cn_cli_json_number(cold, "setup_cached", r->cold_cached.setup);
+    cn_cli_json_number(cold, "setup_uncached", r->cold_uncached.setup);
+    cn_cli_json_number(cold, "first_iteration_cached", r->cold_cached.first_iteration);
+    cn_cli_json_number(cold, "first_iteration_uncached", r->cold_uncached.first_iteration);
+    cn_cli_json_number(cold, "build_cached", r->build_cached);
+    cn_cli_json_number(cold, "build_uncached", r->build_uncached);
     cJSON_AddNumberToObject(cold, "cache_hits", r->cache_hits);
     cJSON_AddNumberToObject(cold, "cache_misses", r->cache_misses);
     cJSON_AddStringToObject(cold, "note", "set-up (runtime open, program builds, GEMM choice, buffers, weights) + "
                                           "first iteration; the driver's own kernel cache (PoCL: POCL_CACHE_DIR) "
                                           "stays warm in both");
     cJSON *steps = cJSON_AddObjectToObject(o, "steps");
-    for (int s = 0; s < CN_COOP_STEP_COUNT; s++) add_number(steps, cn_coop_steps[s].name, r->steps[s]);
+    for (int s = 0; s < CN_COOP_STEP_COUNT; s++) cn_cli_json_number(steps, cn_coop_steps[s].name, r->steps[s]);
     cJSON *prof = cJSON_AddObjectToObject(o, "profiled_iteration_seconds");
-    add_number(prof, "wall", r->profiled_wall);
-    add_number(prof, "events", r->profiled_events);
+    cn_cli_json_number(prof, "wall", r->profiled_wall);
+    cn_cli_json_number(prof, "events", r->profiled_events);
     cJSON *kernels = cJSON_AddObjectToObject(o, "kernels");
     for (int f = 0; f < CN_FAMILY_COUNT; f++) {
         const cn_bench_totals *t = &r->families[f];
         if (!t->calls) continue;
         cJSON *k = cJSON_AddObjectToObject(kernels, cn_bench_families[f].key);
-        add_number(k, "seconds", t->seconds);
+        cn_cli_json_number(k, "seconds", t->seconds);
         cJSON_AddNumberToObject(k, "calls", (double)t->calls);
-        add_number(k, "gflops", rate(t->flops, t->seconds));
-        add_number(k, "gbps", rate(t->bytes, t->seconds));
+        cn_cli_json_number(k, "gflops", rate(t->flops, t->seconds));
+        cn_cli_json_number(k, "gbps", rate(t->bytes, t->seconds));
     }
     cJSON *names = cJSON_AddArrayToObject(o, "kernel_names");
     for (size_t i = 0; i < r->kernel_count; i++) {
@@ -156,22 +151,22 @@ static cJSON *result_json(const cn_bench *in, const cn_bench_result *r) {
         cJSON_AddStringToObject(k, "name", t->name);
         cJSON_AddStringToObject(k, "step", cn_bench_tag_name(t->tag));
         cJSON_AddStringToObject(k, "family", cn_bench_families[cn_bench_family_of(t->name, t->tag)].key);
-        add_number(k, "seconds", t->seconds);
+        cn_cli_json_number(k, "seconds", t->seconds);
         cJSON_AddNumberToObject(k, "calls", (double)t->calls);
-        add_number(k, "gflops", rate(t->flops, t->seconds));
-        add_number(k, "gbps", rate(t->bytes, t->seconds));
+        cn_cli_json_number(k, "gflops", rate(t->flops, t->seconds));
+        cn_cli_json_number(k, "gbps", rate(t->bytes, t->seconds));
         cJSON_AddItemToArray(names, k);
     }
     cJSON *pk = cJSON_AddObjectToObject(o, "peak");
-    add_number(pk, "gflops", r->peak_gflops);
+    cn_cli_json_number(pk, "gflops", r->peak_gflops);
     cJSON_AddStringToObject(pk, "gflops_how", r->peak_how);
     cJSON_AddNullToObject(pk, "gbps");
     cJSON_AddStringToObject(pk, "gbps_how", "n/a: OpenCL does not report memory bandwidth");
     if (in->sgemm > 0) {
         cJSON *g = cJSON_AddObjectToObject(o, "sgemm");
         cJSON_AddNumberToObject(g, "n", (double)in->sgemm);
-        add_number(g, "own_gflops", r->sgemm_own);
-        add_number(g, "clblast_gflops", r->sgemm_clblast);
+        cn_cli_json_number(g, "own_gflops", r->sgemm_own);
+        cn_cli_json_number(g, "clblast_gflops", r->sgemm_clblast);
     }
     char *resolved = cn_config_to_json(c);
     if (resolved) cJSON_AddItemToObject(o, "resolved_config", cJSON_Parse(resolved));
@@ -224,14 +219,14 @@ static int bench_ranks(cn_cli *cli, cn_bench *in, int device, const char *json_p
         cJSON_AddStringToObject(root, "config", in->config_path);
         cJSON_AddNumberToObject(root, "ranks", ranks);
         cJSON_AddNumberToObject(root, "iterations", (double)in->iters);
-        add_number(root, "seconds_per_iteration_one_rank", baseline);
-        add_number(root, "seconds_per_iteration", all.seconds);
-        add_number(root, "collective_share", all.comm_share);
-        add_number(root, "batchnorm_share", all.bn_share);
-        add_number(root, "batchnorm_collectives_per_iteration", all.bn_calls);
-        add_number(root, "bytes_sent_per_iteration", all.bytes);
-        add_number(root, "speedup", speedup);
-        add_number(root, "efficiency", efficiency);
+        cn_cli_json_number(root, "seconds_per_iteration_one_rank", baseline);
+        cn_cli_json_number(root, "seconds_per_iteration", all.seconds);
+        cn_cli_json_number(root, "collective_share", all.comm_share);
+        cn_cli_json_number(root, "batchnorm_share", all.bn_share);
+        cn_cli_json_number(root, "batchnorm_collectives_per_iteration", all.bn_calls);
+        cn_cli_json_number(root, "bytes_sent_per_iteration", all.bytes);
+        cn_cli_json_number(root, "speedup", speedup);
+        cn_cli_json_number(root, "efficiency", efficiency);
         rc = cn_cli_write_json(cli, json_path, root);
         cJSON_Delete(root);
     }
@@ -318,7 +313,6 @@ int cn_cmd_bench(cn_cli *cli, int argc, char **argv) {
         const int json_rc = cn_cli_write_json(cli, json_path, root);
         if (rc == CN_EXIT_OK) rc = json_rc;
         cJSON_Delete(root);
-        if (json_rc == CN_EXIT_OK && !cli->quiet) printf("wrote %s\n", json_path);
     }
 end:
     for (size_t i = 0; results && i < run_count; i++) cn_bench_result_free(&results[i]);

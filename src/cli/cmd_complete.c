@@ -98,11 +98,6 @@ static int write_sheet(cn_cli *cli, const char *path, const cn_config *c, const 
     return rc;
 }
 
-static void add_number(cJSON *o, const char *key, double v) {
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
 
 int cn_cmd_complete(cn_cli *cli, int argc, char **argv) {
     const char *ckpt = NULL, *mask_text = NULL, *images_arg = NULL, *out = "completion";
@@ -181,11 +176,11 @@ int cn_cmd_complete(cn_cli *cli, int argc, char **argv) {
     cJSON_AddNumberToObject(json, "seed", (double)seed);
     cJSON_AddNumberToObject(json, "hidden_values", (double)sc.hidden);
     cJSON_AddNumberToObject(json, "visible_values", (double)sc.visible);
-    add_number(json, "hidden_mean_abs_error", sc.hidden_abs_error);
-    add_number(json, "hidden_psnr_db", sc.hidden_psnr);
-    add_number(json, "visible_mean_abs_error", sc.visible_abs_error);
-    add_number(json, "baseline_hidden_mean_abs_error", baseline.hidden_abs_error);
-    add_number(json, "baseline_hidden_psnr_db", baseline.hidden_psnr);
+    cn_cli_json_number(json, "hidden_mean_abs_error", sc.hidden_abs_error);
+    cn_cli_json_number(json, "hidden_psnr_db", sc.hidden_psnr);
+    cn_cli_json_number(json, "visible_mean_abs_error", sc.visible_abs_error);
+    cn_cli_json_number(json, "baseline_hidden_mean_abs_error", baseline.hidden_abs_error);
+    cn_cli_json_number(json, "baseline_hidden_psnr_db", baseline.hidden_psnr);
     snprintf(path, sizeof path, "%s/completion.json", out);
     rc = cn_cli_write_json(cli, path, json);
 end:

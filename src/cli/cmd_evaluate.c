@@ -105,11 +105,6 @@ end:
     return rc;
 }
 
-static void add_number(cJSON *o, const char *key, double v) {
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
 /* Before the sampling: what is compared, and a warning about a weak classifier. */
 static void print_loaded(void *user, const cn_evaluation *ev) {
     const cn_cli *cli = user;
@@ -135,7 +130,7 @@ static cJSON *report_scores(const cn_evaluation *ev, const char *ckpt, uint64_t 
     cJSON_AddNumberToObject(json, "count", (double)ev->count);
     cJSON_AddNumberToObject(json, "seed", (double)seed);
     cJSON_AddStringToObject(json, "classifier", ev->classifier);
-    add_number(json, "classifier_test_accuracy", ev->classifier_test_accuracy);
+    cn_cli_json_number(json, "classifier_test_accuracy", ev->classifier_test_accuracy);
     cJSON_AddStringToObject(json, "note", "FD and IS use the features (128-d, penultimate layer) of this project's "
                                           "own small classifier, not Inception-v3: compare only between runs");
     const struct {
@@ -149,19 +144,19 @@ static cJSON *report_scores(const cn_evaluation *ev, const char *ckpt, uint64_t 
     for (int k = 0; k < 3 && ev->has_descriptor; k++) {
         if (!sets[k].present) continue;
         snprintf(key, sizeof key, "f_%s", sets[k].name);
-        add_number(json, key, sets[k].f);
+        cn_cli_json_number(json, key, sets[k].f);
         printf("descriptor mean f: %-11s %.4g\n", sets[k].name, sets[k].f);
     }
     cJSON *floor = cJSON_AddObjectToObject(json, "real_data_floor");
-    add_number(floor, "fd_train_vs_test", ev->fd_train_vs_test);
-    add_number(floor, "is_test", ev->is_test);
-    add_number(floor, "is_train", ev->is_train);
+    cn_cli_json_number(floor, "fd_train_vs_test", ev->fd_train_vs_test);
+    cn_cli_json_number(floor, "is_test", ev->is_test);
+    cn_cli_json_number(floor, "is_train", ev->is_train);
     for (int k = 1; k < 3; k++) {
         if (!sets[k].present) continue;
         snprintf(key, sizeof key, "fd_%s", sets[k].name);
-        add_number(json, key, sets[k].fd);
+        cn_cli_json_number(json, key, sets[k].fd);
         snprintf(key, sizeof key, "is_%s", sets[k].name);
-        add_number(json, key, sets[k].is);
+        cn_cli_json_number(json, key, sets[k].is);
         printf("%-9s samples: FD %.4g (real floor, train vs test: %.4g)   IS %.4g (real test images: %.4g)\n",
                sets[k].name, sets[k].fd, ev->fd_train_vs_test, sets[k].is, ev->is_test);
     }

@@ -130,7 +130,7 @@ static int run(cn_cli *cli_, int argc, char **argv) {
         free(rest);
         return CN_EXIT_USAGE;
     }
-    if (cn_dist_size(cli.dist) > 1 && strcmp(cmd->name, "train") != 0 && strcmp(cmd->name, "bench") != 0) {
+    if (cn_dist_size(cli.dist) > 1 && !cmd->several_ranks) {
         if (cn_dist_rank(cli.dist) == 0)
             fprintf(stderr, "coopnets_cl: %s runs in one process: only train and bench run on several ranks "
                             "(start it without mpirun)\n", cmd->name);

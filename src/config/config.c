@@ -100,11 +100,11 @@ static cn_status check_layers(const checker *k, const cn_field *f, const char *b
         char layer_path[PATH_SIZE];
         cn_path_index(layer_path, sizeof layer_path, path, i);
         int kind = (int)layers[i].kind;
-        if (kind < 0 || kind > CN_LAYER_FC || !(f->kinds & CN_KIND_BIT(kind))) {
+        if (kind < 0 || kind >= CN_LAYER_KIND_COUNT || !(f->kinds & CN_KIND_BIT(kind))) {
             char allowed[64];
             cn_kinds_list(f->kinds, allowed, sizeof allowed);
             return cn_config_fail(k->e, k->source, "%s.type must be one of %s here, got %s", layer_path, allowed,
-                                  kind >= 0 && kind <= CN_LAYER_FC ? cn_layer_kind_names[kind] : "an unknown kind");
+                                  kind >= 0 && kind < CN_LAYER_KIND_COUNT ? cn_layer_kind_names[kind] : "an unknown kind");
         }
         CN_TRY(check_fields(k, cn_layer_schema, (const char *)&layers[i], layer_path, kind));
         if (layers[i].bn_scale && !layers[i].batchnorm)
@@ -281,7 +281,7 @@ static cJSON *emit_layers(const cn_field *f, const char *base) {
     int count = *AT(base, f->count_offset, int);
     const cn_layer_config *layers = AT(base, f->offset, cn_layer_config);
     for (int i = 0; list && i < count && i < CN_MAX_LAYERS; i++) {
-        int kind = layers[i].kind >= CN_LAYER_CONV && layers[i].kind <= CN_LAYER_FC ? (int)layers[i].kind : -1;
+        int kind = layers[i].kind >= CN_LAYER_CONV && layers[i].kind < CN_LAYER_KIND_COUNT ? (int)layers[i].kind : -1;
         cJSON *layer = emit_fields(cn_layer_schema, (const char *)&layers[i], kind);
         if (!layer || !cJSON_AddItemToArray(list, layer)) {
             cJSON_Delete(layer);

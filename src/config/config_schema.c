@@ -168,7 +168,7 @@ void cn_names_list(const char *const *names, char *out, size_t size) {
 }
 
 void cn_kinds_list(unsigned kinds, char *out, size_t size) {
-    const char *names[CN_LAYER_FC + 2] = {NULL};
+    const char *names[CN_LAYER_KIND_COUNT + 1] = {NULL};
     int n = 0;
     for (int k = 0; cn_layer_kind_names[k]; k++)
         if (kinds & CN_KIND_BIT(k)) names[n++] = cn_layer_kind_names[k];

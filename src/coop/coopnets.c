@@ -335,7 +335,7 @@ static cn_status step_update_generator(cn_runtime *rt, cn_coop *coop, uint64_t i
     return cn_coop_update_generator(rt, coop, log, e);
 }
 
-const cn_coop_step cn_coop_steps[CN_COOP_STEP_COUNT] = {
+const cn_coop_step cn_coop_steps[] = { /* [] : a count that differs from CN_COOP_STEP_COUNT does not compile */
     {"generate", 1, step_generate},
     {"revise", 0, cn_coop_revise},
     {"update_descriptor", 0, step_update_descriptor},

@@ -15,12 +15,12 @@
 
 /* The layer kinds, by cn_layer_kind. A new kind is a file pair with its passes and cn_layer_ops,
  * and a line here. */
-static const cn_layer_ops *const layer_kinds[] = {
+static const cn_layer_ops *const layer_kinds[CN_LAYER_KIND_COUNT] = {
     [CN_LAYER_CONV] = &cn_conv2d_layer_ops,
     [CN_LAYER_DECONV] = &cn_deconv2d_layer_ops,
     [CN_LAYER_FC] = &cn_fc_layer_ops,
 };
-#define LAYER_KIND_COUNT (sizeof layer_kinds / sizeof *layer_kinds)
+#define LAYER_KIND_COUNT CN_LAYER_KIND_COUNT
 
 /* By cn_net_role. Tensor t's weights are drawn at step first_weight_step + t of the weights stream,
  * so the two nets' draws differ. */
