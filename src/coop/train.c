@@ -19,6 +19,7 @@
 #include "coopnets/cn_gemm.h"
 #include "coopnets/cn_plot.h"
 #include "coopnets/cn_tensorboard.h"
+#include "coopnets/cn_trace.h"
 #include "coopnets/cn_util.h"
 
 static void say(const cn_train_options *o, const char *fmt, ...) {
@@ -429,6 +430,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     float *batch = NULL;
     FILE *metrics = NULL;
     cn_tb_writer tb = cn_tb_closed();
+    cn_trace trace = {0};
     int coop_built = 0;
     cn_status s = cn_dataset_load(&config->data, config->seed, &data, e);
     if (s != CN_OK) {
@@ -455,6 +457,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     } else if ((s = cn_coop_init_weights(rt, &coop, e)) != CN_OK) {
         goto end;
     }
+    if ((s = cn_trace_open(rt, &coop, start, &trace, e)) != CN_OK) goto end; /* tests only: COOPNETS_TRACE */
     /* Rank 0 alone writes the run's files; the others hold the same model and outputs nothing. */
     int writer = cn_dist_rank(o->dist) == 0;
     if (writer && (s = open_outputs(config, o, start, &h, &metrics, &tb, e)) != CN_OK) goto end;
@@ -487,6 +490,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
         int log = done % (uint64_t)t->log_every == 0 || done == total;
         if ((s = cn_coop_set_observed(rt, &coop, batch, e)) != CN_OK) goto end;
         if ((s = cn_algorithm_iteration(rt, &coop, it, perm, (it % per_epoch) * n, log, e)) != CN_OK) goto end;
+        if ((s = cn_trace_iteration(rt, &coop, &trace, it, batch, e)) != CN_OK) goto end;
         int stopping = o->stop && *o->stop;
         if (cn_dist_size(o->dist) > 1 && (s = agree_to_stop(o->dist, &stopping, e)) != CN_OK) goto end;
         if (log) {
@@ -548,6 +552,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
 end:
     if (metrics) fclose(metrics);
     cn_tb_close(&tb);
+    cn_trace_close(rt, &trace);
     free(perm);
     free(batch);
     history_free(&h);
