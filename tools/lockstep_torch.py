@@ -20,7 +20,12 @@ Adam's first steps turn into moves of about its learning rate, different in ever
 For the same reason the scores f(X), f(Ŷ), f(Ỹ) are compared less that constant (each side's own
 sum of the top bias); L_D is a difference of scores and holds no such constant.
 
-usage: lockstep_torch.py TRACE RUN [--float64] [--iterations K] [--json OUT] [--max-param-rms X] [--max-metric-rel Y]
+Where one net's gradient differs by more than rounding while Ỹ and h agree, look for a ReLU kink:
+an activation within rounding of 0 takes the other branch in one implementation (the 12-chain test
+config met one: pre-activation 5e-7 of a 0.75 scale, the gradient 4e-4 off, exact once flipped).
+
+usage: lockstep_torch.py TRACE RUN [--float64] [--iterations K] [--json OUT] [--max-param-rms X]
+                         [--max-metric-rel Y] [--max-step-rms Z]
 exit 0 when every iteration is within the limits given (none given: always, after the report),
 1 when one is not, 2 on bad input.
 """
@@ -196,6 +201,8 @@ def main():
     ap.add_argument("--json", help="write the per-iteration comparison here")
     ap.add_argument("--iterations", type=int, help="replay only the first K iterations of the trace")
     ap.add_argument("--max-param-rms", type=float, help="fail when a net's rms relative parameter difference exceeds this")
+    ap.add_argument("--max-step-rms", type=float,
+                    help="fail when the revised chains Ỹ or the inferred h differ by more than this (rms, relative)")
     ap.add_argument("--max-metric-rel", type=float,
                     help="fail when L_D, L_G or |df/dY| differs relatively by more than this")
     args = ap.parse_args()
@@ -226,7 +233,8 @@ def main():
         print(f"torch {torch.__version__}, {args.threads} thread(s); trace {args.trace}; M={config['training']['chains']} "
               f"n={config['training']['batch_size']} l_D={dl['steps']} l_G={gl['steps']}")
         print(" iter | descriptor max rel (worst tensor), rms rel | generator max rel (worst tensor), rms rel | "
-              "L_D rel   L_G rel   |df/dY| rel" + (" | torch f32 vs f64: D max, rms; G max, rms" if args.float64 else ""))
+              "L_D rel   L_G rel   |df/dY| rel | Ỹ rms     h rms     ∇D rms    ∇G rms"
+              + (" | torch f32 vs f64: D max, rms; G max, rms" if args.float64 else ""))
         while os.path.isdir(os.path.join(args.trace, f"{k:06d}")) and (args.iterations is None or k <= args.iterations):
             folder = os.path.join(args.trace, f"{k:06d}")
             observed = load_npy(os.path.join(folder, "observed.npy"), "the observed batch")
@@ -281,7 +289,8 @@ def main():
             line = f"{k:5d} | " + " | ".join(
                 f"{p[net]['max_rel']:9.2e} ({p[net]['worst']:<17}) {p[net]['rms_rel']:9.2e}"
                 for net in ("descriptor", "generator"))
-            line += f" | {rel['loss_d']:9.2e} {rel['loss_g']:9.2e} {rel['grad_f_norm']:9.2e}"
+            line += f" | {rel['loss_d']:9.2e} {rel['loss_g']:9.2e} {rel['grad_f_norm']:9.2e} | " + " ".join(
+                f"{steps[key]:9.2e}" for key in ("revised", "inferred_latent", "descriptor_gradient", "generator_gradient"))
             if args.float64:
                 y = row["torch32_vs_float64"]
                 line += " | " + "; ".join(f"{y[net]['max_rel']:9.2e} {y[net]['rms_rel']:9.2e}"
@@ -291,6 +300,10 @@ def main():
                 if args.max_param_rms is not None and not p[net]["rms_rel"] <= args.max_param_rms:
                     failures.append(f"iteration {k}: {net} parameters differ by {p[net]['rms_rel']:.3g} (rms, relative), "
                                     f"above {args.max_param_rms:g}")
+            for key in ("revised", "inferred_latent"):
+                if args.max_step_rms is not None and not steps[key] <= args.max_step_rms:
+                    failures.append(f"iteration {k}: {key} differs by {steps[key]:.3g} (rms, relative), "
+                                    f"above {args.max_step_rms:g}")
             for key, v in rel.items():
                 if args.max_metric_rel is not None and not v <= args.max_metric_rel:
                     failures.append(f"iteration {k}: {key} differs by {v:.3g} relative, above {args.max_metric_rel:g}")
