@@ -2,7 +2,9 @@
 """The lockstep divergence curve from the JSON that tools/lockstep_torch.py --float64 --json wrote:
 OUT_DIR/lockstep.png (matplotlib: Debian's python3-matplotlib) and the table for LOCKSTEP.md on stdout.
 
-usage: lockstep_report.py LOCKSTEP.json OUT_DIR
+usage: lockstep_report.py LOCKSTEP.json OUT_DIR [--perturbed PERTURBED.json]
+  PERTURBED.json: from lockstep_torch.py --perturb 1e-7, drawn as PyTorch float32 against itself
+  from weights one rounding apart (how far such a difference grows in this run)
 """
 import argparse
 import json
@@ -12,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 NETS = ("descriptor", "generator")
 
@@ -20,6 +23,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("json")
     ap.add_argument("out")
+    ap.add_argument("--perturbed", help="the JSON of a lockstep_torch.py --perturb run of the same trace")
     args = ap.parse_args()
     with open(args.json) as f:
         doc = json.load(f)
@@ -36,6 +40,12 @@ def main():
                      label=f"{net}: PyTorch float32 vs float64")
         top.semilogy(its, [r["params_vs_float64"][net]["rms_rel"] for r in rows], ":", color=colour,
                      label=f"{net}: coopnets_cl vs PyTorch float64")
+    if args.perturbed:
+        with open(args.perturbed) as f:
+            perturbed = json.load(f)["iterations"]
+        for net, colour in zip(NETS, ("tab:blue", "tab:orange")):
+            top.semilogy([r["iteration"] for r in perturbed], [r["torch32_vs_perturbed"][net]["rms_rel"] for r in perturbed],
+                         "-.", color=colour, alpha=0.6, label=f"{net}: PyTorch float32 vs itself from weights × (1 + 1e-7 ε)")
     top.set_ylabel("parameters, ‖a − b‖ / ‖b‖")
     top.legend(fontsize=7)
     top.grid(True, which="both", alpha=0.3)
@@ -47,6 +57,7 @@ def main():
                         color=colour, label=f"{top_label}: PyTorch float32 vs float64")
     bottom.set_ylabel("metrics, relative difference")
     bottom.set_xlabel("iteration")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     bottom.legend(fontsize=7)
     bottom.grid(True, which="both", alpha=0.3)
     c = doc["config"]

@@ -10,6 +10,8 @@ its metrics with the run's metrics.jsonl (train with training.log_every=1).
 
 The same replay runs a second time in float64 (--float64), a yardstick for float32 rounding:
 PyTorch's own float32 replay is that far from exact arithmetic, and so should coopnets_cl be.
+--perturb EPS runs another float32 replay from initial weights multiplied by (1 + EPS·N(0, 1)): how
+far a difference of one rounding (EPS 1e-7) grows in this run, the yardstick for chaotic stretches.
 
 Parameter differences: per tensor max |a − b| / max |b| (the worst tensor of each net is shown),
 and per net ‖a − b‖ / ‖b‖ over all its tensors (rms). Tensors that cannot affect the run are
@@ -197,6 +199,7 @@ def main():
     ap.add_argument("trace", help="the folder COOPNETS_TRACE named")
     ap.add_argument("run", help="the traced run's folder (its metrics.jsonl, one line per iteration)")
     ap.add_argument("--float64", action="store_true", help="also replay in float64, the exact-arithmetic yardstick")
+    ap.add_argument("--perturb", type=float, help="also replay in float32 from weights perturbed by this much, relative")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--json", help="write the per-iteration comparison here")
     ap.add_argument("--iterations", type=int, help="replay only the first K iterations of the trace")
@@ -228,6 +231,11 @@ def main():
         previous = vectors(0)
         for r in replays:
             r.set_parameters(layout, previous)
+        if args.perturb:
+            rng = numpy.random.default_rng(1)
+            replays.append(Replay(config, torch.float32))
+            replays[-1].set_parameters(layout, {net: (v * (1 + args.perturb * rng.standard_normal(v.shape))).astype(
+                numpy.float32) for net, v in previous.items()})
         dl, gl = config["descriptor"]["langevin"], config["generator"]["langevin"]
         rows, failures, k = [], [], 1
         print(f"torch {torch.__version__}, {args.threads} thread(s); trace {args.trace}; M={config['training']['chains']} "
@@ -282,6 +290,10 @@ def main():
                 row["torch32_steps_vs_float64"] = {"revised": rms_rel(replays[0].revised, replays[1].revised),
                                                    "inferred_latent": rms_rel(replays[0].h, replays[1].h),
                                                    **{f"{n}_gradient": gradient32[n]["rms_rel"] for n in gradient32}}
+            if args.perturb:
+                other = replays[-1]
+                row["torch32_vs_perturbed"] = other.compare_with(replays[0])
+                row["torch32_steps_vs_perturbed"] = {"revised": rms_rel(replays[0].revised, other.revised)}
             rows.append(row)
             previous = ours
             p, m = row["params"], row["metrics"]
