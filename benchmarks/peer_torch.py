@@ -113,29 +113,46 @@ class CoopNets:
         self.D = Descriptor(d, c["data"]["channels"], c["data"]["image_size"])
         self.G = Generator(g, c["data"]["channels"])
         self.opt_d, self.opt_g = adam(self.D.params, d["optimizer"]), adam(self.G.params, g["optimizer"])
+        self.logged = {}  # the numbers of a metrics.jsonl line, as tensors (read_metrics turns them into floats)
+
+    def normal(self, shape, stream, step):
+        """A fresh N(0, I) draw. `stream` ("latent", "descriptor", "generator") and `step` (the Langevin
+        step) name it, so that tools/lockstep_torch.py can give every draw the one coopnets_cl made."""
+        return torch.randn(shape)
+
+    def read_metrics(self):
+        return {k: float(v) for k, v in self.logged.items()}
 
     def generate(self):
-        self.h = torch.randn(self.m, *self.G.latent_shape)
+        self.h = self.normal((self.m, *self.G.latent_shape), "latent", 0)
         self.y = self.G(self.h)
 
     def revise(self):
         dl = self.d_cfg["langevin"]
         delta, s2 = dl["step_size"], dl["refsig"] ** 2
         y = self.y.detach()
-        for _ in range(dl["steps"]):
+        for t in range(dl["steps"]):
             y.requires_grad_(True)
-            (grad,) = torch.autograd.grad(self.D(y).sum(), y)
+            f = self.D(y).sum()
+            (grad,) = torch.autograd.grad(f, y)
             with torch.no_grad():
+                if t == 0:
+                    self.logged["f_generated"] = f.detach() / self.m
+                if t == dl["steps"] - 1:
+                    self.logged["grad_f_norm"] = grad.flatten(1).norm(dim=1).mean()
                 y = y - 0.5 * delta * delta * (y / s2 - grad)
                 if dl["noise"]:
-                    y = y + delta * torch.randn_like(y)
+                    y = y + delta * self.normal(y.shape, "descriptor", t)
         self.revised = y.detach()
 
     def update_descriptor(self, x):
-        for _ in range(self.d_cfg["updates_per_iteration"]):
+        for u in range(self.d_cfg["updates_per_iteration"]):
             self.opt_d.zero_grad()
             f = self.D(torch.cat([self.revised, x]))
             loss = f[: self.m].sum() / self.m - f[self.m:].sum() / self.n
+            if u == 0:
+                self.logged.update(f_revised=f[: self.m].detach().sum() / self.m,
+                                   f_observed=f[self.m:].detach().sum() / self.n, loss_d=loss.detach())
             loss.backward()
             self.opt_d.step()
 
@@ -145,14 +162,14 @@ class CoopNets:
             return
         delta, s2 = gl["step_size"], gl["sigma"] ** 2
         h = self.h.detach()
-        for _ in range(gl["steps"]):
+        for t in range(gl["steps"]):
             h.requires_grad_(True)
             loss = ((self.revised - self.G(h)) ** 2).sum() / (2 * s2)
             (grad,) = torch.autograd.grad(loss, h)
             with torch.no_grad():
                 h = h - 0.5 * delta * delta * (h + grad)
                 if gl["noise"]:
-                    h = h + delta * torch.randn_like(h)
+                    h = h + delta * self.normal(h.shape, "generator", t)
         self.h = h.detach()
         self.y = self.G(self.h)
 
@@ -163,6 +180,8 @@ class CoopNets:
                 self.y = self.G(self.h)
             self.opt_g.zero_grad()
             loss = ((self.revised - self.y) ** 2).sum() / (2 * s2 * self.m)
+            if u == 0:
+                self.logged["loss_g"] = loss.detach()
             loss.backward()
             self.opt_g.step()
 

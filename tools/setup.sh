@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
           libclblast-dev libpng-dev libcjson-dev librandom123-dev zlib1g-dev dataset-fashion-mnist
-          libopenmpi-dev openmpi-bin libprotobuf-c-dev protobuf-c-compiler python3-venv oclgrind)
+          libopenmpi-dev openmpi-bin libprotobuf-c-dev protobuf-c-compiler python3-venv oclgrind
+          python3-torch libopenblas0-pthread) # PyTorch for tests/test_lockstep.sh (OpenBLAS: its products at speed)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -19,6 +19,7 @@
 #include "coopnets/cn_gemm.h"
 #include "coopnets/cn_plot.h"
 #include "coopnets/cn_tensorboard.h"
+#include "coopnets/cn_trace.h"
 #include "coopnets/cn_util.h"
 
 static void say(const cn_train_options *o, const char *fmt, ...) {
@@ -428,6 +429,7 @@ typedef struct train_loop {
     uint64_t last_log_it;
     int rollbacks;
     int warned_grace;        /* said once that mpirun's kill delay is shorter than an iteration */
+    cn_trace trace;          /* tests only: COOPNETS_TRACE */
 } train_loop;
 
 /* The log point after iteration `done` (counted from 1): the metrics over all ranks, the slowest
@@ -521,6 +523,7 @@ static cn_status train_iterations(train_loop *l, const cn_dataset *data, uint32_
         int log = done % (uint64_t)t->log_every == 0 || done == l->total;
         if ((s = cn_coop_set_observed(l->rt, coop, batch, e)) != CN_OK) break;
         if ((s = cn_algorithm_iteration(l->rt, coop, it, perm, (it % per_epoch) * n, log, e)) != CN_OK) break;
+        if ((s = cn_trace_iteration(l->rt, coop, &l->trace, it, batch, e)) != CN_OK) break;
         int stopping = l->o->stop && *l->o->stop;
         if (cn_dist_size(l->o->dist) > 1 && (s = agree_to_stop(l->o->dist, &stopping, e)) != CN_OK) break;
         if (log) s = log_point(l, done, epoch, e);
@@ -570,6 +573,7 @@ cn_status cn_train(cn_runtime *rt, const cn_config *config, const cn_train_optio
     } else if ((s = cn_coop_init_weights(rt, &l.coop, e)) != CN_OK) {
         goto end;
     }
+    if ((s = cn_trace_open(rt, &l.coop, start, &l.trace, e)) != CN_OK) goto end; /* tests only: COOPNETS_TRACE */
     /* Rank 0 alone writes the run's files; the others hold the same model and outputs nothing. */
     l.writer = cn_dist_rank(o->dist) == 0;
     if (l.writer && (s = open_outputs(config, o, start, &l.h, &l.metrics, &l.tb, e)) != CN_OK) goto end;
@@ -591,6 +595,7 @@ end:
     free(perm);
     free(batch);
     cn_tb_close(&l.tb);
+    cn_trace_close(rt, &l.trace);
     history_free(&l.h);
     if (coop_built) cn_coop_free(rt, &l.coop);
     cn_dataset_free(&data);
