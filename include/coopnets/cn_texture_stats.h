@@ -4,9 +4,10 @@
  * - not a copy: each synthesised image's tiles matched against the observed image at every
  *   position (a copy, shifted or not, scores 0), next to the same number for two disjoint crops
  *   of the photograph (its left and right halves);
- * - same statistics: a relative distance between Gram matrices of a fixed bank of random filters
- *   (rectified, at several scales), for the samples, the real crops (the floor) and for
- *   phase-randomised copies of the observed image and matched noise (the ceilings);
+ * - same statistics: a relative distance between Gram matrices (and fourth moments) of a fixed
+ *   bank of random filters at several scales, for the samples, the real crops (the floor) and for
+ *   phase-randomised crops and matched noise (the ceilings), each half of an image measured
+ *   against the opposite half of the observed image;
  * - diversity: the tile distance between pairs of samples.
  *
  * Images are float [channels][height][width] as the data sets hold them ([-1, 1]); a
@@ -50,17 +51,22 @@ cn_status cn_texture_patch_distance(cn_texture_view a, cn_texture_view b, int pa
 /* weights [CN_TEXTURE_FILTERS][channels][CN_TEXTURE_KERNEL][CN_TEXTURE_KERNEL]. */
 void cn_texture_filters(int channels, double *weights);
 
-/* Statistics per scale s (the image averaged over 2^s × 2^s blocks): the responses
- * r_k = max(0, w_k * x) at every valid position, their means (CN_TEXTURE_FILTERS) and Gram matrix
- * mean(r_k r_l) for k <= l (upper triangle, row by row). cn_texture_stats_size floats per image. */
+/* Statistics per scale s (the image averaged over 2^s × 2^s blocks), from the responses
+ * a_k = w_k * x at every valid position and r_k = max(0, a_k), averaged over positions: the means
+ * of r_k (CN_TEXTURE_FILTERS), the Gram matrix of r (k <= l, upper triangle row by row), and the
+ * second and fourth moments of a_k (CN_TEXTURE_FILTERS each). cn_texture_stats_size doubles. */
 size_t cn_texture_stats_size(int scales);
 /* The most scales (at most CN_TEXTURE_MAX_SCALES) at which a height × width image still has a
  * response; 0 when it is smaller than one kernel. */
 int cn_texture_max_scales(int height, int width);
 cn_status cn_texture_stats(cn_texture_view v, int scales, double *stats, cn_error *e);
-/* sqrt(mean over scales of ‖a_s − ref_s‖² / ‖ref_s‖²): 0 for the same statistics, 1 when they are
- * as far apart as the reference is from nothing; each scale counts the same. A reference without
- * response (a flat image: only rounding errors) makes it huge, or infinite where ref is exactly 0. */
+/* The root mean square difference of scale-free numbers derived from the statistics, over scales:
+ * the correlations of r (the Gram matrix normalised by its diagonal, k < l), and per filter the log
+ * power ln E[a²] (the power spectrum, band by band), the log kurtosis ln(E[a⁴] / E[a²]²) (edges and
+ * lines make responses sparse, heavy-tailed; phase randomisation and noise make them Gaussian) and
+ * E[r] / sqrt(E[r²]). 0 for the same statistics; doubling an image's contrast moves it by
+ * ln 4 · sqrt(CN_TEXTURE_FILTERS / (count of those numbers per scale)). Infinite when a filter has
+ * no response at all in one image and some in the other (a flat image). */
 double cn_texture_stats_distance(const double *a, const double *ref, int scales);
 
 /* out [channels][height][width]: v with the same Fourier amplitudes (so the same power spectrum and
@@ -85,7 +91,9 @@ typedef struct cn_texture_report {
     /* not a copy: the samples' tiles against the observed image; the photograph's left-half tiles
      * against its right half and the other way round */
     cn_texture_summary copy_generated, copy_revised, copy_real_crops;
-    /* statistics distance to the observed image; real crops: left vs right half, top vs bottom */
+    /* statistics distance, each half of an image (left, right, top, bottom) against the observed
+     * image's opposite half: samples (mean of the four per sample), the observed image's own halves
+     * (the floor), phase-randomised halves and matched noise (CN_TEXTURE_CEILING_DRAWS per half) */
     cn_texture_summary stats_generated, stats_revised, stats_real_crops, stats_phase_randomised, stats_noise;
     /* tile distance between samples 2i and 2i + 1 */
     cn_texture_summary diversity_generated, diversity_revised;

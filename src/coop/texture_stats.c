@@ -73,7 +73,14 @@ cn_status cn_texture_patch_distance(cn_texture_view a, cn_texture_view b, int pa
 
 /* ---- statistics ----------------------------------------------------------------------------- */
 
-enum { TAPS = CN_TEXTURE_KERNEL * CN_TEXTURE_KERNEL, PAIRS = CN_TEXTURE_FILTERS * (CN_TEXTURE_FILTERS + 1) / 2 };
+enum {
+    TAPS = CN_TEXTURE_KERNEL * CN_TEXTURE_KERNEL,
+    PAIRS = CN_TEXTURE_FILTERS * (CN_TEXTURE_FILTERS + 1) / 2,
+    /* stored: means of r, Gram of r, second and fourth moments of a */
+    PER_SCALE = CN_TEXTURE_FILTERS + PAIRS + 2 * CN_TEXTURE_FILTERS,
+    /* compared: correlations of r (k < l), log power, log kurtosis and mean/RMS of r per filter */
+    SHAPES = CN_TEXTURE_FILTERS * (CN_TEXTURE_FILTERS - 1) / 2 + 3 * CN_TEXTURE_FILTERS
+};
 
 void cn_texture_filters(int channels, double *weights) {
     size_t per_filter = (size_t)channels * TAPS;
@@ -95,7 +102,7 @@ void cn_texture_filters(int channels, double *weights) {
 }
 
 size_t cn_texture_stats_size(int scales) {
-    return (size_t)scales * (CN_TEXTURE_FILTERS + PAIRS);
+    return (size_t)scales * PER_SCALE;
 }
 
 int cn_texture_max_scales(int height, int width) {
@@ -109,8 +116,9 @@ int cn_texture_max_scales(int height, int width) {
 /* The statistics of one scale of an image held as [channels][h][w] doubles. */
 static void scale_stats(const double *img, int channels, int h, int w, const double *filters, double *out) {
     int oh = h - CN_TEXTURE_KERNEL + 1, ow = w - CN_TEXTURE_KERNEL + 1;
-    double *mean = out, *gram = out + CN_TEXTURE_FILTERS, r[CN_TEXTURE_FILTERS];
-    memset(out, 0, (CN_TEXTURE_FILTERS + PAIRS) * sizeof *out);
+    double *mean = out, *gram = out + CN_TEXTURE_FILTERS, *second = gram + PAIRS, *fourth = second + CN_TEXTURE_FILTERS;
+    double r[CN_TEXTURE_FILTERS];
+    memset(out, 0, PER_SCALE * sizeof *out);
     for (int y = 0; y < oh; y++)
         for (int x = 0; x < ow; x++) {
             for (int k = 0; k < CN_TEXTURE_FILTERS; k++) {
@@ -122,6 +130,8 @@ static void scale_stats(const double *img, int channels, int h, int w, const dou
                             s += f[(c * CN_TEXTURE_KERNEL + i) * CN_TEXTURE_KERNEL + j] *
                                  img[((size_t)c * (size_t)h + (size_t)(y + i)) * (size_t)w + (size_t)(x + j)];
                 r[k] = s > 0 ? s : 0;
+                second[k] += s * s;
+                fourth[k] += s * s * s * s;
             }
             for (int k = 0, p = 0; k < CN_TEXTURE_FILTERS; k++) {
                 mean[k] += r[k];
@@ -129,7 +139,7 @@ static void scale_stats(const double *img, int channels, int h, int w, const dou
             }
         }
     double positions = (double)oh * (double)ow;
-    for (int i = 0; i < CN_TEXTURE_FILTERS + PAIRS; i++) out[i] /= positions;
+    for (int i = 0; i < PER_SCALE; i++) out[i] /= positions;
 }
 
 cn_status cn_texture_stats(cn_texture_view v, int scales, double *stats, cn_error *e) {
@@ -163,21 +173,43 @@ cn_status cn_texture_stats(cn_texture_view v, int scales, double *stats, cn_erro
                     }
             h = nh, w = nw;
         }
-        scale_stats(img, v.channels, h, w, filters, stats + (size_t)s * (CN_TEXTURE_FILTERS + PAIRS));
+        scale_stats(img, v.channels, h, w, filters, stats + (size_t)s * PER_SCALE);
     }
     free(img), free(filters);
     return CN_OK;
 }
 
+/* The scale-free numbers of one scale's statistics that distances compare; 0 when a filter has no
+ * response at all (its variance is 0), which *silent counts. */
+static void shapes(const double *st, double *out, int *silent) {
+    const double *mean = st, *gram = st + CN_TEXTURE_FILTERS, *second = gram + PAIRS, *fourth = second + CN_TEXTURE_FILTERS;
+    double diag[CN_TEXTURE_FILTERS];
+    int n = 0;
+    *silent = 0;
+    for (int k = 0, p = 0; k < CN_TEXTURE_FILTERS; k++)
+        for (int l = k; l < CN_TEXTURE_FILTERS; l++, p++)
+            if (l == k) diag[k] = gram[p];
+    for (int k = 0, p = 0; k < CN_TEXTURE_FILTERS; k++)
+        for (int l = k; l < CN_TEXTURE_FILTERS; l++, p++)
+            if (l > k) out[n++] = diag[k] > 0 && diag[l] > 0 ? gram[p] / sqrt(diag[k] * diag[l]) : 0;
+    for (int k = 0; k < CN_TEXTURE_FILTERS; k++) {
+        int live = second[k] > 0 && diag[k] > 0;
+        *silent += !live;
+        out[n++] = live ? log(second[k]) : 0;
+        out[n++] = live ? log(fourth[k] / (second[k] * second[k])) : 0;
+        out[n++] = live ? mean[k] / sqrt(diag[k]) : 0;
+    }
+}
+
 double cn_texture_stats_distance(const double *a, const double *ref, int scales) {
     double total = 0;
     for (int s = 0; s < scales; s++) {
-        double diff = 0, norm = 0;
-        for (int i = s * (CN_TEXTURE_FILTERS + PAIRS); i < (s + 1) * (CN_TEXTURE_FILTERS + PAIRS); i++) {
-            diff += (a[i] - ref[i]) * (a[i] - ref[i]);
-            norm += ref[i] * ref[i];
-        }
-        if (diff > 0) total += norm > 0 ? diff / norm : INFINITY;
+        double sa[SHAPES], sr[SHAPES];
+        int silent_a, silent_r;
+        shapes(a + (size_t)s * PER_SCALE, sa, &silent_a);
+        shapes(ref + (size_t)s * PER_SCALE, sr, &silent_r);
+        if (silent_a != silent_r) return INFINITY;
+        for (int i = 0; i < SHAPES; i++) total += (sa[i] - sr[i]) * (sa[i] - sr[i]) / SHAPES;
     }
     return sqrt(total / scales);
 }
@@ -278,12 +310,43 @@ static void summary_add(cn_texture_summary *s, double v) {
     s->mean += (v - s->mean) / (double)++s->count;
 }
 
+/* Statistics are compared crop against crop, so that samples, floor and ceilings share one
+ * geometry: a half of the image measured against the opposite half of the observed image (left
+ * against right, right against left, top against bottom, bottom against top). */
+enum { HALVES = 4 };
+
 typedef struct texture_eval {
     int channels, size, patch, scales;
     cn_texture_view observed;
-    const double *observed_stats;
-    double *stats; /* room for one image's */
+    double *half_stats[HALVES]; /* the observed image's halves, in the order of half_view */
+    double *stats;              /* room for one image's */
+    float *scratch;             /* room for one image */
 } texture_eval;
+
+static cn_texture_view half_view(cn_texture_view v, int half) {
+    int s = v.height, h = s / 2;
+    switch (half) {
+    case 0: return cn_texture_view_crop(v, 0, 0, s, h);         /* left */
+    case 1: return cn_texture_view_crop(v, 0, h, s, s - h);     /* right */
+    case 2: return cn_texture_view_crop(v, 0, 0, h, s);         /* top */
+    default: return cn_texture_view_crop(v, h, 0, s - h, s);    /* bottom */
+    }
+}
+
+static int opposite(int half) {
+    return half ^ 1;
+}
+
+/* Mean statistics distance of v's halves to the observed image's opposite halves. */
+static cn_status stats_against_halves(const texture_eval *t, cn_texture_view v, double *distance, cn_error *e) {
+    double sum = 0;
+    for (int h = 0; h < HALVES; h++) {
+        CN_TRY(cn_texture_stats(half_view(v, h), t->scales, t->stats, e));
+        sum += cn_texture_stats_distance(t->stats, t->half_stats[opposite(h)], t->scales);
+    }
+    *distance = sum / HALVES;
+    return CN_OK;
+}
 
 /* Not a copy and statistics of n samples, and the diversity of their pairs. */
 static cn_status eval_samples(const texture_eval *t, const float *images, size_t n, cn_texture_summary *copy,
@@ -294,8 +357,8 @@ static cn_status eval_samples(const texture_eval *t, const float *images, size_t
         double d;
         CN_TRY(cn_texture_patch_distance(v, t->observed, t->patch, &d, e));
         summary_add(copy, d * GREY_LEVELS_PER_UNIT);
-        CN_TRY(cn_texture_stats(v, t->scales, t->stats, e));
-        summary_add(stats, cn_texture_stats_distance(t->stats, t->observed_stats, t->scales));
+        CN_TRY(stats_against_halves(t, v, &d, e));
+        summary_add(stats, d);
         if (i % 2 == 1) {
             cn_texture_view prev = cn_texture_view_image(images + (i - 1) * image, t->channels, t->size, t->size);
             CN_TRY(cn_texture_patch_distance(prev, v, t->patch, &d, e));
@@ -305,32 +368,27 @@ static cn_status eval_samples(const texture_eval *t, const float *images, size_t
     return CN_OK;
 }
 
-/* The photograph's own numbers: its halves against each other, and the two ceilings. */
-static cn_status eval_references(const texture_eval *t, uint64_t seed, float *scratch, cn_texture_report *r,
-                                 cn_error *e) {
-    int s = t->size, half = s / 2;
-    cn_texture_view o = t->observed;
-    cn_texture_view left = cn_texture_view_crop(o, 0, 0, s, half), right = cn_texture_view_crop(o, 0, half, s, s - half);
-    cn_texture_view top = cn_texture_view_crop(o, 0, 0, half, s), bottom = cn_texture_view_crop(o, half, 0, s - half, s);
-    cn_texture_view pairs[4][2] = {{left, right}, {right, left}, {top, bottom}, {bottom, top}};
-    double *other = t->stats + cn_texture_stats_size(t->scales), d;
-    for (int p = 0; p < 4; p++) {
-        if (p < 2) {
-            CN_TRY(cn_texture_patch_distance(pairs[p][0], pairs[p][1], t->patch, &d, e));
+/* The photograph's own numbers: its halves against each other (tiles and statistics), and the
+ * statistics of phase-randomised halves and of matched noise against the opposite halves. */
+static cn_status eval_references(const texture_eval *t, uint64_t seed, cn_texture_report *r, cn_error *e) {
+    for (int h = 0; h < HALVES; h++) {
+        cn_texture_view mine = half_view(t->observed, h), other = half_view(t->observed, opposite(h));
+        double d;
+        if (h < 2) { /* left and right: the tiles of the one searched in the other */
+            CN_TRY(cn_texture_patch_distance(mine, other, t->patch, &d, e));
             summary_add(&r->copy_real_crops, d * GREY_LEVELS_PER_UNIT);
         }
-        CN_TRY(cn_texture_stats(pairs[p][0], t->scales, t->stats, e));
-        CN_TRY(cn_texture_stats(pairs[p][1], t->scales, other, e));
-        summary_add(&r->stats_real_crops, cn_texture_stats_distance(t->stats, other, t->scales));
-    }
-    cn_texture_view made = cn_texture_view_image(scratch, t->channels, s, s);
-    for (int k = 0; k < CN_TEXTURE_CEILING_DRAWS; k++) {
-        CN_TRY(cn_texture_phase_randomise(o, seed + (uint64_t)k, scratch, e));
-        CN_TRY(cn_texture_stats(made, t->scales, t->stats, e));
-        summary_add(&r->stats_phase_randomised, cn_texture_stats_distance(t->stats, t->observed_stats, t->scales));
-        CN_TRY(cn_texture_matched_noise(o, seed + (uint64_t)k, scratch, e));
-        CN_TRY(cn_texture_stats(made, t->scales, t->stats, e));
-        summary_add(&r->stats_noise, cn_texture_stats_distance(t->stats, t->observed_stats, t->scales));
+        summary_add(&r->stats_real_crops, cn_texture_stats_distance(t->half_stats[h], t->half_stats[opposite(h)], t->scales));
+        cn_texture_view made = cn_texture_view_image(t->scratch, t->channels, mine.height, mine.width);
+        for (int k = 0; k < CN_TEXTURE_CEILING_DRAWS; k++) {
+            uint64_t draw = seed + (uint64_t)(k * HALVES + h);
+            CN_TRY(cn_texture_phase_randomise(mine, draw, t->scratch, e));
+            CN_TRY(cn_texture_stats(made, t->scales, t->stats, e));
+            summary_add(&r->stats_phase_randomised, cn_texture_stats_distance(t->stats, t->half_stats[opposite(h)], t->scales));
+            CN_TRY(cn_texture_matched_noise(mine, draw, t->scratch, e));
+            CN_TRY(cn_texture_stats(made, t->scales, t->stats, e));
+            summary_add(&r->stats_noise, cn_texture_stats_distance(t->stats, t->half_stats[opposite(h)], t->scales));
+        }
     }
     return CN_OK;
 }
@@ -342,22 +400,25 @@ cn_status cn_texture_evaluate(const float *observed, const float *generated, con
                             "texture evaluation needs at least 2 samples of at least 8x8 pixels (got %zu of %dx%dx%d)",
                             n, channels, size, size);
     cn_texture_report r = {.patch = size / 4};
-    /* Statistics scales that the half-size crops (the floor) still have. */
-    r.scales = cn_texture_max_scales(size - size / 2, size / 2);
+    r.scales = cn_texture_max_scales(size - size / 2, size / 2); /* what a half still has */
     size_t stats = cn_texture_stats_size(r.scales);
     size_t image = (size_t)channels * (size_t)size * (size_t)size;
-    double *buf = malloc(3 * stats * sizeof *buf);
+    double *buf = malloc((HALVES + 1) * stats * sizeof *buf);
     float *scratch = malloc(image * sizeof *scratch);
     cn_status status = CN_OK;
+    texture_eval t = {.channels = channels, .size = size, .patch = r.patch, .scales = r.scales,
+                      .observed = cn_texture_view_image(observed, channels, size, size),
+                      .scratch = scratch};
     if (!buf || !scratch) {
         status = cn_error_set(e, CN_ERR_NOMEM, "texture evaluation: out of memory");
         goto end;
     }
-    texture_eval t = {.channels = channels, .size = size, .patch = r.patch, .scales = r.scales,
-                      .observed = cn_texture_view_image(observed, channels, size, size),
-                      .observed_stats = buf, .stats = buf + stats};
-    status = cn_texture_stats(t.observed, r.scales, buf, e);
-    if (status == CN_OK) status = eval_references(&t, seed, scratch, &r, e);
+    t.stats = buf + HALVES * stats;
+    for (int h = 0; h < HALVES && status == CN_OK; h++) {
+        t.half_stats[h] = buf + (size_t)h * stats;
+        status = cn_texture_stats(half_view(t.observed, h), r.scales, t.half_stats[h], e);
+    }
+    if (status == CN_OK) status = eval_references(&t, seed, &r, e);
     if (status == CN_OK)
         status = eval_samples(&t, generated, n, &r.copy_generated, &r.stats_generated, &r.diversity_generated, e);
     if (status == CN_OK && revised)
