@@ -13,8 +13,8 @@
 #define TEXTURE_FILTER_SEED 0x7e57u
 #define TEXTURE_STREAM 14u
 /* The [-1, 1] range of the images is 255 grey levels. */
-#define TWO_PI 6.283185307179586476925
 #define GREY_LEVELS_PER_UNIT 127.5
+#define TWO_PI 6.283185307179586476925
 
 static const float *at(const cn_texture_view *v, int c, int y, int x) {
     return v->pixels + (size_t)c * v->channel_stride + (size_t)y * v->row_stride + (size_t)x;
