@@ -5,9 +5,9 @@
  *   position (a copy, shifted or not, scores 0), next to the same number for two disjoint crops
  *   of the photograph (its left and right halves);
  * - same statistics: a distance between scale-free statistics (the normalised Gram matrix, power
- *   and kurtosis of the responses) of a fixed bank of random filters at several scales, for the samples, the real crops (the floor) and for
- *   phase-randomised crops and matched noise (the ceilings), each half of an image measured
- *   against the opposite half of the observed image;
+ *   and kurtosis of the responses) of a fixed bank of random filters at several scales, for the
+ *   samples, the real crops (the floor) and for phase-randomised crops and matched noise (the
+ *   ceilings), each half of an image measured against the opposite half of the observed image;
  * - diversity: the tile distance between pairs of samples.
  *
  * Images are float [channels][height][width] as the data sets hold them ([-1, 1]); a
