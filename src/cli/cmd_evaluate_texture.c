@@ -70,7 +70,8 @@ int cn_cli_evaluate_texture(cn_cli *cli, cn_runtime *rt, cn_coop *coop, const ch
     report_set(copy, "generated", &r.copy_generated, "");
     report_set(copy, "revised", &r.copy_revised, "");
     report_set(copy, "real_crops", &r.copy_real_crops, "  <- the photograph's halves: samples pass at or above it");
-    printf("same statistics: Gram distance (random filters, %d scales) to the observed image\n", r.scales);
+    printf("same statistics: random-filter statistics distance (%d scales), each half against the observed image's "
+           "opposite half\n", r.scales);
     report_set(stats, "generated", &r.stats_generated, "");
     report_set(stats, "revised", &r.stats_revised, "");
     report_set(stats, "real_crops", &r.stats_real_crops, "  <- floor: the photograph's halves");
