@@ -2,6 +2,7 @@
  * DESIGN §3 says; overrides reach the struct; every class of mistake is an error that names the
  * exact key path. No OpenCL. */
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,16 @@ static void check_round_trip(const char *what, const cn_config *c) {
     while (first < sizeof back && ((const char *)&back)[first] == ((const char *)c)[first]) first++;
     CHECK(first == sizeof back, "%s: byte %zu of the config changed on its way through JSON:\n%s", what, first, text);
     free(text);
+}
+
+/* Pixels one top-layer response of a conv stack sees: k0 + sum (k_i - 1) * (stride product below i). */
+static int receptive_field(const cn_descriptor_config *n) {
+    int rf = 1, jump = 1;
+    for (int i = 0; i < n->layer_count; i++) {
+        rf += (n->layers[i].kernel - 1) * jump;
+        jump *= n->layers[i].stride;
+    }
+    return rf;
 }
 
 static void check_layer(const char *what, const cn_layer_config *l, cn_layer_kind kind, int filters, int kernel,
@@ -157,12 +168,23 @@ static void test_presets(void) {
     CHECK(c.generator.latent_channels == 1 && c.generator.latent_size == 7, "texture 224: latent 1x7x7, as the paper");
     CHECK(c.descriptor.langevin_steps == 30 && c.descriptor.langevin_step_size == 0.0023 && c.training.batch_size == 1,
           "texture settings");
-    /* texture.json: the same nets for a CPU: 64x64, the descriptor at half width, latent 1x2x2 */
+    int paper_rf = receptive_field(&c.descriptor);
+    CHECK(paper_rf == 57, "texture 224: the descriptor sees 57 pixels, got %d", paper_rf);
+    /* texture.json: 128x128 for a CPU with the paper's ratios: image to the descriptor's receptive
+     * field (224/57), latent map to image (7/224); the descriptor narrower, 4 chains. */
     load_shipped("texture", NULL, 0, &c);
-    check_layer("texture (CPU) D[1]", &c.descriptor.layers[1], CN_LAYER_CONV, 35, 9, 1, CN_PAD_SAME, 0, 0, CN_ACT_RELU);
+    double ratio = (double)c.data.image_size / receptive_field(&c.descriptor);
+    CHECK(fabs(ratio / (224.0 / 57) - 1) < 0.05, "texture (CPU): image / receptive field %.3f, paper %.3f", ratio,
+          224.0 / 57);
+    CHECK(c.data.image_size == 128 && c.generator.latent_size * 32 == c.data.image_size &&
+              c.generator.latent_channels == 1,
+          "texture (CPU): 128x128 from a %dx%dx%d latent map", c.generator.latent_channels, c.generator.latent_size,
+          c.generator.latent_size);
+    check_layer("texture (CPU) D[0]", &c.descriptor.layers[0], CN_LAYER_CONV, 32, 9, 2, CN_PAD_SAME, 0, 0, CN_ACT_RELU);
     check_layer("texture (CPU) G[3]", &c.generator.layers[3], CN_LAYER_DECONV, 64, 5, 2, CN_PAD_SAME, 0, 1,
                 CN_ACT_LEAKY_RELU);
-    CHECK(c.generator.latent_size == 2 && c.data.image_size == 64 && c.descriptor.langevin_steps == 30, "texture (CPU)");
+    CHECK(c.descriptor.langevin_steps == 30 && c.descriptor.langevin_step_size == 0.0023 && c.training.batch_size == 1,
+          "texture (CPU) settings");
 
     /* The texture latent follows image_size when the config does not give it. */
     const char *texture128 = "{\"data\": {\"kind\": \"synthetic\", \"image_size\": 128},"

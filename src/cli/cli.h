@@ -79,5 +79,8 @@ int cn_cmd_prepare(cn_cli *cli, int argc, char **argv);
 int cn_cmd_bench(cn_cli *cli, int argc, char **argv);
 int cn_cmd_train_classifier(cn_cli *cli, int argc, char **argv);
 int cn_cmd_evaluate(cn_cli *cli, int argc, char **argv);
+/* evaluate for a texture model (cmd_evaluate_texture.c): count samples against its observed image. */
+int cn_cli_evaluate_texture(cn_cli *cli, cn_runtime *rt, cn_coop *coop, const char *ckpt, uint64_t iteration,
+                            size_t count, uint64_t seed, const char *out);
 
 #endif

@@ -105,13 +105,15 @@ const cn_cli_command cn_cli_commands[] = {
      "                                 [--seed S] [--out FILE.json]\n",
      "Scores a checkpoint's samples: the descriptor's mean f, and a Frechet distance and Inception-style\n"
      "score in the features of train-classifier's classifier (not Inception-v3), each next to the\n"
-     "real-data floor.\n",
+     "real-data floor. A texture model instead gets three numbers against its observed image: not a\n"
+     "copy (tile distance, next to the photograph's halves), same statistics (a Gram distance, next to\n"
+     "its floor and ceilings) and diversity (tile distance between samples).\n",
      "  CKPT                a checkpoint file, or a run folder (its newest checkpoint)\n"
      "  --data TRAIN_IMAGES_IDX\n"
      "                      IDX training images; their labels and t10k- test split are found by name\n"
      "                      (default: the model's own data, when it is such a file)\n"
      "  --classifier FILE   the classifier (default <program cache>/classifier-<data folder>.cncl)\n"
-     "  --count N           samples, and real images of each split, N >= 2 (default 1000)\n"
+     "  --count N           samples, and real images of each split, N >= 2 (default 1000; texture: 16)\n"
      "  --seed S            seed of the samples (default 1)\n"
      "  --out FILE.json     the scores as JSON (default evaluation.json)\n", 0},
     {"bench", cn_cmd_bench, "time training iterations, steps and kernels on one device or all",

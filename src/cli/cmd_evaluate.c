@@ -165,7 +165,7 @@ static cJSON *report_scores(const cn_evaluation *ev, const char *ckpt, uint64_t 
 
 int cn_cmd_evaluate(cn_cli *cli, int argc, char **argv) {
     const char *ckpt = NULL, *data = NULL, *classifier = NULL, *out = "evaluation.json";
-    long count = 1000, seed = 1;
+    long count = 0, seed = 1; /* count 0: 1000, or 16 for a texture model */
     const cn_cli_arg args[] = {{"CKPT", .text = &ckpt}, {"--data", .text = &data},
                                {"--classifier", .text = &classifier}, {"--count", .count = &count, .min = 2},
                                {"--seed", .count = &seed, .min = 0}, {"--out", .text = &out}, {0}};
@@ -176,6 +176,13 @@ int cn_cmd_evaluate(cn_cli *cli, int argc, char **argv) {
     if (rc == CN_EXIT_OK) rc = cn_cli_load_model(cli, "evaluate", ckpt, &rt, &coop, &iteration);
     if (rc != CN_EXIT_OK) return rc;
     const cn_config *c = &coop.config;
+    if (c->data.kind == CN_DATA_TEXTURE) {
+        rc = cn_cli_evaluate_texture(cli, rt, &coop, ckpt, iteration, count ? (size_t)count : 16, (uint64_t)seed, out);
+        cn_coop_free(rt, &coop);
+        cn_runtime_close(rt);
+        return rc;
+    }
+    if (!count) count = 1000;
     if (!data) data = c->data.kind == CN_DATA_IDX ? c->data.path : NULL;
     if (!data) {
         fprintf(stderr, "coopnets_cl evaluate: the model's data (%s) is not an IDX set with labels and a test split: "
