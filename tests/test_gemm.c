@@ -1,4 +1,5 @@
-/* cn_gemm against a host double-precision product, for both backends: the four transpose
+/* cn_gemm against a host double-precision product, for both backends and every variant of our
+ * kernels this device can run (register tiles of several sizes, local-memory tiles): the four transpose
  * combinations, odd sizes (1, smaller than a tile, tiles plus edges, whole tiles), batches with
  * offsets, padded leading dimensions and gaps between products, alpha and beta; beta = 0 must not
  * read C; what lies outside C must stay untouched; bad arguments are refused in words; AUTO
@@ -11,6 +12,7 @@
 
 #include "support/cn_test.h"
 #include "coopnets/cn_gemm.h"
+#include "coopnets/cn_tuning.h"
 
 typedef struct {
     int trans_a, trans_b;
@@ -87,8 +89,10 @@ static void run_case(cn_runtime *rt, const gemm_case *t, cn_test_rng *rng) {
 }
 
 static void check_backend(cn_runtime *rt, cn_gemm_backend backend) {
-    printf("backend %s: every transpose combination against the host double product\n",
-           cn_gemm_backend_name(backend));
+    char variant[96];
+    cn_tuning_describe(rt, CN_FAMILY_GEMM, variant, sizeof variant);
+    printf("backend %s, variant %s: every transpose combination against the host double product\n",
+           cn_gemm_backend_name(backend), variant);
     CHECK_OK(cn_gemm_select(rt, backend, TE));
     CHECK(cn_gemm_backend_in_use(rt) == backend, "backend in use is %s",
           cn_gemm_backend_name(cn_gemm_backend_in_use(rt)));
@@ -189,9 +193,46 @@ static void check_auto(void) {
     unsetenv("COOPNETS_GEMM");
 }
 
+/* Every variant of our kernels the device can run; at least one local-memory one must be among
+ * them (the smallest, 8/8, needs a work-group of 8 and 512 bytes of local memory). */
+static void check_own_variants(cn_runtime *rt) {
+    cn_kernel_variant candidates[32];
+    size_t count = cn_tuning_candidates(rt, CN_FAMILY_GEMM, candidates, 32);
+    int local = 0;
+    for (size_t i = 0; i < count && i < 32; i++) {
+        if (candidates[i].kind == CN_VARIANT_CLBLAST) continue;
+        local += candidates[i].kind == CN_VARIANT_LOCAL;
+        CHECK_OK(cn_tuning_set(rt, CN_FAMILY_GEMM, candidates[i], TE));
+        check_backend(rt, CN_GEMM_OWN);
+    }
+    CHECK(local > 0, "no local-memory GEMM variant fits device %d", rt->device.index);
+    const cn_kernel_variant uneven = {CN_VARIANT_LOCAL, 16, 3}; /* 3 does not divide 16 */
+    CHECK(cn_tuning_set(rt, CN_FAMILY_GEMM, uneven, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "local 16/3"),
+          "an invalid variant must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    /* 32 x 32 work-items and 8 KiB of local memory: beyond a device capped at 64 work-items. */
+    const cn_kernel_variant wide = {CN_VARIANT_LOCAL, 32, 1};
+    if (rt->device.max_work_group_size < 32 * 32) {
+        CHECK(cn_tuning_set(rt, CN_FAMILY_GEMM, wide, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "work-group"),
+              "a variant beyond the device's work-group limit must be refused: %s", cn_test_error.message);
+        printf("  refused: %s\n", cn_test_error.message);
+    } else {
+        printf("  device %d takes work-groups of %zu: local 32/1 fits, no refusal to check\n", rt->device.index,
+               rt->device.max_work_group_size);
+    }
+    CHECK_OK(cn_tuning_set(rt, CN_FAMILY_GEMM, cn_tuning_heuristic(rt, CN_FAMILY_GEMM), TE));
+}
+
 int main(void) {
     cn_runtime *rt = cn_test_runtime();
-    check_backend(rt, CN_GEMM_OWN);
+    /* CN_TEST_QUICK=1 (the Oclgrind test, where every work-item is interpreted): our kernels' variants only. */
+    const char *quick = getenv("CN_TEST_QUICK");
+    if (quick && strcmp(quick, "1") == 0) {
+        printf("CN_TEST_QUICK=1: our kernels' variants only (CLBlast, refusals and AUTO not checked)\n");
+        check_own_variants(rt);
+        return cn_test_finish();
+    }
+    check_own_variants(rt);
     check_backend(rt, CN_GEMM_CLBLAST);
     check_refusals(rt);
     check_auto();

@@ -98,6 +98,8 @@ typedef struct cn_runtime {
     size_t kernel_count;
     struct cn_gemm *gemm; /* per-device GEMM state, made on first use by src/nn/gemm.c ... */
     void (*gemm_release)(struct cn_runtime *rt); /* ... which also sets how to free it */
+    struct cn_tuning *tuning; /* kernel variants and the tuning database, made on first use by src/nn/tuning.c ... */
+    void (*tuning_release)(struct cn_runtime *rt); /* ... which also sets how to free it */
     struct cn_profile *profile; /* attached by cn_profile_attach; NULL: no events are made */
 } cn_runtime;
 
