@@ -15,8 +15,8 @@ static inline float2 cn_group_sum2(float2 mine, __local float2 *scratch) {
     const size_t id = get_local_id(0);
     scratch[id] = mine;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (size_t half = get_local_size(0) / 2; half > 0; half /= 2) {
-        if (id < half) scratch[id] += scratch[id + half];
+    for (size_t span = get_local_size(0) / 2; span > 0; span /= 2) {
+        if (id < span) scratch[id] += scratch[id + span];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     const float2 total = scratch[0];

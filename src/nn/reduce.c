@@ -49,11 +49,12 @@ cn_status cn_reduce_rows(cn_runtime *rt, cn_reduce_op op, size_t rows, size_t co
     CN_TRY(cn_buffer_check_floats(x, rows * cols, fn, "x", e));
     CN_TRY(cn_buffer_check_floats(out, rows, fn, "out", e));
     int square = op == CN_REDUCE_SUM_SQUARES;
+    size_t chunks = chunks_per_row(cols);
+    /* The workspace is part of the contract whichever variant runs, so a caller works with both. */
+    if (chunks > 1) CN_TRY(cn_buffer_check_floats(ws, rows * chunks, fn, "ws (cn_reduce_workspace_floats)", e));
     const cn_kernel_variant v = cn_tuning_variant(rt, CN_FAMILY_REDUCE, NULL);
     if (v.kind == CN_VARIANT_GROUP) return reduce_rows_group(rt, square, rows, cols, v.p, x, out, e);
-    size_t chunks = chunks_per_row(cols);
     if (chunks == 1) return reduce_chunks(rt, square, rows, cols, 1, cols, x, out, e);
-    CN_TRY(cn_buffer_check_floats(ws, rows * chunks, fn, "ws (cn_reduce_workspace_floats)", e));
     CN_TRY(reduce_chunks(rt, square, rows, cols, chunks, CN_REDUCE_CHUNK, x, ws, e));
     return reduce_chunks(rt, 0, rows, chunks, 1, chunks, ws, out, e);
 }
