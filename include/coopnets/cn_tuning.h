@@ -62,7 +62,8 @@ void cn_tuning_describe(cn_runtime *rt, cn_kernel_family f, char *out, size_t si
  * COOPNETS_GEMM=own. */
 size_t cn_tuning_candidates(cn_runtime *rt, cn_kernel_family f, cn_kernel_variant *out, size_t max);
 
-/* The database file of this device and driver; 0 when the runtime has no cache folder. */
+/* The database file of this device and driver; 0 when the runtime has no cache folder. It is read
+ * even with the program cache off (COOPNETS_NO_CACHE, binaries only): it holds choices, not code. */
 int cn_tuning_path(const cn_runtime *rt, char *path, size_t size);
 /* Reads the database now (it is otherwise read on first use); a problem with it is no error but a
  * warning, returned by cn_tuning_warning (NULL: none). */

@@ -18,6 +18,7 @@
 #include "coopnets/cn_coop.h"
 #include "coopnets/cn_data.h"
 #include "coopnets/cn_gemm.h"
+#include "coopnets/cn_tuning.h"
 #include "coopnets/cn_util.h"
 
 /* ---- steps and kernel families ---------------------------------------------------------------- */
@@ -94,6 +95,7 @@ typedef struct bench_result {
     int ok;
     char error[1024];
     const char *gemm;
+    char variants[CN_FAMILY_COUNT][96]; /* each kernel family's variant (cn_tuning_describe) */
     double median, min, max, images_per_second;
     cold_start cold_cached, cold_uncached;
     double build_cached, build_uncached;
@@ -294,7 +296,9 @@ static cn_status bench_device(bench_input *in, int device, bench_result *r, cn_e
     r->cache_hits = rt->stats.cache_hits;
     r->cache_misses = rt->stats.cache_misses;
     r->gemm = cn_gemm_backend_name(cn_gemm_backend_in_use(rt));
+    if (cn_tuning_warning(rt)) fprintf(stderr, "coopnets_cl: warning: %s\n", cn_tuning_warning(rt));
     cn_status s = timed_iterations(rt, &coop, in, r, e);
+    for (int f = 0; f < CN_FAMILY_COUNT; f++) cn_tuning_describe(rt, (cn_kernel_family)f, r->variants[f], sizeof r->variants[f]);
     r->sgemm_own = r->sgemm_clblast = NAN;
     if (s == CN_OK && in->sgemm > 0) {
         progress(in, "SGEMM with each backend", device);
@@ -334,6 +338,8 @@ static void print_detail(const bench_input *in, const bench_result *r) {
     const cn_device_info *d = &r->device;
     printf("\ndevice %d: %s (%s, %s), GEMM %s\n", d->index, d->name, cn_device_type_name(d->type), d->version,
            r->gemm);
+    printf("  variants     gemm %s, batchnorm %s, reduce %s\n", r->variants[CN_FAMILY_GEMM],
+           r->variants[CN_FAMILY_BATCHNORM], r->variants[CN_FAMILY_REDUCE]);
     printf("  iteration    median %.4f s (min %.4f, max %.4f) over %ld, %.2f images/s\n", r->median, r->min, r->max,
            in->iters, r->images_per_second);
     printf("  cold start   with the program cache: %.3f s = set-up %.3f s (%u programs from the cache, %u compiled,\n"
@@ -367,8 +373,8 @@ static void print_detail(const bench_input *in, const bench_result *r) {
 }
 
 static void print_summary(const bench_result *r, size_t count) {
-    printf("\n%-44s %26s %9s %22s %8s\n", "device", "s/iteration median (min-max)", "images/s",
-           "cold start cache/none", "GEMM");
+    printf("\n%-44s %26s %9s %22s %8s  %s\n", "device", "s/iteration median (min-max)", "images/s",
+           "cold start cache/none", "GEMM", "variants: gemm / batchnorm / reduce");
     for (size_t i = 0; i < count; i++) {
         char name[64];
         snprintf(name, sizeof name, "[%d] %s", r[i].device.index, r[i].device.name);
@@ -379,7 +385,8 @@ static void print_summary(const bench_result *r, size_t count) {
         char range[64], cold[64];
         snprintf(range, sizeof range, "%.3f (%.3f-%.3f)", r[i].median, r[i].min, r[i].max);
         snprintf(cold, sizeof cold, "%.2f s / %.2f s", total_cold(&r[i].cold_cached), total_cold(&r[i].cold_uncached));
-        printf("%-44.44s %26s %9.2f %22s %8s\n", name, range, r[i].images_per_second, cold, r[i].gemm);
+        printf("%-44.44s %26s %9.2f %22s %8s  %s / %s / %s\n", name, range, r[i].images_per_second, cold, r[i].gemm,
+               r[i].variants[CN_FAMILY_GEMM], r[i].variants[CN_FAMILY_BATCHNORM], r[i].variants[CN_FAMILY_REDUCE]);
     }
 }
 
@@ -409,6 +416,9 @@ static cJSON *result_json(const bench_input *in, const bench_result *r) {
     cJSON_AddNumberToObject(o, "compute_units", d->compute_units);
     cJSON_AddNumberToObject(o, "clock_mhz", d->clock_mhz);
     cJSON_AddStringToObject(o, "gemm", r->gemm);
+    cJSON *variants = cJSON_AddObjectToObject(o, "kernel_variants");
+    for (int f = 0; f < CN_FAMILY_COUNT; f++)
+        cJSON_AddStringToObject(variants, cn_kernel_family_name((cn_kernel_family)f), r->variants[f]);
     const cn_config *c = &in->config;
     cJSON_AddNumberToObject(o, "image_size", c->data.image_size);
     cJSON_AddNumberToObject(o, "channels", c->data.channels);

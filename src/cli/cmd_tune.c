@@ -30,8 +30,8 @@ int cn_cmd_tune(cn_cli *cli, int argc, char **argv) {
     if ((rc = cn_cli_open_runtime(cli, 1, &rt)) != CN_EXIT_OK) return rc;
     char path[1100];
     if (!cn_tuning_path(rt, path, sizeof path)) {
-        fprintf(stderr, "%s: tune: the program cache is off (COOPNETS_NO_CACHE, --binaries or no cache folder), so "
-                        "there is nowhere to keep the tuning database\n", cli->program);
+        fprintf(stderr, "%s: tune: no cache folder to keep the tuning database in (set COOPNETS_CACHE_DIR, "
+                        "XDG_CACHE_HOME or HOME)\n", cli->program);
         cn_runtime_close(rt);
         return CN_EXIT_USAGE;
     }

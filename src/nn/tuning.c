@@ -203,7 +203,8 @@ static uint64_t source_hash(void) {
 }
 
 int cn_tuning_path(const cn_runtime *rt, char *path, size_t size) {
-    if (!rt->cache_dir[0] || !(rt->cache_enabled || rt->binaries)) return 0;
+    /* Also with the program cache off (COOPNETS_NO_CACHE, binaries only): the choice is not a cache. */
+    if (!rt->cache_dir[0]) return 0;
     const char *parts[] = {rt->device.name, rt->device.vendor, rt->device.driver_version};
     uint64_t h = CN_FNV1A_START;
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) h = cn_fnv1a(h, parts[i], strlen(parts[i]) + 1);
@@ -321,8 +322,8 @@ cn_status cn_tuning_save(cn_runtime *rt, const cn_kernel_variant winners[CN_FAMI
                          const cn_tuning_measurement *measured, size_t count, const char *source, cn_error *e) {
     char path[1100], hash[17], name[64];
     if (!cn_tuning_path(rt, path, sizeof path))
-        return cn_error_set(e, CN_ERR_ARG, "device %d (%s): no cache folder to keep a tuning database in (the "
-                                           "program cache is off: COOPNETS_NO_CACHE, or no usable cache folder)",
+        return cn_error_set(e, CN_ERR_ARG, "device %d (%s): no cache folder to keep a tuning database in (set "
+                                           "COOPNETS_CACHE_DIR, XDG_CACHE_HOME or HOME)",
                             rt->device.index, rt->device.name);
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)source_hash());
     cJSON *db = cJSON_CreateObject(), *kernels = cJSON_AddObjectToObject(db, "kernels");
