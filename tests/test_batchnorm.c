@@ -339,12 +339,14 @@ int main(void) {
         {144, 2, 250, 4, 6},
         {64, 2, 16384, 4, 6} /* 10^6 values a channel: uncompensated float sums miss 1e-5 here */,
     };
-    /* CN_TEST_QUICK=1 (the Oclgrind test, where every work-item is interpreted): shapes up to 10^4 values. */
+    /* CN_TEST_QUICK=1 (the Oclgrind test, where every work-item is interpreted): shapes up to 2000
+     * values, and the first three variants (a work-item per channel, groups of 64 and 256). */
     const char *quick_env = getenv("CN_TEST_QUICK");
     const int quick = quick_env && strcmp(quick_env, "1") == 0;
-    if (quick) printf("CN_TEST_QUICK=1: only the shapes of up to 10^4 values\n");
+    if (quick) printf("CN_TEST_QUICK=1: only the shapes of up to 2000 values, the first three variants\n");
     cn_kernel_variant variants[16];
-    const size_t count = cn_tuning_candidates(rt, CN_FAMILY_BATCHNORM, variants, 16);
+    size_t count = cn_tuning_candidates(rt, CN_FAMILY_BATCHNORM, variants, 16);
+    if (quick && count > 3) count = 3;
     int groups = 0;
     for (size_t v = 0; v < count && v < 16; v++) {
         char name[64];
@@ -354,11 +356,13 @@ int main(void) {
         CHECK_OK(cn_tuning_set(rt, CN_FAMILY_BATCHNORM, variants[v], TE));
         for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++)
             for (int with_scale = 0; with_scale <= 1; with_scale++)
-                if (!quick || shapes[k].n * shapes[k].c * shapes[k].hw <= 10000)
+                if (!quick || shapes[k].n * shapes[k].c * shapes[k].hw <= 2000)
                     test_shape(rt, &shapes[k], with_scale, with_scale, &rng);
         test_split_batch(rt, &rng);
     }
-    CHECK(groups > 0, "no work-group variant of batch norm fits device %d", rt->device.index);
+    /* The smallest group candidate is 16 work-items: a device capped below that has only "item". */
+    if (rt->device.max_work_group_size >= 16)
+        CHECK(groups > 0, "no work-group variant of batch norm fits device %d", rt->device.index);
     test_argument_checks(rt);
     return cn_test_finish();
 }

@@ -16,8 +16,17 @@ COOPNETS_TEST_DEVICE=work_group=0 expect 2 'COOPNETS_TEST_DEVICE=work_group=0: "
 COOPNETS_TEST_DEVICE=fast expect 2 '"fast" is not work_group=N, local_memory=BYTES or no_compiler' -- \
   "$CLI" train configs/tiny.json --iters 1 --out "$tmp/x"
 
-for t in test_conv2d test_deconv2d test_gemm test_golden test_coop test_algorithms; do
+for t in test_conv2d test_deconv2d test_gemm test_batchnorm test_reduce test_golden test_coop test_algorithms; do
   COOPNETS_TEST_DEVICE=$CAP expect 0 ' 0 failed' -- "$TESTS/$t"
+done
+# A GPU-sized cap: work-groups of 64 and 16 KiB of local memory. The kernel variants that fit
+# (local-memory GEMM tiles 16/4, 8/1 and 8/8, work-groups of 16 and 64 per channel or row) must all
+# match the double reference; those that do not fit are not offered.
+for t in test_gemm test_batchnorm test_reduce; do
+  COOPNETS_TEST_DEVICE=work_group=64,local_memory=16384 "$TESTS/$t" > "$tmp/$t.txt" 2>&1
+  check "$t with work-groups of 64 and 16 KiB of local memory passes (exit $?)" grep -q ' 0 failed$' "$tmp/$t.txt"
+  check "$t there checked the 16/4 local-memory GEMM or groups of 64" \
+    grep -qE '^(backend own, )?variant (local 16/4|group 64)' "$tmp/$t.txt"
 done
 
 export COOPNETS_GEMM=own # the same GEMM for both runs, without measuring

@@ -71,6 +71,21 @@ if [ -z "$OG" ] || [ -z "$POCL" ]; then cat "$tmp/devices.txt"; summary; exit 1;
 grind 0 "device $OG: Oclgrind Simulator" -- "$CLI" --device "$OG" kernels
 grind 0 "device $POCL: pthread" -- "$CLI" --device "$POCL" kernels
 
+# Every kernel variant against the double reference on the simulator (small shapes: CN_TEST_QUICK):
+# the local-memory GEMM tiles and the work-group batch norm and reductions, with race detection.
+TESTS=${CN_BINARY_DIR:?CN_BINARY_DIR: the build folder holding the test programs}
+for t in test_gemm test_batchnorm test_reduce; do
+  COOPNETS_DEVICE=$OG CN_TEST_QUICK=1 grind 0 ' 0 failed$' -- "$TESTS/$t"
+  check "$t on the simulator checked a local-memory or work-group variant" \
+    grep -qE '^(backend own, )?variant (local 16/4|group 64)' "$tmp/stdout"
+done
+
+# tune on the simulator writes a database the next run uses (a cache folder of its own).
+COOPNETS_CACHE_DIR=$tmp/tuned COOPNETS_GEMM=own grind 0 'wrote .*tuning-[0-9a-f]+\.json' -- \
+  "$CLI" --device "$OG" tune "$CONFIG" --max-candidates 2
+COOPNETS_CACHE_DIR=$tmp/tuned COOPNETS_GEMM=own grind 0 'kernels: gemm .*\(tuned\), batchnorm .*\(tuned\), reduce .*\(tuned\)' -- \
+  "$CLI" --device "$OG" train "$CONFIG" --iters 1 --out "$tmp/tuned-run"
+
 # The classifier `evaluate` scores with, trained on PoCL (Oclgrind would take minutes).
 expect 0 'wrote .*c\.cncl' -- "$CLI" --device "$POCL" train-classifier --size 16 --limit 300 --epochs 1 \
   --force --out "$tmp/c.cncl"

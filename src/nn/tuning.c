@@ -326,14 +326,14 @@ cn_status cn_tuning_save(cn_runtime *rt, const cn_kernel_variant winners[CN_FAMI
                                            "COOPNETS_CACHE_DIR, XDG_CACHE_HOME or HOME)",
                             rt->device.index, rt->device.name);
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)source_hash());
-    cJSON *db = cJSON_CreateObject(), *kernels = cJSON_AddObjectToObject(db, "kernels");
-    cJSON *list = cJSON_AddArrayToObject(db, "measurements");
-    int ok = db && kernels && list && cJSON_AddStringToObject(db, "format", TUNING_FORMAT) &&
+    cJSON *db = cJSON_CreateObject(), *kernels = NULL, *list = NULL;
+    int ok = db && cJSON_AddStringToObject(db, "format", TUNING_FORMAT) &&
              cJSON_AddStringToObject(db, "device", rt->device.name) &&
              cJSON_AddStringToObject(db, "vendor", rt->device.vendor) &&
              cJSON_AddStringToObject(db, "driver_version", rt->device.driver_version) &&
              cJSON_AddStringToObject(db, "source_fnv1a", hash) &&
-             cJSON_AddStringToObject(db, "measured_on", source ? source : "");
+             cJSON_AddStringToObject(db, "measured_on", source ? source : "") &&
+             (kernels = cJSON_AddObjectToObject(db, "kernels")) && (list = cJSON_AddArrayToObject(db, "measurements"));
     for (int f = 0; ok && f < CN_FAMILY_COUNT; f++) {
         cJSON *entry = cJSON_AddObjectToObject(kernels, family_names[f]);
         ok = entry && cJSON_AddStringToObject(entry, "variant", kind_names[winners[f].kind]) &&
