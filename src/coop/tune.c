@@ -38,9 +38,13 @@ static cn_status measure_round(cn_runtime *rt, cn_coop *coop, cn_profile *profil
         if (s == CN_OK) s = cn_coop_read_metrics(rt, coop, &metrics, e);
         cn_profile_total *totals = NULL;
         size_t count = 0;
-        if (pass == 1 && s == CN_OK) s = cn_profile_resolve(rt, profile, &totals, &count, e);
+        /* Resolving also empties the profile, so a failed iteration's events cannot count later. */
+        if (pass == 1) {
+            const cn_status resolved = cn_profile_resolve(rt, profile, &totals, &count, s == CN_OK ? e : NULL);
+            if (s == CN_OK) s = resolved;
+        }
         cn_profile_attach(rt, NULL, NULL);
-        for (size_t i = 0; i < count; i++) {
+        for (size_t i = 0; s == CN_OK && i < count; i++) {
             const cn_kernel_family f = family_of(totals[i].name);
             if (f != CN_FAMILY_COUNT) seconds[f] += totals[i].seconds;
         }
