@@ -2,7 +2,8 @@
 # Device limits honoured everywhere: with the test-only switch COOPNETS_TEST_DEVICE capping the
 # device at 8 work-items a group (and per dimension) and 16 KiB of local memory, far below a CPU's,
 # the kernel and whole-network tests pass (a launch beyond the limits is refused in words, so any
-# place that ignored them would fail), and a tiny run gives the same bits as without the cap.
+# place that ignored them would fail), and a tiny run gives the same bits as without the cap. Under a
+# GPU-sized cap (64 work-items, 16 KiB) every kernel variant that fits is checked as well.
 set -u
 CLI=${1:?usage: test_device_limits.sh PATH/TO/coopnets_cl}
 TESTS=${CN_BINARY_DIR:?CN_BINARY_DIR: the build folder holding the test programs}

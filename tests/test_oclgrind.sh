@@ -4,7 +4,9 @@
 # `devices` lists both and `--device N` picks each; on the simulator, with its API checks and
 # data-race detection on (bounds checks are on by default; OCLGRIND_UNINITIALIZED aborts on LLVM
 # `freeze` in 21.10, so it stays off), every command runs on a tiny model with both GEMM backends,
-# and any Oclgrind diagnostic on stderr fails the test. `bench --device all` prints both devices in
+# and any Oclgrind diagnostic on stderr fails the test; the GEMM, batch-norm and reduction tests run
+# there on small shapes, every kernel variant against the double reference, and `tune` writes a
+# database the next run on the simulator uses. `bench --device all` prints both devices in
 # one table, and a run on a simulator shrunk to 8 work-items per group and 16 KiB of local memory
 # matches the unshrunk run. Skipped (exit 77, CTest's SKIP_RETURN_CODE) without oclgrind.
 set -u
