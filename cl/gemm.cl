@@ -14,6 +14,14 @@
  * loading DM + DN contiguous vectors per DV steps of K; the partial sums are added in a fixed
  * order at the end (deterministic). Edges clamp their loads, so one kernel covers everything.
  *
+ * Local-memory kernels (cn_gemm_local_*, any transposes): the GPU-shaped variant. A work-group of
+ * CN_GEMM_LT x CN_GEMM_LT/CN_GEMM_LW work-items computes an LT x LT tile of C, each work-item LW
+ * entries of one column (rows ty, ty + LT/LW, ...). Per step of LT along K the group stages LT x LT
+ * of op(A) and of op(B) in local memory (zero outside the matrices, so edges need no other kernel),
+ * then each work-item accumulates from there: LT-fold reuse of every global load. K runs in
+ * ascending order for every entry, so results are reproducible. Slower on PoCL (barriers), meant
+ * for devices with real local memory; `coopnets_cl tune` measures which wins.
+ *
  * Every kernel takes the same arguments; the tile kernels work on the region
  * [row_begin, row_end) x [col_begin, col_end) of C. Global dims 0 and 1 run over the tiles along
  * n and m, or m and n when `rows_first`: neighbouring work-items share the operand panel of the
@@ -34,6 +42,14 @@
 #ifndef CN_GEMM_DV
 #define CN_GEMM_DV 8 /* an OpenCL vector width: 4, 8 or 16 */
 #endif
+
+#ifndef CN_GEMM_LT
+#define CN_GEMM_LT 16
+#endif
+#ifndef CN_GEMM_LW
+#define CN_GEMM_LW 4 /* divides CN_GEMM_LT */
+#endif
+#define CN_GEMM_LR (CN_GEMM_LT / CN_GEMM_LW) /* work-group rows of the local kernels */
 
 #ifdef __clang__
 /* float16 values passed between inlined functions: the x86 ABI note about AVX-512 is moot. */
@@ -177,3 +193,47 @@ __kernel void cn_gemm_dot_nt(CN_GEMM_ARGS) {
         }
     }
 }
+
+/* op(B)[kk, col] for B stored as is (N) or transposed (T). */
+#define CN_B_N(b, ldb, kk, col) (b)[(kk) * (ldb) + (col)]
+#define CN_B_T(b, ldb, kk, col) (b)[(col) * (ldb) + (kk)]
+
+#define CN_GEMM_LOCAL_KERNEL(NAME, A_AT, B_AT)                                                              \
+    __kernel __attribute__((reqd_work_group_size(CN_GEMM_LT, CN_GEMM_LR, 1))) void NAME(CN_GEMM_ARGS) {     \
+        __local float a_tile[CN_GEMM_LT][CN_GEMM_LT], b_tile[CN_GEMM_LT][CN_GEMM_LT];                       \
+        const size_t tx = get_local_id(0), ty = get_local_id(1);                                            \
+        const size_t col = get_group_id(0) * CN_GEMM_LT + tx, tile_row = get_group_id(1) * CN_GEMM_LT;      \
+        const size_t batch = get_global_id(2);                                                              \
+        a += a_offset + batch * a_stride;                                                                   \
+        b += b_offset + batch * b_stride;                                                                   \
+        c += c_offset + batch * c_stride;                                                                   \
+        float acc[CN_GEMM_LW];                                                                              \
+        CN_UNROLLED for (size_t w = 0; w < CN_GEMM_LW; w++) acc[w] = 0.0f;                                 \
+        for (size_t k0 = 0; k0 < k; k0 += CN_GEMM_LT) {                                                     \
+            CN_UNROLLED for (size_t w = 0; w < CN_GEMM_LW; w++) {                                           \
+                const size_t r = ty + w * CN_GEMM_LR, row = tile_row + r;                                   \
+                a_tile[r][tx] = row < m && k0 + tx < k ? A_AT(a, lda, row, k0 + tx) : 0.0f;                 \
+                b_tile[r][tx] = k0 + r < k && col < n ? B_AT(b, ldb, k0 + r, col) : 0.0f;                   \
+            }                                                                                               \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                                   \
+            CN_UNROLLED for (size_t kk = 0; kk < CN_GEMM_LT; kk++) {                                        \
+                const float bv = b_tile[kk][tx];                                                            \
+                CN_UNROLLED for (size_t w = 0; w < CN_GEMM_LW; w++)                                         \
+                    acc[w] = fma(a_tile[ty + w * CN_GEMM_LR][kk], bv, acc[w]);                              \
+            }                                                                                               \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                                   \
+        }                                                                                                   \
+        if (col >= n) return;                                                                               \
+        CN_UNROLLED for (size_t w = 0; w < CN_GEMM_LW; w++) {                                               \
+            const size_t row = tile_row + ty + w * CN_GEMM_LR;                                              \
+            if (row < m) {                                                                                  \
+                __global float *out = c + row * ldc + col;                                                  \
+                *out = cn_gemm_blend(alpha, acc[w], beta, out);                                             \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+
+CN_GEMM_LOCAL_KERNEL(cn_gemm_local_nn, CN_A_N, CN_B_N)
+CN_GEMM_LOCAL_KERNEL(cn_gemm_local_nt, CN_A_N, CN_B_T)
+CN_GEMM_LOCAL_KERNEL(cn_gemm_local_tn, CN_A_T, CN_B_N)
+CN_GEMM_LOCAL_KERNEL(cn_gemm_local_tt, CN_A_T, CN_B_T)

@@ -1,6 +1,6 @@
 /* Deterministic row reductions and the scaled difference of the losses (vectors and sums:
- * cn_elementwise.h). */
-#include "cn_elementwise.h"
+ * cn_elementwise.h, cn_group_reduce.h). */
+#include "cn_group_reduce.h"
 
 /* Work-item i = r*chunks + k sums op(x) over chunk k of row r (row length cols, chunk length
  * `chunk`, the last chunk shorter) into out[i]. With chunks = 1 this is the whole row; the host
@@ -18,6 +18,20 @@ __kernel void cn_reduce_chunks(__global const float *x, __global float *out, con
         cn_kahan8_add(&sum, square ? v * v : v);
     })
     out[i] = cn_kahan8_total(&sum);
+}
+
+/* The work-group variant: group r sums op(x) over all of row r into out[r] in one pass (every
+ * work-item a share, then the tree of cn_group_sum2; scratch: one float2 per work-item). */
+__kernel void cn_reduce_rows_group(__global const float *x, __global float *out, const ulong cols, const int square,
+                                   __local float2 *scratch) {
+    const size_t r = get_group_id(0);
+    cn_kahan8 sum = CN_KAHAN8_ZERO;
+    CN_FOR_GROUP_CHANNEL_VECTORS(at, count, 1, 1, r, cols, {
+        float8 v = cn_load8(x + at, count);
+        cn_kahan8_add(&sum, square ? v * v : v);
+    })
+    const float total = cn_group_sum2((float2)(cn_kahan8_total(&sum), 0.0f), scratch).x;
+    if (get_local_id(0) == 0) out[r] = total;
 }
 
 /* out[i] = a * (x[i] - y[i]) */

@@ -1,10 +1,13 @@
 /* Batch norm with batch statistics: forward (y, mean, invstd), backward_data and backward_params,
  * with and without a scale, against a double host reference whose gradients are checked by
- * finite differences; batch 1 and more, hw 1, odd sizes, data far from zero, in place. */
+ * finite differences; batch 1 and more, hw 1, odd sizes, data far from zero, in place; in every
+ * variant the device can run (a work-item per channel, work-groups of several sizes per channel). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "coopnets/cn_batchnorm.h"
+#include "coopnets/cn_tuning.h"
 #include "support/cn_test.h"
 
 #define EPS 1e-3f
@@ -227,6 +230,26 @@ static void test_shape(cn_runtime *rt, const shape *s, int with_scale, int in_pl
     free(shiftd), free(mean), free(invstd), free(dscale), free(dshift);
 }
 
+/* Launches per-channel kernel `kernel` of batchnorm.cl as the variant in use does: a work-item per
+ * channel, or kernel_group with a work-group per channel and its scratch. */
+static void run_per_channel(cn_runtime *rt, cn_kernel_id item_kernel, cn_kernel_id group_kernel, size_t c,
+                            const cn_arg *args, size_t nargs) {
+    const cn_kernel_variant v = cn_tuning_variant(rt, CN_TUNED_BATCHNORM, NULL);
+    cn_arg all[16];
+    memcpy(all, args, nargs * sizeof *args);
+    size_t global = c, local = v.p;
+    cn_kernel_id id = item_kernel;
+    if (v.kind == CN_VARIANT_GROUP) {
+        id = group_kernel;
+        global = c * local;
+        all[nargs++] = CN_LOCAL(local * 2 * sizeof(float));
+    }
+    CHECK_OK(cn_run(rt, id, 1, &global, v.kind == CN_VARIANT_GROUP ? &local : NULL, all, nargs, TE));
+}
+#define RUN_PER_CHANNEL(rt, kernel, c, ...)                                                                  \
+    run_per_channel((rt), CN_KERNEL_BATCHNORM_##kernel, CN_KERNEL_BATCHNORM_##kernel##_GROUP, (c),            \
+                    (const cn_arg[]){__VA_ARGS__}, sizeof((const cn_arg[]){__VA_ARGS__}) / sizeof(cn_arg))
+
 /* The kernels of synchronised batch norm, on rows [0, part) of a batch of n: each rank's mean and
  * centred sum of squares, its two gradient sums (about the whole batch's mean), and dx from the
  * whole batch's sums, which must equal the whole batch's dx on those rows. */
@@ -271,14 +294,13 @@ static void test_split_batch(cn_runtime *rt, cn_test_rng *rng) {
     CHECK_OK(cn_buffer_alloc(rt, &m1, C * sizeof(float), "part mean", TE));
     CHECK_OK(cn_buffer_alloc(rt, &m2b, C * sizeof(float), "part m2", TE));
     CHECK_OK(cn_buffer_alloc(rt, &sumsb, 2 * C * sizeof(float), "part sums", TE));
-    size_t global = C;
-    CHECK_OK(CN_RUN(rt, CN_KERNEL_BATCHNORM_STATISTICS, 1, &global, NULL, TE, CN_MEM(&xb), CN_MEM(&m1),
-                    CN_MEM(&m2b), CN_U64(PART), CN_U64(C), CN_U64(HW), CN_F32(EPS), CN_I32(1)));
-    CHECK_OK(CN_RUN(rt, CN_KERNEL_BATCHNORM_CHANNEL_GRADIENT_SUMS, 1, &global, NULL, TE, CN_MEM(&xb),
-                    CN_MEM(&meanb), CN_MEM(&dyb), CN_MEM(&sumsb), CN_U64(PART), CN_U64(C), CN_U64(HW)));
-    CHECK_OK(CN_RUN(rt, CN_KERNEL_BATCHNORM_BACKWARD_DATA, 1, &global, NULL, TE, CN_MEM(&xb),
-                    ((cn_arg){sizeof(cl_mem), &(cl_mem){NULL}}), CN_MEM(&meanb), CN_MEM(&invstdb), CN_MEM(&dyb),
-                    CN_MEM(&dxb), CN_U64(PART), CN_U64(C), CN_U64(HW), CN_MEM(&givenb), CN_F32(N * HW)));
+    RUN_PER_CHANNEL(rt, STATISTICS, C, CN_MEM(&xb), CN_MEM(&m1), CN_MEM(&m2b), CN_U64(PART), CN_U64(C),
+                    CN_U64(HW), CN_F32(EPS), CN_I32(1));
+    RUN_PER_CHANNEL(rt, CHANNEL_GRADIENT_SUMS, C, CN_MEM(&xb), CN_MEM(&meanb), CN_MEM(&dyb),
+                    CN_MEM(&sumsb), CN_U64(PART), CN_U64(C), CN_U64(HW));
+    RUN_PER_CHANNEL(rt, BACKWARD_DATA, C, CN_MEM(&xb), ((cn_arg){sizeof(cl_mem), &(cl_mem){NULL}}),
+                    CN_MEM(&meanb), CN_MEM(&invstdb), CN_MEM(&dyb), CN_MEM(&dxb), CN_U64(PART), CN_U64(C), CN_U64(HW),
+                    CN_MEM(&givenb), CN_F32(N * HW));
     const shape s = {PART, C, HW, 4, 6};
     cn_test_download(rt, &m1, got, C);
     check_close("split: part mean", &s, 0, 0, got, part_mean, C);
@@ -316,10 +338,33 @@ int main(void) {
         {144, 2, 250, 4, 6},
         {64, 2, 16384, 4, 6} /* 10^6 values a channel: uncompensated float sums miss 1e-5 here */,
     };
-    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++)
-        for (int with_scale = 0; with_scale <= 1; with_scale++)
-            test_shape(rt, &shapes[k], with_scale, with_scale, &rng);
-    test_split_batch(rt, &rng);
+    /* CN_TEST_QUICK=1 (the Oclgrind test, where every work-item is interpreted): shapes up to 2000
+     * values, and the first three variants (a work-item per channel, groups of 64 and 256). */
+    const char *quick_env = getenv("CN_TEST_QUICK");
+    const int quick = quick_env && strcmp(quick_env, "1") == 0;
+    if (quick) printf("CN_TEST_QUICK=1: only the shapes of up to 2000 values, the first three variants\n");
+    cn_kernel_variant variants[16];
+    size_t count = cn_tuning_candidates(rt, CN_TUNED_BATCHNORM, variants, 16);
+    if (quick && count > 3) count = 3;
+    int groups = 0;
+    for (size_t v = 0; v < count && v < 16; v++) {
+        char name[64];
+        cn_kernel_variant_format(variants[v], name, sizeof name);
+        printf("variant %s\n", name);
+        groups += variants[v].kind == CN_VARIANT_GROUP;
+        CHECK_OK(cn_tuning_set(rt, CN_TUNED_BATCHNORM, variants[v], TE));
+        /* The 10^6-value channels (the Kahan sums' test) take most of the time: the first two
+         * variants (a work-item per channel, groups of 64) run them, every variant the rest. */
+        const size_t most_values = quick ? 2000 : v < 2 ? (size_t)-1 : 100000;
+        for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++)
+            for (int with_scale = 0; with_scale <= 1; with_scale++)
+                if (shapes[k].n * shapes[k].c * shapes[k].hw <= most_values)
+                    test_shape(rt, &shapes[k], with_scale, with_scale, &rng);
+        test_split_batch(rt, &rng);
+    }
+    /* The smallest group candidate is 16 work-items: a device capped below that has only "item". */
+    if (rt->device.max_work_group_size >= 16)
+        CHECK(groups > 0, "no work-group variant of batch norm fits device %d", rt->device.index);
     test_argument_checks(rt);
     return cn_test_finish();
 }

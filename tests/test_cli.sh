@@ -31,7 +31,7 @@ expect 2 'unknown or incomplete option' -- "$CLI" train configs/tiny.json --frob
 # and exit 0, the page describes each option of its usage line, and an unknown option exits 2 with
 # the usage on stderr alone.
 commands=$("$CLI" --help | sed -n '/^commands:/,/^$/p' | awk 'NF > 1 {print $1}')
-check "coopnets_cl --help lists the ten commands" test "$(wc -w <<<"$commands")" = 10
+check "coopnets_cl --help lists the eleven commands" test "$(wc -w <<<"$commands")" = 11
 # streams CODE OUT_PATTERN ERR_PATTERN COMMAND...: exit CODE, stdout and stderr each matching its
 # pattern ('': empty).
 matches() { if [ -z "$1" ]; then [ ! -s "$2" ]; else grep -qE -- "$1" "$2"; fi; }

@@ -1,4 +1,5 @@
-/* cn_gemm against a host double-precision product, for both backends: the four transpose
+/* cn_gemm against a host double-precision product, for both backends and every variant of our
+ * kernels this device can run (register tiles of several sizes, local-memory tiles): the four transpose
  * combinations, odd sizes (1, smaller than a tile, tiles plus edges, whole tiles), batches with
  * offsets, padded leading dimensions and gaps between products, alpha and beta; beta = 0 must not
  * read C; what lies outside C must stay untouched; bad arguments are refused in words; AUTO
@@ -11,6 +12,7 @@
 
 #include "support/cn_test.h"
 #include "coopnets/cn_gemm.h"
+#include "coopnets/cn_tuning.h"
 
 typedef struct {
     int trans_a, trans_b;
@@ -86,9 +88,16 @@ static void run_case(cn_runtime *rt, const gemm_case *t, cn_test_rng *rng) {
     free(a), free(b), free(c0), free(c), free(want);
 }
 
+/* CN_TEST_QUICK=1 (the Oclgrind test, where every work-item is interpreted): small cases, and
+ * our kernels' first three variants (the heuristic register tiles, the local-memory tiles 16/4 and
+ * 8/1 where they fit): every kernel of cl/gemm.cl, each edge and transpose. */
+static int quick;
+
 static void check_backend(cn_runtime *rt, cn_gemm_backend backend) {
-    printf("backend %s: every transpose combination against the host double product\n",
-           cn_gemm_backend_name(backend));
+    char variant[96];
+    cn_tuning_describe(rt, CN_TUNED_GEMM, variant, sizeof variant);
+    printf("backend %s, variant %s: every transpose combination against the host double product\n",
+           cn_gemm_backend_name(backend), variant);
     CHECK_OK(cn_gemm_select(rt, backend, TE));
     CHECK(cn_gemm_backend_in_use(rt) == backend, "backend in use is %s",
           cn_gemm_backend_name(cn_gemm_backend_in_use(rt)));
@@ -105,7 +114,15 @@ static void check_backend(cn_runtime *rt, cn_gemm_backend backend) {
                 {ta, tb, 41, 23, 600, 1, -1.25f, 0.25f, 1, 0},   /* m > n (tiles walk columns first), K in 2 blocks */
                 {ta, tb, 5, 3, 0, 1, 1.0f, 2.0f, 0, 0},          /* k = 0: C = beta C */
             };
-            for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(rt, &cases[i], &rng);
+            const gemm_case quick_cases[] = {
+                {ta, tb, 7, 19, 5, 1, 1.0f, 0.0f, 0, 3},         /* under a tile, one edge tile */
+                {ta, tb, 20, 35, 24, 1, 0.5f, 1.0f, 0, 0},       /* whole tiles and both edges, accumulate */
+                {ta, tb, 5, 6, 7, 2, 0.75f, -0.5f, 5, 7},        /* batch with padding, offsets, gaps */
+                {ta, tb, 5, 3, 0, 1, 1.0f, 2.0f, 0, 0},          /* k = 0: C = beta C */
+            };
+            const gemm_case *list = quick ? quick_cases : cases;
+            const size_t count = quick ? sizeof quick_cases / sizeof *quick_cases : sizeof cases / sizeof *cases;
+            for (size_t i = 0; i < count; i++) run_case(rt, &list[i], &rng);
         }
 }
 
@@ -189,9 +206,49 @@ static void check_auto(void) {
     unsetenv("COOPNETS_GEMM");
 }
 
+/* Every variant of our kernels the device can run; at least one local-memory one must be among
+ * them (the smallest, 8/8, needs a work-group of 8 and 512 bytes of local memory). */
+static void check_own_variants(cn_runtime *rt) {
+    cn_kernel_variant candidates[32];
+    size_t count = cn_tuning_candidates(rt, CN_TUNED_GEMM, candidates, 32);
+    int local = 0;
+    size_t checked = 0;
+    for (size_t i = 0; i < count && i < 32 && checked < (quick ? 3 : 32); i++) {
+        if (candidates[i].kind == CN_VARIANT_CLBLAST) continue;
+        checked++;
+        local += candidates[i].kind == CN_VARIANT_LOCAL;
+        CHECK_OK(cn_tuning_set(rt, CN_TUNED_GEMM, candidates[i], TE));
+        check_backend(rt, CN_GEMM_OWN);
+    }
+    CHECK(local > 0, "no local-memory GEMM variant fits device %d", rt->device.index);
+    const cn_kernel_variant uneven = {CN_VARIANT_LOCAL, 16, 3}; /* 3 does not divide 16 */
+    CHECK(cn_tuning_set(rt, CN_TUNED_GEMM, uneven, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "local 16/3"),
+          "an invalid variant must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    /* 32 x 32 work-items and 8 KiB of local memory: beyond a device capped at 64 work-items. */
+    const cn_kernel_variant wide = {CN_VARIANT_LOCAL, 32, 1};
+    if (rt->device.max_work_group_size < 32 * 32) {
+        CHECK(cn_tuning_set(rt, CN_TUNED_GEMM, wide, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "work-group"),
+              "a variant beyond the device's work-group limit must be refused: %s", cn_test_error.message);
+        printf("  refused: %s\n", cn_test_error.message);
+    } else {
+        printf("  device %d takes work-groups of %zu: local 32/1 fits, no refusal to check\n", rt->device.index,
+               rt->device.max_work_group_size);
+    }
+    CHECK_OK(cn_tuning_set(rt, CN_TUNED_GEMM, cn_tuning_heuristic(rt, CN_TUNED_GEMM), TE));
+}
+
 int main(void) {
     cn_runtime *rt = cn_test_runtime();
-    check_backend(rt, CN_GEMM_OWN);
+    const char *quick_env = getenv("CN_TEST_QUICK");
+    quick = quick_env && strcmp(quick_env, "1") == 0;
+    if (quick) {
+        printf("CN_TEST_QUICK=1: our kernels' first three variants on small cases (CLBlast, refusals and AUTO not "
+               "checked)\n");
+        check_own_variants(rt);
+        return cn_test_finish();
+    }
+    check_own_variants(rt);
     check_backend(rt, CN_GEMM_CLBLAST);
     check_refusals(rt);
     check_auto();

@@ -4,7 +4,9 @@
 # `devices` lists both and `--device N` picks each; on the simulator, with its API checks and
 # data-race detection on (bounds checks are on by default; OCLGRIND_UNINITIALIZED aborts on LLVM
 # `freeze` in 21.10, so it stays off), every command runs on a tiny model with both GEMM backends,
-# and any Oclgrind diagnostic on stderr fails the test. `bench --device all` prints both devices in
+# and any Oclgrind diagnostic on stderr fails the test; the GEMM, batch-norm and reduction tests run
+# there on small shapes, every kernel variant against the double reference, and `tune` writes a
+# database the next run on the simulator uses. `bench --device all` prints both devices in
 # one table, and a run on a simulator shrunk to 8 work-items per group and 16 KiB of local memory
 # matches the unshrunk run. Skipped (exit 77, CTest's SKIP_RETURN_CODE) without oclgrind.
 set -u
@@ -70,6 +72,21 @@ check "devices lists two platforms" test "$(grep -c '^platform ' "$tmp/devices.t
 if [ -z "$OG" ] || [ -z "$POCL" ]; then cat "$tmp/devices.txt"; summary; exit 1; fi
 grind 0 "device $OG: Oclgrind Simulator" -- "$CLI" --device "$OG" kernels
 grind 0 "device $POCL: pthread" -- "$CLI" --device "$POCL" kernels
+
+# Every kernel variant against the double reference on the simulator (small shapes: CN_TEST_QUICK):
+# the local-memory GEMM tiles and the work-group batch norm and reductions, with race detection.
+TESTS=${CN_BINARY_DIR:?CN_BINARY_DIR: the build folder holding the test programs}
+for t in test_gemm test_batchnorm test_reduce; do
+  COOPNETS_DEVICE=$OG CN_TEST_QUICK=1 grind 0 ' 0 failed$' -- "$TESTS/$t"
+  check "$t on the simulator checked a local-memory or work-group variant" \
+    grep -qE '^(backend own, )?variant (local 16/4|group 64)' "$tmp/stdout"
+done
+
+# tune on the simulator writes a database the next run uses (a cache folder of its own).
+COOPNETS_CACHE_DIR=$tmp/tuned COOPNETS_GEMM=own grind 0 'wrote .*tuning-[0-9a-f]+\.json' -- \
+  "$CLI" --device "$OG" tune "$CONFIG" --max-candidates 2
+COOPNETS_CACHE_DIR=$tmp/tuned COOPNETS_GEMM=own grind 0 'kernels: gemm .*\(tuned\), batchnorm .*\(tuned\), reduce .*\(tuned\)' -- \
+  "$CLI" --device "$OG" train "$CONFIG" --iters 1 --out "$tmp/tuned-run"
 
 # The classifier `evaluate` scores with, trained on PoCL (Oclgrind would take minutes).
 expect 0 'wrote .*c\.cncl' -- "$CLI" --device "$POCL" train-classifier --size 16 --limit 300 --epochs 1 \

@@ -1,11 +1,13 @@
 /* Row sums and sums of squares (one chunk a row, several chunks plus the second pass, one long row,
- * many short rows), their workspace sizes and determinism, and the scaled difference, against
- * double host references. */
+ * many short rows), their workspace sizes and determinism, in every variant the device can run (a
+ * work-item per chunk, a work-group per row), and the scaled difference, against double host
+ * references. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coopnets/cn_reduce.h"
+#include "coopnets/cn_tuning.h"
 #include "support/cn_test.h"
 
 /* Compensated sums in chunks of 4096 err by about one rounding of the result per pass: relative
@@ -114,7 +116,29 @@ int main(void) {
         {1000, 1, -1, 1},
         {333, 3, -1, 1},
     };
-    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) test_shape(rt, &shapes[k], &rng);
+    /* CN_TEST_QUICK=1 (the Oclgrind test, where every work-item is interpreted): a few small shapes
+     * (one with a second pass) and the first three variants (chunks, groups of 64 and 256). */
+    static const shape quick_shapes[] = {{1, 1, -1, 1}, {5, 999, 0.5, 1.5}, {33, 3, -1, 1}, {2, 4097, -1, 1}};
+    const char *quick_env = getenv("CN_TEST_QUICK");
+    const int quick = quick_env && strcmp(quick_env, "1") == 0;
+    if (quick) printf("CN_TEST_QUICK=1: four small shapes, the first three variants\n");
+    const shape *list = quick ? quick_shapes : shapes;
+    const size_t shape_count = quick ? sizeof quick_shapes / sizeof *quick_shapes : sizeof shapes / sizeof *shapes;
+    cn_kernel_variant variants[16];
+    size_t count = cn_tuning_candidates(rt, CN_TUNED_REDUCE, variants, 16);
+    if (quick && count > 3) count = 3;
+    int groups = 0;
+    for (size_t v = 0; v < count && v < 16; v++) {
+        char name[64];
+        cn_kernel_variant_format(variants[v], name, sizeof name);
+        printf("variant %s\n", name);
+        groups += variants[v].kind == CN_VARIANT_GROUP;
+        CHECK_OK(cn_tuning_set(rt, CN_TUNED_REDUCE, variants[v], TE));
+        for (size_t k = 0; k < shape_count; k++) test_shape(rt, &list[k], &rng);
+    }
+    /* The smallest group candidate is 16 work-items: a device capped below that has only "item". */
+    if (rt->device.max_work_group_size >= 16)
+        CHECK(groups > 0, "no work-group variant of the row reduction fits device %d", rt->device.index);
     test_scaled_difference(rt, 1, -2.5f, &rng);
     test_scaled_difference(rt, 10007, 1.0f / (0.3f * 0.3f), &rng);
     return cn_test_finish();

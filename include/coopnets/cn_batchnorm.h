@@ -7,7 +7,8 @@
  * Channel statistics are sums over n*hw values (up to ~150k): one work-item per channel sums in
  * float8 vectors with Kahan compensation, two passes (mean, then the centred variance), so the
  * result keeps float precision, does not depend on the data's offset from zero, and is
- * deterministic (fixed order). */
+ * deterministic (fixed order). The group variant (cn_tuning) shares a channel among a work-group,
+ * each work-item summing its share the same way before a tree in local memory adds them. */
 #ifndef CN_BATCHNORM_H
 #define CN_BATCHNORM_H
 

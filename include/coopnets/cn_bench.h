@@ -15,6 +15,7 @@
 
 #include "coopnets/cn_coop.h"
 #include "coopnets/cn_data.h"
+#include "coopnets/cn_tuning.h"
 
 /* The kernel families a profiled iteration's commands are summed into. */
 typedef enum cn_bench_family {
@@ -71,6 +72,7 @@ typedef struct cn_bench_result {
     int ok;
     char error[1024];
     const char *gemm;
+    char variants[CN_TUNED_FAMILY_COUNT][96]; /* each kernel family's variant (cn_tuning_describe) */
     double median, min, max, images_per_second;
     cn_cold_start cold_cached, cold_uncached;
     double build_cached, build_uncached;

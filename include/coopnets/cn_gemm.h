@@ -37,14 +37,16 @@ cn_status cn_gemm(cn_runtime *rt, const cn_gemm_args *g, cn_error *e);
 /* Chooses the backend for this device. A runtime with kernel binaries only (cn_runtime_options
  * .binaries) always uses ours: CLBlast compiles at run time, so asking for it there is CN_ERR_ARG.
  * CN_GEMM_AUTO: the environment variable
- * COOPNETS_GEMM=clblast|own if set; else the choice recorded for this device, driver and kernel
+ * COOPNETS_GEMM=clblast|own if set; else the gemm entry of the tuning database (cn_tuning.h: a
+ * clblast entry or one of our variants); else the choice recorded for this device, driver and kernel
  * source in the runtime's cache folder; else it times CLBlast against our kernels on a few
  * conv-like shapes (< 2 s with a warm PoCL cache), keeps the faster and records it. The choice
  * lives in rt->gemm (freed by rt->gemm_release) and is made on the first cn_gemm if not before. */
 cn_status cn_gemm_select(cn_runtime *rt, cn_gemm_backend backend, cn_error *e);
 /* CN_GEMM_CLBLAST or CN_GEMM_OWN once chosen; CN_GEMM_AUTO before. */
 cn_gemm_backend cn_gemm_backend_in_use(const cn_runtime *rt);
-/* Builds (or loads) the program of our GEMM kernels with this device's block sizes, as a run's
+/* Builds (or loads) the program of our GEMM kernels with the block sizes of the variant in use
+ * (cn_tuning: the tuning database, else the heuristic), as a run's
  * first product does, so that `kernels --export` writes what a run needs. */
 cn_status cn_gemm_program(cn_runtime *rt, cn_error *e);
 const char *cn_gemm_backend_name(cn_gemm_backend b); /* "auto", "clblast", "own" */

@@ -17,6 +17,7 @@ typedef enum { CN_REDUCE_SUM, CN_REDUCE_SUM_SQUARES } cn_reduce_op;
  * A row is summed in chunks of 4096 values, each by one work-item with Kahan compensation; a row
  * of more than one chunk leaves its chunk sums in the workspace ws and a second kernel adds them
  * (again compensated). The chunking does not depend on the device, so results are deterministic.
+ * The group variant (cn_tuning) sums each row in one pass by a work-group, leaving ws unused.
  * ws holds cn_reduce_workspace_floats(rows, cols) floats; it may be NULL when that is 0
  * (cols <= 4096). */
 size_t cn_reduce_workspace_floats(size_t rows, size_t cols);

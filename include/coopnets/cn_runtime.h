@@ -95,6 +95,11 @@ typedef enum cn_kernel_id {
     CN_KERNEL_BATCHNORM_CHANNEL_GRADIENT_SUMS,
     CN_KERNEL_BATCHNORM_BACKWARD_DATA,
     CN_KERNEL_BATCHNORM_BACKWARD_PARAMS,
+    /* the same with a work-group per channel (tuning variant "group") */
+    CN_KERNEL_BATCHNORM_STATISTICS_GROUP,
+    CN_KERNEL_BATCHNORM_CHANNEL_GRADIENT_SUMS_GROUP,
+    CN_KERNEL_BATCHNORM_BACKWARD_DATA_GROUP,
+    CN_KERNEL_BATCHNORM_BACKWARD_PARAMS_GROUP,
     CN_KERNEL_BIAS_FORWARD,
     CN_KERNEL_BIAS_BACKWARD_PARAMS,
     CN_KERNEL_IM2COL,
@@ -104,6 +109,7 @@ typedef enum cn_kernel_id {
     CN_KERNEL_NOISE_NORMAL,
     CN_KERNEL_PHILOX_RAW, /* the raw Philox stream, for the known-answer test */
     CN_KERNEL_REDUCE_CHUNKS,
+    CN_KERNEL_REDUCE_ROWS_GROUP, /* a work-group per row (tuning variant "group") */
     CN_KERNEL_SCALED_DIFFERENCE,
     CN_KERNEL_MASKED_DIFFERENCE,
     CN_KERNEL_TEST_AXPY, /* cl/test_kernels.cl, for the runtime's tests */
@@ -130,6 +136,8 @@ typedef struct cn_runtime {
     cl_kernel kernels_by_id[CN_KERNEL_COUNT]; /* NULL until first launched; owned by kernels */
     struct cn_gemm *gemm; /* per-device GEMM state, made on first use by src/nn/gemm.c ... */
     void (*gemm_release)(struct cn_runtime *rt); /* ... which also sets how to free it */
+    struct cn_tuning *tuning; /* kernel variants and the tuning database, made on first use by src/nn/tuning.c ... */
+    void (*tuning_release)(struct cn_runtime *rt); /* ... which also sets how to free it */
     struct cn_profile *profile; /* attached by cn_profile_attach; NULL: no events are made */
 } cn_runtime;
 

@@ -77,6 +77,7 @@ int cn_cmd_interpolate(cn_cli *cli, int argc, char **argv);
 int cn_cmd_complete(cn_cli *cli, int argc, char **argv);
 int cn_cmd_prepare(cn_cli *cli, int argc, char **argv);
 int cn_cmd_bench(cn_cli *cli, int argc, char **argv);
+int cn_cmd_tune(cn_cli *cli, int argc, char **argv);
 int cn_cmd_train_classifier(cn_cli *cli, int argc, char **argv);
 int cn_cmd_evaluate(cn_cli *cli, int argc, char **argv);
 /* evaluate for a texture model (cmd_evaluate_texture.c): count samples against its observed image. */

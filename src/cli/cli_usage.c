@@ -86,6 +86,16 @@ const cn_cli_command cn_cli_commands[] = {
      "  --size N            output side in pixels, 4 <= N <= 4096 (default 64)\n"
      "  --channels 1|3      gray or RGB output (default 3)\n"
      "  --crop N            crop the centred NxN square before resizing (default: the largest one)\n", 0},
+    {"tune", cn_cmd_tune, "measure the kernel variants on a config's shapes; remember the fastest for this device",
+     "usage: coopnets_cl tune CONFIG [--max-candidates N]\n",
+     "Measures every kernel variant of each family (gemm: CLBlast, register tiles, local-memory tiles;\n"
+     "batchnorm and reduce: a work-item or a work-group per channel or row) on the shapes of CONFIG's\n"
+     "nets on the device, two training iterations per round (the second timed by OpenCL events), and\n"
+     "writes the fastest of each into the tuning database in the program cache folder. Later runs on\n"
+     "this device (train, bench, sample, ...) use them; a family without an entry uses its heuristic.\n",
+     "  CONFIG              a JSON config in mode \"coop\", e.g. benchmarks/mnist28.json\n"
+     "  --max-candidates N  measure at most N variants per family, the heuristic first, N >= 1\n"
+     "                      (default: all that the device can run, up to 16)\n", 0},
     {"train-classifier", cn_cmd_train_classifier, "train the fixed classifier whose features evaluate scores in",
      "usage: coopnets_cl train-classifier [--data TRAIN_IMAGES_IDX] [--out FILE] [--epochs E] [--size S]\n"
      "                                    [--limit N] [--seed S] [--force]\n",

@@ -31,6 +31,8 @@ static void print_detail(const cn_bench *in, const cn_bench_result *r) {
     const cn_device_info *d = &r->device;
     printf("\ndevice %d: %s (%s, %s), GEMM %s\n", d->index, d->name, cn_device_type_name(d->type), d->version,
            r->gemm);
+    printf("  variants     gemm %s, batchnorm %s, reduce %s\n", r->variants[CN_TUNED_GEMM],
+           r->variants[CN_TUNED_BATCHNORM], r->variants[CN_TUNED_REDUCE]);
     printf("  iteration    median %.4f s (min %.4f, max %.4f) over %ld, %.2f images/s\n", r->median, r->min, r->max,
            in->iters, r->images_per_second);
     printf("  cold start   with the program cache: %.3f s = set-up %.3f s (%u programs from the cache, %u compiled,\n"
@@ -64,8 +66,8 @@ static void print_detail(const cn_bench *in, const cn_bench_result *r) {
 }
 
 static void print_summary(const cn_bench_result *r, size_t count) {
-    printf("\n%-44s %26s %9s %22s %8s\n", "device", "s/iteration median (min-max)", "images/s",
-           "cold start cache/none", "GEMM");
+    printf("\n%-44s %26s %9s %22s %8s  %s\n", "device", "s/iteration median (min-max)", "images/s",
+           "cold start cache/none", "GEMM", "variants: gemm / batchnorm / reduce");
     for (size_t i = 0; i < count; i++) {
         char name[64];
         snprintf(name, sizeof name, "[%d] %s", r[i].device.index, r[i].device.name);
@@ -76,7 +78,8 @@ static void print_summary(const cn_bench_result *r, size_t count) {
         char range[64], cold[64];
         snprintf(range, sizeof range, "%.3f (%.3f-%.3f)", r[i].median, r[i].min, r[i].max);
         snprintf(cold, sizeof cold, "%.2f s / %.2f s", total_cold(&r[i].cold_cached), total_cold(&r[i].cold_uncached));
-        printf("%-44.44s %26s %9.2f %22s %8s\n", name, range, r[i].images_per_second, cold, r[i].gemm);
+        printf("%-44.44s %26s %9.2f %22s %8s  %s / %s / %s\n", name, range, r[i].images_per_second, cold, r[i].gemm,
+               r[i].variants[CN_TUNED_GEMM], r[i].variants[CN_TUNED_BATCHNORM], r[i].variants[CN_TUNED_REDUCE]);
     }
 }
 
@@ -101,6 +104,9 @@ static cJSON *result_json(const cn_bench *in, const cn_bench_result *r) {
     cJSON_AddNumberToObject(o, "compute_units", d->compute_units);
     cJSON_AddNumberToObject(o, "clock_mhz", d->clock_mhz);
     cJSON_AddStringToObject(o, "gemm", r->gemm);
+    cJSON *variants = cJSON_AddObjectToObject(o, "kernel_variants");
+    for (int f = 0; f < CN_TUNED_FAMILY_COUNT; f++)
+        cJSON_AddStringToObject(variants, cn_kernel_family_name((cn_kernel_family)f), r->variants[f]);
     const cn_config *c = &in->config;
     cJSON_AddNumberToObject(o, "image_size", c->data.image_size);
     cJSON_AddNumberToObject(o, "channels", c->data.channels);

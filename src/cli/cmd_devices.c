@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "coopnets/cn_tuning.h"
 
 static double gib(cl_ulong bytes) { return (double)bytes / (1024.0 * 1024.0 * 1024.0); }
 
@@ -59,6 +60,16 @@ int cn_cli_open_runtime(const cn_cli *cli, int profiling, cn_runtime **rt) {
         cn_error_clear(&e);
         return rc;
     }
+    /* A tuning database that cannot be used is no reason to stop, but worth saying. */
+    if (cn_tuning_load(*rt, &e) != CN_OK) {
+        int rc = cn_cli_report(cli, &e);
+        cn_error_clear(&e);
+        cn_runtime_close(*rt);
+        *rt = NULL;
+        return rc;
+    }
+    const char *warning = cn_tuning_warning(*rt);
+    if (warning) fprintf(stderr, "%s: warning: %s\n", cli->program, warning);
     return CN_EXIT_OK;
 }
 

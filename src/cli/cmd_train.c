@@ -10,6 +10,7 @@
 #include "coopnets/cn_dist.h"
 #include "coopnets/cn_gemm.h"
 #include "coopnets/cn_train.h"
+#include "coopnets/cn_tuning.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -104,8 +105,12 @@ int cn_cmd_train(cn_cli *cli, int argc, char **argv) {
                           .on_log = print_progress, .on_message = print_message, .user = cli, .dist = cli->dist};
     s = cn_train(rt, &config, &o, &e);
     if (s == CN_OK) {
-        if (!cli->quiet) printf("done: %s (GEMM: %s)\n", config.training.output,
-                                cn_gemm_backend_name(cn_gemm_backend_in_use(rt)));
+        if (!cli->quiet) {
+            printf("done: %s (GEMM: %s)\n", config.training.output, cn_gemm_backend_name(cn_gemm_backend_in_use(rt)));
+            char variant[CN_TUNED_FAMILY_COUNT][96];
+            for (int f = 0; f < CN_TUNED_FAMILY_COUNT; f++) cn_tuning_describe(rt, (cn_kernel_family)f, variant[f], sizeof variant[f]);
+            printf("kernels: gemm %s, batchnorm %s, reduce %s\n", variant[0], variant[1], variant[2]);
+        }
     } else if (s == CN_ERR_INTERRUPTED) {
         if (cn_dist_rank(cli->dist) == 0) fprintf(stderr, "coopnets_cl: %s\n", e.message);
         rc = 130;

@@ -292,7 +292,10 @@ cn_status cn_bench_device(cn_bench *b, int device, cn_bench_result *r, cn_error 
     r->cache_hits = rt->stats.cache_hits;
     r->cache_misses = rt->stats.cache_misses;
     r->gemm = cn_gemm_backend_name(cn_gemm_backend_in_use(rt));
+    if (cn_tuning_warning(rt)) say(b, "warning: %s", cn_tuning_warning(rt));
     cn_status s = timed_iterations(rt, &coop, b, r, e);
+    for (int f = 0; f < CN_TUNED_FAMILY_COUNT; f++)
+        cn_tuning_describe(rt, (cn_kernel_family)f, r->variants[f], sizeof r->variants[f]);
     r->sgemm_own = r->sgemm_clblast = NAN;
     if (s == CN_OK && b->sgemm > 0) {
         say(b, "[device %d] SGEMM with each backend", device);

@@ -2,10 +2,12 @@
 #include "coopnets/cn_batchnorm.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "coopnets/cn_dist.h"
 #include "coopnets/cn_elementwise.h"
+#include "coopnets/cn_tuning.h"
 
 static const cl_mem no_buffer = NULL;
 
@@ -37,6 +39,28 @@ static cn_status run_per_item(cn_runtime *rt, cn_kernel_id kernel, size_t items,
                           tensors * (double)values * sizeof(float), e);
 }
 
+/* Runs a per-channel kernel of batchnorm.cl in the variant cn_tuning gives: a work-item per
+ * channel, or (group G) kernel NAME_group with a work-group of G per channel and its local
+ * scratch as one more argument. */
+static cn_status run_per_channel(cn_runtime *rt, cn_kernel_id item_kernel, cn_kernel_id group_kernel, size_t c,
+                                 double tensors, size_t values, const cn_arg *args, size_t nargs, cn_error *e) {
+    const cn_kernel_variant v = cn_tuning_variant(rt, CN_TUNED_BATCHNORM, NULL);
+    if (v.kind != CN_VARIANT_GROUP) return run_per_item(rt, item_kernel, c, tensors, values, args, nargs, e);
+    cn_arg with_scratch[16];
+    if (nargs >= sizeof with_scratch / sizeof *with_scratch)
+        return cn_error_set(e, CN_ERR_ARG, "batch norm: %zu kernel arguments are too many", nargs);
+    cl_kernel k;
+    CN_TRY(cn_kernel_by_id(rt, group_kernel, &k, e));
+    size_t local;
+    const size_t wanted = v.p;
+    CN_TRY(cn_local_size(rt, k, 1, &wanted, &local, e));
+    for (size_t i = 0; i < nargs; i++) with_scratch[i] = args[i];
+    with_scratch[nargs] = CN_LOCAL(local * 2 * sizeof(float));
+    const size_t global = c * local;
+    return cn_launch_counted(rt, k, 1, &global, &local, with_scratch, nargs + 1, 0,
+                             tensors * (double)values * sizeof(float), e);
+}
+
 #define CN_ARGS(...) (const cn_arg[]){__VA_ARGS__}, sizeof((const cn_arg[]){__VA_ARGS__}) / sizeof(cn_arg)
 
 static cn_status normalise(cn_runtime *rt, size_t n, size_t c, size_t hw, const cn_buffer *x, const cn_buffer *scale,
@@ -51,7 +75,7 @@ static cn_status forward_statistics(cn_runtime *rt, const char *fn, size_t n, si
     if (!(eps > 0.0f)) return cn_error_set(e, CN_ERR_ARG, "%s: eps %g must be > 0", fn, eps);
     CN_TRY(check_common(fn, n, c, hw, x, y, "y", mean, invstd, scale, "scale", e));
     CN_TRY(cn_buffer_check_floats(shift, c, fn, "shift", e));
-    return run_per_item(rt, CN_KERNEL_BATCHNORM_STATISTICS, c, 1, n * c * hw,
+    return run_per_channel(rt, CN_KERNEL_BATCHNORM_STATISTICS, CN_KERNEL_BATCHNORM_STATISTICS_GROUP, c, 1, n * c * hw,
                         CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(invstd), CN_U64(n), CN_U64(c), CN_U64(hw), CN_F32(eps),
                                 CN_I32(centred_sum_only)),
                         e);
@@ -95,7 +119,7 @@ static cn_status backward_data(cn_runtime *rt, size_t n, size_t c, size_t hw, co
                                const cn_buffer *scale, const cn_buffer *mean, const cn_buffer *invstd,
                                const cn_buffer *dy, cn_buffer *dx, const cn_buffer *given_sums, double total_values,
                                cn_error *e) {
-    return run_per_item(rt, CN_KERNEL_BATCHNORM_BACKWARD_DATA, c, 3, n * c * hw,
+    return run_per_channel(rt, CN_KERNEL_BATCHNORM_BACKWARD_DATA, CN_KERNEL_BATCHNORM_BACKWARD_DATA_GROUP, c, 3, n * c * hw,
                         CN_ARGS(CN_MEM(x), optional_mem(scale), CN_MEM(mean), CN_MEM(invstd), CN_MEM(dy), CN_MEM(dx),
                                 CN_U64(n), CN_U64(c), CN_U64(hw), optional_mem(given_sums), CN_F32(total_values)),
                         e);
@@ -107,7 +131,7 @@ cn_status cn_batchnorm_backward_params(cn_runtime *rt, size_t n, size_t c, size_
     const char *fn = "cn_batchnorm_backward_params";
     CN_TRY(check_common(fn, n, c, hw, x, dy, "dy", mean, invstd, dscale, "dscale", e));
     CN_TRY(cn_buffer_check_floats(dshift, c, fn, "dshift", e));
-    return run_per_item(rt, CN_KERNEL_BATCHNORM_BACKWARD_PARAMS, c, 2, n * c * hw,
+    return run_per_channel(rt, CN_KERNEL_BATCHNORM_BACKWARD_PARAMS, CN_KERNEL_BATCHNORM_BACKWARD_PARAMS_GROUP, c, 2, n * c * hw,
                         CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(invstd), CN_MEM(dy), optional_mem(dscale),
                                 CN_MEM(dshift), CN_U64(n), CN_U64(c), CN_U64(hw)),
                         e);
@@ -183,7 +207,7 @@ cn_status cn_batchnorm_backward_data_synced(cn_runtime *rt, cn_dist *dist, size_
     CN_TRY(cn_buffer_check_floats(dx, n * c * hw, fn, "dx", e));
     CN_TRY(cn_buffer_check_floats(sums, 2 * c, fn, "sums", e));
     if (dx->mem == x->mem) return cn_error_set(e, CN_ERR_ARG, "%s: dx may not be x", fn);
-    CN_TRY(run_per_item(rt, CN_KERNEL_BATCHNORM_CHANNEL_GRADIENT_SUMS, c, 2, n * c * hw,
+    CN_TRY(run_per_channel(rt, CN_KERNEL_BATCHNORM_CHANNEL_GRADIENT_SUMS, CN_KERNEL_BATCHNORM_CHANNEL_GRADIENT_SUMS_GROUP, c, 2, n * c * hw,
                         CN_ARGS(CN_MEM(x), CN_MEM(mean), CN_MEM(dy), CN_MEM(sums), CN_U64(n), CN_U64(c), CN_U64(hw)),
                         e));
     /* [values, sum dy per channel, sum dy (x - mean) per channel], summed over the ranks */

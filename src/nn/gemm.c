@@ -2,6 +2,7 @@
  * measurement and recorded beside the program cache. */
 #include "coopnets/cn_atomic_file.h"
 #include "coopnets/cn_gemm.h"
+#include "coopnets/cn_tuning.h"
 #include "coopnets/cn_util.h"
 
 #include <clblast_c.h>
@@ -11,8 +12,7 @@
 
 /* Our kernels split K into blocks of at most this many (see own_gemm). */
 #define CN_GEMM_K_BLOCK 512
-
-/* cl/gemm.cl's kernels; the state keeps their handles, made on first use. */
+/* cl/gemm.cl's kernels; the state keeps their handles for its build options, made on first use. */
 typedef enum {
     DOT_NT,
     TILE_NN,
@@ -21,6 +21,10 @@ typedef enum {
     TILE_EDGE_NN,
     TILE_EDGE_TN,
     TILE_EDGE_TT,
+    LOCAL_NN,
+    LOCAL_NT,
+    LOCAL_TN,
+    LOCAL_TT,
     GEMM_KERNEL_COUNT
 } gemm_kernel;
 static const char *const gemm_kernel_names[GEMM_KERNEL_COUNT] = {
@@ -31,15 +35,24 @@ static const char *const gemm_kernel_names[GEMM_KERNEL_COUNT] = {
     [TILE_EDGE_NN] = "cn_gemm_tile_edge_nn",
     [TILE_EDGE_TN] = "cn_gemm_tile_edge_tn",
     [TILE_EDGE_TT] = "cn_gemm_tile_edge_tt",
+    [LOCAL_NN] = "cn_gemm_local_nn",
+    [LOCAL_NT] = "cn_gemm_local_nt",
+    [LOCAL_TN] = "cn_gemm_local_tn",
+    [LOCAL_TT] = "cn_gemm_local_tt",
 };
+
+/* The NT dot kernel's block of C per work-item (not tuned). */
+#define CN_GEMM_DOT_M 3
+#define CN_GEMM_DOT_N 4
 
 /* The per-runtime state behind rt->gemm. */
 struct cn_gemm {
     cn_gemm_backend backend; /* CN_GEMM_AUTO until chosen */
     int clblast_used;        /* CLBlast holds programs for our context until its cache is cleared */
+    unsigned dot_vector;     /* the NT dot kernel's vector width: the device's preferred, 8 or 16 */
+    cn_kernel_variant variant; /* our kernels' variant (cn_tuning) that options was made for */
     char options[160];       /* build options of cl/gemm.cl: the block sizes */
-    size_t tile_m, tile_n, dot_m, dot_n;
-    size_t local[3]; /* the work-group wanted; cn_local_size fits it to the device and kernel */
+    size_t local[3]; /* the register kernels' work-group wanted; cn_local_size fits it to the device and kernel */
     cl_kernel kernels[GEMM_KERNEL_COUNT]; /* built with options; NULL until first launched */
 };
 
@@ -52,11 +65,9 @@ static void gemm_release(cn_runtime *rt) {
     rt->gemm_release = NULL;
 }
 
-/* Block sizes for this device. CPUs (PoCL) run one work-item per work-group, so there is one
- * machine-code build per kernel, and get register tiles sized to the vector registers: with
- * 8-wide floats (AVX2, 16 registers) a 6 x 16 tile keeps 12 accumulators, the B row and the
- * broadcast in registers; with 16-wide floats (AVX-512, 32 registers) 8 x 16 (DESIGN §4). Other
- * devices get small work-groups; there CLBlast is expected to win the measurement anyway. */
+/* CPUs (PoCL) run the register kernels one work-item per work-group, so there is one machine-code
+ * build per kernel; other devices get small work-groups. The tile sizes are the variant's
+ * (cn_tuning: the tuning database, else the heuristic). */
 static cn_status gemm_state(cn_runtime *rt, struct cn_gemm **out, cn_error *e) {
     if (rt->gemm) {
         *out = rt->gemm;
@@ -67,14 +78,7 @@ static cn_status gemm_state(cn_runtime *rt, struct cn_gemm **out, cn_error *e) {
     cl_uint width = 0;
     clGetDeviceInfo(rt->device.id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
     const int cpu = (rt->device.type & CL_DEVICE_TYPE_CPU) != 0;
-    const unsigned dot_vector = width >= 16 ? 16 : 8;
-    g->tile_m = cpu && width < 16 ? 6 : 8;
-    g->tile_n = 16;
-    g->dot_m = 3;
-    g->dot_n = 4;
-    snprintf(g->options, sizeof g->options,
-             "-DCN_GEMM_TM=%zu -DCN_GEMM_TN=%zu -DCN_GEMM_DM=%zu -DCN_GEMM_DN=%zu -DCN_GEMM_DV=%u", g->tile_m,
-             g->tile_n, g->dot_m, g->dot_n, dot_vector);
+    g->dot_vector = width >= 16 ? 16 : 8;
     g->local[0] = cpu ? 1 : 8;
     g->local[1] = cpu ? 1 : 8;
     g->local[2] = 1;
@@ -82,6 +86,23 @@ static cn_status gemm_state(cn_runtime *rt, struct cn_gemm **out, cn_error *e) {
     rt->gemm_release = gemm_release;
     *out = g;
     return CN_OK;
+}
+
+/* Our kernels' variant now (tune and tests switch it; a clblast entry leaves ours the heuristic),
+ * with st->options made for it. */
+static cn_kernel_variant own_variant(cn_runtime *rt, struct cn_gemm *st) {
+    cn_kernel_variant v = cn_tuning_variant(rt, CN_TUNED_GEMM, NULL);
+    if (v.kind == CN_VARIANT_CLBLAST) v = cn_tuning_heuristic(rt, CN_TUNED_GEMM);
+    if (st->options[0] && v.kind == st->variant.kind && v.p == st->variant.p && v.q == st->variant.q) return v;
+    st->variant = v;
+    memset(st->kernels, 0, sizeof st->kernels); /* built with the options before (the runtime owns them) */
+    if (v.kind == CN_VARIANT_LOCAL)
+        snprintf(st->options, sizeof st->options, "-DCN_GEMM_LT=%u -DCN_GEMM_LW=%u", v.p, v.q);
+    else
+        snprintf(st->options, sizeof st->options,
+                 "-DCN_GEMM_TM=%u -DCN_GEMM_TN=%u -DCN_GEMM_DM=%d -DCN_GEMM_DN=%d -DCN_GEMM_DV=%u", v.p, v.q,
+                 CN_GEMM_DOT_M, CN_GEMM_DOT_N, st->dot_vector);
+    return v;
 }
 
 /* ---- argument checks -------------------------------------------------------------------------- */
@@ -134,13 +155,20 @@ static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 /* One launch of `kernel` over the C region [row_begin, row_end) x [col_begin, col_end), blocks of
  * block_m x block_n per work-item. */
+/* Kernel `kernel` built with st->options, looked up once per options. */
+static cn_status gemm_kernel_handle(cn_runtime *rt, struct cn_gemm *st, gemm_kernel kernel, cl_kernel *k, cn_error *e) {
+    if (!st->kernels[kernel])
+        CN_TRY(cn_kernel_get(rt, "gemm", st->options, gemm_kernel_names[kernel], &st->kernels[kernel], e));
+    *k = st->kernels[kernel];
+    return CN_OK;
+}
+
 static cn_status launch_region(cn_runtime *rt, struct cn_gemm *st, gemm_kernel kernel, const cn_gemm_args *g,
                                size_t batch, size_t block_m, size_t block_n, size_t row_begin, size_t row_end,
                                size_t col_begin, size_t col_end, cn_error *e) {
     if (row_end <= row_begin || col_end <= col_begin) return CN_OK;
-    if (!st->kernels[kernel])
-        CN_TRY(cn_kernel_get(rt, "gemm", st->options, gemm_kernel_names[kernel], &st->kernels[kernel], e));
-    cl_kernel k = st->kernels[kernel];
+    cl_kernel k;
+    CN_TRY(gemm_kernel_handle(rt, st, kernel, &k, e));
     /* Consecutive work-items share a block of A rows (columns first) or a panel of B (rows first);
      * the other operand is read again for each such block, so that should be the smaller one. */
     const int rows_first = g->m < g->n;
@@ -160,13 +188,44 @@ static cn_status launch_region(cn_runtime *rt, struct cn_gemm *st, gemm_kernel k
                              product_flops(rows, cols, g->k, batch), product_bytes(rows, cols, g->k, batch, g->beta), e);
 }
 
+/* The local-memory kernel: one launch over all of C, a work-group per LT x LT tile, exactly the
+ * work-group its reqd_work_group_size names. */
+static cn_status launch_local(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
+                              cn_error *e) {
+    static const gemm_kernel kernels[2][2] = {{LOCAL_NN, LOCAL_NT}, {LOCAL_TN, LOCAL_TT}};
+    const gemm_kernel kernel = kernels[g->trans_a != 0][g->trans_b != 0];
+    const char *name = gemm_kernel_names[kernel];
+    cl_kernel k;
+    CN_TRY(gemm_kernel_handle(rt, st, kernel, &k, e));
+    const size_t tile = st->variant.p, rows = st->variant.p / st->variant.q;
+    const size_t wanted[3] = {tile, rows, 1};
+    size_t local[3];
+    CN_TRY(cn_local_size(rt, k, 3, wanted, local, e));
+    if (local[0] != tile || local[1] != rows)
+        return cn_error_set(e, CN_ERR_ARG,
+                            "GEMM variant local %zu/%zu needs work-groups of %zu x %zu, but kernel %s on device %d "
+                            "(%s) allows only %zu x %zu: choose another variant (coopnets_cl tune)",
+                            tile, (size_t)st->variant.q, tile, rows, name, rt->device.index, rt->device.name, local[0],
+                            local[1]);
+    const size_t global[3] = {ceil_div(g->n, tile) * tile, ceil_div(g->m, tile) * rows, batch};
+    const cn_arg args[] = {
+        CN_U64(g->m),        CN_U64(g->n),        CN_U64(g->k),        CN_F32(g->alpha),   CN_F32(g->beta),
+        CN_MEM(g->a),        CN_U64(g->a_offset), CN_U64(g->lda),      CN_U64(g->a_stride),
+        CN_MEM(g->b),        CN_U64(g->b_offset), CN_U64(g->ldb),      CN_U64(g->b_stride),
+        CN_MEM(g->c),        CN_U64(g->c_offset), CN_U64(g->ldc),      CN_U64(g->c_stride),
+        CN_U64(0),           CN_U64(0),           CN_U64(g->m),        CN_U64(g->n),       CN_I32(0)};
+    return cn_launch_counted(rt, k, 3, global, local, args, sizeof args / sizeof *args,
+                             product_flops(g->m, g->n, g->k, batch), product_bytes(g->m, g->n, g->k, batch, g->beta), e);
+}
+
 static cn_status own_gemm_block(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
                                 cn_error *e) {
+    if (st->variant.kind == CN_VARIANT_LOCAL) return launch_local(rt, st, g, batch, e);
     if (!g->trans_a && g->trans_b)
-        return launch_region(rt, st, DOT_NT, g, batch, st->dot_m, st->dot_n, 0, g->m, 0, g->n, e);
+        return launch_region(rt, st, DOT_NT, g, batch, CN_GEMM_DOT_M, CN_GEMM_DOT_N, 0, g->m, 0, g->n, e);
     const gemm_kernel full = g->trans_a ? (g->trans_b ? TILE_TT : TILE_TN) : TILE_NN;
     const gemm_kernel edge = g->trans_a ? (g->trans_b ? TILE_EDGE_TT : TILE_EDGE_TN) : TILE_EDGE_NN;
-    const size_t tm = st->tile_m, tn = st->tile_n;
+    const size_t tm = st->variant.p, tn = st->variant.q;
     const size_t m_whole = g->m / tm * tm, n_whole = g->n / tn * tn;
     CN_TRY(launch_region(rt, st, full, g, batch, tm, tn, 0, m_whole, 0, n_whole, e));
     CN_TRY(launch_region(rt, st, edge, g, batch, tm, tn, 0, g->m, n_whole, g->n, e));      /* right strip */
@@ -176,8 +235,8 @@ static cn_status own_gemm_block(cn_runtime *rt, struct cn_gemm *st, const cn_gem
 /* Long reductions run as successive products over blocks of K, each adding into C: a work-item
  * then streams panels that stay in cache (k = 8192 ran at a fifth of the speed of k = 512). The
  * blocks and their order depend only on k, so results are reproducible. */
-static cn_status own_gemm(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
-                          cn_error *e) {
+static cn_status own_gemm(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch, cn_error *e) {
+    own_variant(rt, st);
     const size_t blocks = g->k > CN_GEMM_K_BLOCK ? (g->k + CN_GEMM_K_BLOCK - 1) / CN_GEMM_K_BLOCK : 1;
     const size_t step = (g->k + blocks - 1) / blocks;
     size_t kb = 0;
@@ -393,6 +452,14 @@ cn_status cn_gemm_select(cn_runtime *rt, cn_gemm_backend backend, cn_error *e) {
             return cn_error_set(e, CN_ERR_ARG, "COOPNETS_GEMM must be \"clblast\" or \"own\", not \"%s\"", forced);
         return CN_OK;
     }
+    /* A tuned (or given) variant names the backend too: the tuning database supersedes the record. */
+    cn_variant_origin origin;
+    const cn_kernel_variant tuned = cn_tuning_variant(rt, CN_TUNED_GEMM, &origin);
+    if (origin != CN_VARIANT_FROM_HEURISTIC) {
+        st->backend = tuned.kind == CN_VARIANT_CLBLAST ? CN_GEMM_CLBLAST : CN_GEMM_OWN;
+        return CN_OK;
+    }
+    own_variant(rt, st); /* the record is keyed on the heuristic's block sizes */
     char path[1100];
     const int recorded = record_path(rt, st, path, sizeof path);
     cn_gemm_backend choice = CN_GEMM_OWN;
@@ -409,6 +476,7 @@ cn_status cn_gemm_select(cn_runtime *rt, cn_gemm_backend backend, cn_error *e) {
 cn_status cn_gemm_program(cn_runtime *rt, cn_error *e) {
     struct cn_gemm *st = NULL;
     CN_TRY(gemm_state(rt, &st, e));
+    own_variant(rt, st);
     cl_program p;
     return cn_program_get(rt, "gemm", st->options, &p, e);
 }

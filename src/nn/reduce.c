@@ -2,6 +2,7 @@
 #include "coopnets/cn_reduce.h"
 
 #include "coopnets/cn_elementwise.h"
+#include "coopnets/cn_tuning.h"
 
 /* Values summed by one work-item: long enough to amortise a work-item, short enough that a single
  * long row (rows = 1) still spreads over the device. Fixed, so results do not depend on the device. */
@@ -26,6 +27,20 @@ static cn_status reduce_chunks(cn_runtime *rt, int square, size_t rows, size_t c
                           CN_I32(square));
 }
 
+/* The work-group variant: a group of G per row, one pass, no workspace. */
+static cn_status reduce_rows_group(cn_runtime *rt, int square, size_t rows, size_t cols, size_t group,
+                                   const cn_buffer *x, cn_buffer *out, cn_error *e) {
+    cl_kernel k;
+    CN_TRY(cn_kernel_by_id(rt, CN_KERNEL_REDUCE_ROWS_GROUP, &k, e));
+    size_t local;
+    CN_TRY(cn_local_size(rt, k, 1, &group, &local, e));
+    const size_t global = rows * local;
+    const cn_arg args[] = {CN_MEM(x), CN_MEM(out), CN_U64(cols), CN_I32(square), CN_LOCAL(local * 2 * sizeof(float))};
+    const double values = (double)(rows * cols);
+    return cn_launch_counted(rt, k, 1, &global, &local, args, sizeof args / sizeof *args, values,
+                             values * sizeof(float), e);
+}
+
 cn_status cn_reduce_rows(cn_runtime *rt, cn_reduce_op op, size_t rows, size_t cols, const cn_buffer *x, cn_buffer *out,
                          cn_buffer *ws, cn_error *e) {
     const char *fn = "cn_reduce_rows";
@@ -35,8 +50,11 @@ cn_status cn_reduce_rows(cn_runtime *rt, cn_reduce_op op, size_t rows, size_t co
     CN_TRY(cn_buffer_check_floats(out, rows, fn, "out", e));
     int square = op == CN_REDUCE_SUM_SQUARES;
     size_t chunks = chunks_per_row(cols);
+    /* The workspace is part of the contract whichever variant runs, so a caller works with both. */
+    if (chunks > 1) CN_TRY(cn_buffer_check_floats(ws, rows * chunks, fn, "ws (cn_reduce_workspace_floats)", e));
+    const cn_kernel_variant v = cn_tuning_variant(rt, CN_TUNED_REDUCE, NULL);
+    if (v.kind == CN_VARIANT_GROUP) return reduce_rows_group(rt, square, rows, cols, v.p, x, out, e);
     if (chunks == 1) return reduce_chunks(rt, square, rows, cols, 1, cols, x, out, e);
-    CN_TRY(cn_buffer_check_floats(ws, rows * chunks, fn, "ws (cn_reduce_workspace_floats)", e));
     CN_TRY(reduce_chunks(rt, square, rows, cols, chunks, CN_REDUCE_CHUNK, x, ws, e));
     return reduce_chunks(rt, 0, rows, chunks, 1, chunks, ws, out, e);
 }

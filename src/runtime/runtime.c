@@ -74,6 +74,7 @@ void cn_runtime_close(cn_runtime *rt) {
     if (!rt) return;
     if (rt->queue) clFinish(rt->queue);
     if (rt->gemm_release) rt->gemm_release(rt);
+    if (rt->tuning_release) rt->tuning_release(rt);
     cn_programs_release(rt);
     if (rt->queue) clReleaseCommandQueue(rt->queue);
     if (rt->context) clReleaseContext(rt->context);
