@@ -340,19 +340,14 @@ int main(void) {
     };
     /* CN_TEST_QUICK=1 (the Oclgrind test, where every work-item is interpreted): shapes up to 2000
      * values, and the first three variants (a work-item per channel, groups of 64 and 256). */
-    const char *quick_env = getenv("CN_TEST_QUICK");
-    const int quick = quick_env && strcmp(quick_env, "1") == 0;
+    const int quick = cn_test_quick();
     if (quick) printf("CN_TEST_QUICK=1: only the shapes of up to 2000 values, the first three variants\n");
     cn_kernel_variant variants[16];
-    size_t count = cn_tuning_candidates(rt, CN_TUNED_BATCHNORM, variants, 16);
-    if (quick && count > 3) count = 3;
+    const size_t count = cn_test_variants(rt, CN_TUNED_BATCHNORM, variants, 16);
     int groups = 0;
-    for (size_t v = 0; v < count && v < 16; v++) {
-        char name[64];
-        cn_kernel_variant_format(variants[v], name, sizeof name);
-        printf("variant %s\n", name);
+    for (size_t v = 0; v < count; v++) {
         groups += variants[v].kind == CN_VARIANT_GROUP;
-        CHECK_OK(cn_tuning_set(rt, CN_TUNED_BATCHNORM, variants[v], TE));
+        cn_test_use_variant(rt, CN_TUNED_BATCHNORM, variants[v]);
         /* The 10^6-value channels (the Kahan sums' test) take most of the time: the first two
          * variants (a work-item per channel, groups of 64) run them, every variant the rest. */
         const size_t most_values = quick ? 2000 : v < 2 ? (size_t)-1 : 100000;

@@ -240,8 +240,7 @@ static void check_own_variants(cn_runtime *rt) {
 
 int main(void) {
     cn_runtime *rt = cn_test_runtime();
-    const char *quick_env = getenv("CN_TEST_QUICK");
-    quick = quick_env && strcmp(quick_env, "1") == 0;
+    quick = cn_test_quick();
     if (quick) {
         printf("CN_TEST_QUICK=1: our kernels' first three variants on small cases (CLBlast, refusals and AUTO not "
                "checked)\n");

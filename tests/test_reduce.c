@@ -119,21 +119,16 @@ int main(void) {
     /* CN_TEST_QUICK=1 (the Oclgrind test, where every work-item is interpreted): a few small shapes
      * (one with a second pass) and the first three variants (chunks, groups of 64 and 256). */
     static const shape quick_shapes[] = {{1, 1, -1, 1}, {5, 999, 0.5, 1.5}, {33, 3, -1, 1}, {2, 4097, -1, 1}};
-    const char *quick_env = getenv("CN_TEST_QUICK");
-    const int quick = quick_env && strcmp(quick_env, "1") == 0;
+    const int quick = cn_test_quick();
     if (quick) printf("CN_TEST_QUICK=1: four small shapes, the first three variants\n");
     const shape *list = quick ? quick_shapes : shapes;
     const size_t shape_count = quick ? sizeof quick_shapes / sizeof *quick_shapes : sizeof shapes / sizeof *shapes;
     cn_kernel_variant variants[16];
-    size_t count = cn_tuning_candidates(rt, CN_TUNED_REDUCE, variants, 16);
-    if (quick && count > 3) count = 3;
+    const size_t count = cn_test_variants(rt, CN_TUNED_REDUCE, variants, 16);
     int groups = 0;
-    for (size_t v = 0; v < count && v < 16; v++) {
-        char name[64];
-        cn_kernel_variant_format(variants[v], name, sizeof name);
-        printf("variant %s\n", name);
+    for (size_t v = 0; v < count; v++) {
         groups += variants[v].kind == CN_VARIANT_GROUP;
-        CHECK_OK(cn_tuning_set(rt, CN_TUNED_REDUCE, variants[v], TE));
+        cn_test_use_variant(rt, CN_TUNED_REDUCE, variants[v]);
         for (size_t k = 0; k < shape_count; k++) test_shape(rt, &list[k], &rng);
     }
     /* The smallest group candidate is 16 work-items: a device capped below that has only "item". */

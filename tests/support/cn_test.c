@@ -238,3 +238,21 @@ char *cn_test_losses_of(const char *run) {
     fclose(out);
     return all;
 }
+
+int cn_test_quick(void) {
+    const char *quick = getenv("CN_TEST_QUICK");
+    return quick && strcmp(quick, "1") == 0;
+}
+
+size_t cn_test_variants(cn_runtime *rt, cn_kernel_family f, cn_kernel_variant *out, size_t max) {
+    size_t count = cn_tuning_candidates(rt, f, out, max);
+    if (count > max) count = max;
+    return cn_test_quick() && count > 3 ? 3 : count;
+}
+
+void cn_test_use_variant(cn_runtime *rt, cn_kernel_family f, cn_kernel_variant v) {
+    char name[64];
+    cn_kernel_variant_format(v, name, sizeof name);
+    printf("variant %s\n", name);
+    CHECK_OK(cn_tuning_set(rt, f, v, TE));
+}

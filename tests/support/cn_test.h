@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "coopnets/cn_runtime.h"
+#include "coopnets/cn_tuning.h"
 
 extern int cn_test_failures, cn_test_checks;
 
@@ -99,5 +100,14 @@ char *cn_test_losses_of(const char *run);
 /* Prints a summary and returns the exit status: 0 only when at least one check ran and every
  * check passed. */
 int cn_test_finish(void);
+
+/* CN_TEST_QUICK=1, which the Oclgrind test sets (it interprets every work-item): the kernel-variant
+ * tests take small shapes and the first three variants. */
+int cn_test_quick(void);
+/* The variants of family f the device can run, the heuristic first (cn_tuning_candidates): at most
+ * max, and at most three under cn_test_quick. */
+size_t cn_test_variants(cn_runtime *rt, cn_kernel_family f, cn_kernel_variant *out, size_t max);
+/* Makes v family f's variant from now on, saying which. */
+void cn_test_use_variant(cn_runtime *rt, cn_kernel_family f, cn_kernel_variant v);
 
 #endif
