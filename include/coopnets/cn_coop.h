@@ -73,6 +73,8 @@ cn_status cn_coop_create_on(cn_runtime *rt, const cn_config *c, cn_dist *dist, c
 void cn_coop_free(cn_runtime *rt, cn_coop *coop);
 cn_status cn_coop_init_weights(cn_runtime *rt, cn_coop *coop, cn_error *e);
 
+/* Algorithm D with persistent chains: the chains are state kept across iterations. */
+int cn_coop_persistent_chains(const cn_coop *coop);
 /* Before rank 0 writes a checkpoint, every rank calls this: the state that lives split over the
  * ranks (persistent chains) is gathered to rank 0. Nothing to do for one process. */
 cn_status cn_coop_prepare_save(cn_runtime *rt, cn_coop *coop, cn_error *e);

@@ -22,7 +22,7 @@ cn_status cn_algorithm_init_chains(cn_runtime *rt, cn_coop *coop, uint64_t itera
 }
 
 cn_status cn_algorithm_prepare(cn_runtime *rt, cn_coop *coop, size_t dataset_count, cn_error *e) {
-    if (coop->config.mode == CN_MODE_DESCRIPTOR && coop->config.descriptor.chain_init == CN_CHAINS_PERSISTENT)
+    if (cn_coop_persistent_chains(coop))
         return cn_algorithm_init_chains(rt, coop, 0, e);
     if (coop->config.mode != CN_MODE_GENERATOR) return CN_OK;
     size_t floats = dataset_count * coop->latent_floats;

@@ -84,7 +84,7 @@ typedef struct array {
 static cn_status arrays_of(cn_runtime *rt, const cn_coop *coop, array *out, int *count, cn_error *e) {
     *count = 0;
     if (coop->latents) out[(*count)++] = (array){"latents", coop->latent_count, coop->latent_floats, coop->latents, 0};
-    if (coop->config.mode == CN_MODE_DESCRIPTOR && coop->config.descriptor.chain_init == CN_CHAINS_PERSISTENT) {
+    if (cn_coop_persistent_chains(coop)) {
         if (cn_dist_size(coop->dist) > 1) { /* split over the ranks: cn_coop_prepare_save gathered them */
             if (!coop->gathered_chains)
                 return cn_error_set(e, CN_ERR_ARG, "the chains of the other ranks were not gathered for the checkpoint");

@@ -157,9 +157,12 @@ cn_status cn_coop_gather_rows(cn_runtime *rt, cn_coop *coop, const cn_buffer *b,
     return s;
 }
 
+int cn_coop_persistent_chains(const cn_coop *coop) {
+    return coop->config.mode == CN_MODE_DESCRIPTOR && coop->config.descriptor.chain_init == CN_CHAINS_PERSISTENT;
+}
+
 cn_status cn_coop_prepare_save(cn_runtime *rt, cn_coop *coop, cn_error *e) {
-    int persistent = coop->config.mode == CN_MODE_DESCRIPTOR && coop->config.descriptor.chain_init == CN_CHAINS_PERSISTENT;
-    if (!persistent || cn_dist_size(coop->dist) == 1) return CN_OK;
+    if (!cn_coop_persistent_chains(coop) || cn_dist_size(coop->dist) == 1) return CN_OK;
     if (cn_dist_rank(coop->dist) == 0 && !coop->gathered_chains &&
         !(coop->gathered_chains = malloc(bytes_of(coop->chains_total * coop->image_floats))))
         return cn_error_set(e, CN_ERR_NOMEM, "out of memory gathering the chains for the checkpoint");

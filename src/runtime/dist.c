@@ -229,8 +229,7 @@ static cn_status rows_collective(cn_dist *d, const float *mine, size_t total_row
     }
     if (total_rows * floats_per_row > (size_t)INT32_MAX) return too_large(d, total_rows * floats_per_row, what, e);
     int *counts = NULL, *offsets = NULL;
-    if ((to_all || d->rank == 0) && row_layout(d, total_rows, floats_per_row, &counts, &offsets, what, e) != CN_OK)
-        return e ? e->status : CN_ERR_NOMEM;
+    if (to_all || d->rank == 0) CN_TRY(row_layout(d, total_rows, floats_per_row, &counts, &offsets, what, e));
     MPI_Request r;
     /* the receiver's own rows may already lie in place */
     int in_place = (to_all || d->rank == 0) && mine == all + start * floats_per_row;
@@ -295,8 +294,7 @@ cn_status cn_dist_gather_rows(cn_dist *d, const float *mine, size_t total_rows, 
 }
 cn_status cn_dist_allgather_rows(cn_dist *d, const float *mine, size_t total_rows, size_t floats_per_row, float *all,
                                  const char *what, cn_error *e) {
-    memmove(all, mine, total_rows * floats_per_row * sizeof(float));
-    return CN_OK;
+    return cn_dist_gather_rows(d, mine, total_rows, floats_per_row, all, what, e);
 }
 cn_status cn_dist_broadcast(cn_dist *d, void *data, size_t bytes, const char *what, cn_error *e) { return CN_OK; }
 
