@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 export POCL_CACHE_DIR=${POCL_CACHE_DIR:-$HOME/.cache/pocl/kcache}
 mkdir -p "$POCL_CACHE_DIR"
 bash tools/setup.sh
-(cd build && ctest --output-on-failure --timeout 900 "$@")
+if ! (cd build && ctest --output-on-failure --timeout 900 "$@"); then
+  bash tools/ctest_failures.sh build || true
+  exit 1
+fi
 # The same suite under ASan + UBSan + LeakSanitizer (its own build in build-asan/).
 [ "${CN_SKIP_SANITIZE:-0}" = 1 ] || bash tools/sanitize.sh
