@@ -497,9 +497,9 @@ static void test_idx(void) {
     write_idx(temp("long.idx.gz"), 1, 8, 3, (int[]){IDX_N - 1, IDX_SIDE, IDX_SIDE}, idx_images, sizeof idx_images);
     check_error(cn_idx_read(temp("long.idx.gz"), &x, TE), CN_ERR_FORMAT, temp("long.idx.gz"), "bytes more",
                 "IDX longer than its dims");
-    write_idx(temp("float.idx"), 0, 0x0d, 3, dims, idx_images, sizeof idx_images);
-    check_error(cn_idx_read(temp("float.idx"), &x, TE), CN_ERR_FORMAT, temp("float.idx"), "0x0d",
-                "IDX of floats");
+    write_idx(temp("short16.idx"), 0, 0x0b, 3, dims, idx_images, sizeof idx_images);
+    check_error(cn_idx_read(temp("short16.idx"), &x, TE), CN_ERR_FORMAT, temp("short16.idx"), "0x0b",
+                "IDX of 16-bit integers");
     write_bytes(temp("magic.idx"), "\x01\x02\x08\x03", 4);
     check_error(cn_idx_read(temp("magic.idx"), &x, TE), CN_ERR_FORMAT, temp("magic.idx"), "not an IDX", "bad magic");
     write_bytes(temp("header.idx"), "\x00\x00\x08\x03\x00\x00", 6);
@@ -521,6 +521,40 @@ static void test_idx(void) {
     check_error(cn_dataset_load(&c, 0, &d, TE), CN_ERR_FORMAT, temp("labels.idx"), "dimensions",
                 "labels used as images");
     CHECK(d.images == NULL, "a failed load left images behind");
+}
+
+/* Float32 IDX (the samples `evaluate --generated` reads): written [n][c][h][w], stored channel
+ * last and big-endian, read back as a data set bit for bit, unscaled; no resizing. */
+static void test_idx_floats(void) {
+    printf("IDX float32:\n");
+    enum { N = 3, C = 3, SIDE = 5, VALUES = N * C * SIDE * SIDE };
+    float images[VALUES];
+    for (int i = 0; i < VALUES; i++) images[i] = (float)((double)(cn_test_next(&rng) % 2001) / 1000.0 - 1.0);
+    images[7] = -0.0f, images[8] = 1e-30f; /* exact bits: -0 and tiny values survive too */
+    CHECK_OK(cn_idx_write_floats(temp("rgb.idx"), images, N, C, SIDE, SIDE, TE));
+    cn_idx x = {0};
+    CHECK_OK(cn_idx_read(temp("rgb.idx"), &x, TE));
+    CHECK(x.type == CN_IDX_FLOAT && x.ndims == 4 && x.dims[0] == N && x.dims[1] == SIDE && x.dims[2] == SIDE &&
+              x.dims[3] == C && x.size == 4 * (size_t)VALUES,
+          "float IDX header: type 0x%02x, %d dims", x.type, x.ndims);
+    /* channel last on disk: value (image 1, channel 2, pixel 4) sits at ((1 * 25 + 4) * 3 + 2) */
+    if (x.data) CHECK(cn_idx_float(&x, (1 * 25 + 4) * 3 + 2) == images[(1 * C + 2) * 25 + 4], "float IDX layout");
+    cn_idx_free(&x);
+    cn_dataset d = {0};
+    cn_data_config c = idx_config(temp("rgb.idx"), NULL, SIDE, C, CN_SCALE_MINMAX);
+    CHECK_OK(cn_dataset_load(&c, 0, &d, TE));
+    CHECK(d.images && d.count == N && memcmp(d.images, images, sizeof images) == 0,
+          "float IDX images differ from what was written (they are not scaled)");
+    cn_dataset_free(&d);
+    c = idx_config(temp("rgb.idx"), NULL, SIDE + 1, C, CN_SCALE_MINMAX);
+    check_error(cn_dataset_load(&c, 0, &d, TE), CN_ERR_FORMAT, temp("rgb.idx"), "not resized", "float IDX resized");
+    c = idx_config(temp("rgb.idx"), NULL, SIDE, 1, CN_SCALE_MINMAX);
+    check_error(cn_dataset_load(&c, 0, &d, TE), CN_ERR_FORMAT, temp("rgb.idx"), "3 channel", "float IDX to gray");
+    images[3 * SIDE * SIDE] = NAN;
+    CHECK_OK(cn_idx_write_floats(temp("nan.idx"), images, N, C, SIDE, SIDE, TE));
+    c = idx_config(temp("nan.idx"), NULL, SIDE, C, CN_SCALE_MINMAX);
+    check_error(cn_dataset_load(&c, 0, &d, TE), CN_ERR_FORMAT, temp("nan.idx"), "image 1 holds nan", "NaN in float IDX");
+    CHECK(d.images == NULL, "a failed float load left images behind");
 }
 
 /* ---- folders, categories, texture ----------------------------------------------------------------- */
@@ -919,6 +953,7 @@ int main(void) {
     test_png_write();
     test_fit();
     test_idx();
+    test_idx_floats();
     test_folders();
     test_synthetic();
     test_permutation();

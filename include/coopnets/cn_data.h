@@ -47,17 +47,31 @@ void cn_dataset_permutation(uint32_t *perm, size_t n, uint64_t seed, uint64_t ep
  * dst, laid out [count][channels][height][width]. perm holds d->count entries. */
 void cn_dataset_gather(const cn_dataset *d, const uint32_t *perm, size_t start, size_t count, float *dst);
 
-/* An IDX file as stored: up to 4 dimensions of unsigned bytes (type 0x08). Gzip or raw. */
+/* An IDX file as stored: up to 4 dimensions of unsigned bytes (type 0x08) or float32 (0x0d). Gzip or raw. */
+#define CN_IDX_UBYTE 0x08
+#define CN_IDX_FLOAT 0x0d
 typedef struct cn_idx {
     int ndims;
     int dims[4];
-    uint8_t *data; /* dims[0] × ... × dims[ndims-1] bytes */
-    size_t size;
+    int type;      /* CN_IDX_UBYTE or CN_IDX_FLOAT */
+    uint8_t *data; /* the elements as stored: one byte each, or four (a big-endian float32) */
+    size_t size;   /* bytes: dims[0] × ... × dims[ndims-1] × the element's size */
 } cn_idx;
 
 /* Checks the magic, the type and that the data is exactly as long as the dimensions say. */
 cn_status cn_idx_read(const char *path, cn_idx *out, cn_error *e);
 void cn_idx_free(cn_idx *x);
+/* Element i of a CN_IDX_FLOAT file. */
+float cn_idx_float(const cn_idx *x, size_t i);
+/* Writes images [n][c][h][w] as a float32 IDX file of n × h × w (c = 1) or n × h × w × c, the
+ * values as they are (what an IDX image data set of float32 is read back as). Atomic. */
+cn_status cn_idx_write_floats(const char *path, const float *images, int n, int c, int h, int w, cn_error *e);
+/* An IDX file already read as a data set (what cn_dataset_load does with cfg->path): unsigned
+ * bytes are fitted to cfg's size and channels and scaled; float32 images must already have that
+ * size and channel count, and are taken as they are (finite values, the model's [-1, 1]).
+ * cfg->path names the file in messages; labels (unsigned bytes) may be NULL. */
+cn_status cn_dataset_from_idx(const cn_data_config *cfg, const cn_idx *images, const cn_idx *labels, cn_dataset *out,
+                              cn_error *e);
 
 /* Writes images [n][c][h][w] (values in [-1, 1], clamped; NaN shows black) as one PNG with `cols`
  * tiles per row (cols <= 0: a square-ish grid) separated by 2-pixel white gaps. c is 1 or 3.

@@ -92,23 +92,35 @@ typedef struct cn_evaluation cn_evaluation;
 typedef struct cn_evaluate_options {
     const char *train_images; /* the IDX training images; the t10k- test split is found by name */
     const char *classifier;   /* its file; NULL: cn_classifier_default_path */
-    size_t count;             /* samples and real images per set (>= 2; fewer when a split is smaller) */
-    uint64_t seed;            /* keys the samples' latent draws */
+    /* samples and real images per set (>= 2; fewer when a split is smaller); 0 with sample files:
+     * as many as the generated file holds */
+    size_t count;
+    uint64_t seed;      /* keys the samples' latent draws */
+    int revision_steps; /* descriptor Langevin steps that revise the samples; 0: the model's own */
+    /* Scored in place of a model's samples (cn_evaluate_run without a model): IDX files of at least
+     * `count` images at the classifier's size and channels, of float32 in the model's [-1, 1] (as
+     * cn_idx_write_floats writes them), or of unsigned bytes scaled as the real images are. The
+     * real images are scaled as the classifier's were. revised_file may be NULL. */
+    const char *generated_file, *revised_file;
+    /* Not NULL: a model's scored samples are also written to <prefix>-generated.idx and
+     * <prefix>-revised.idx (float32 IDX), which score the same as generated_file and revised_file. */
+    const char *samples_prefix;
     /* Called once the data and the classifier are loaded (ev has the paths, count and the
      * classifier's accuracy), before the sampling; NULL: not called. */
     void (*on_loaded)(void *user, const cn_evaluation *ev);
     void *user;
 } cn_evaluate_options;
 
-/* The scores of a model against the real-data floor. The sets a model cannot make are absent:
- * generated samples need a generator, revised ones a generator and a descriptor with Langevin
- * steps, and the descriptor's f a descriptor. A further block of statistics goes here with its
- * own has_ flag. */
+/* The scores of a model (or of sample files) against the real-data floor. The sets a model cannot
+ * make are absent: generated samples need a generator, revised ones a generator and a descriptor
+ * with Langevin steps, and the descriptor's f a descriptor (sample files have none). A further
+ * block of statistics goes here with its own has_ flag. */
 struct cn_evaluation {
     char test_images[CN_PATH_MAX], classifier[CN_PATH_MAX];
     size_t count;
     double classifier_test_accuracy;
     int has_descriptor, has_generated, has_revised;
+    int revision_steps;                        /* of a model's revised samples; 0 for sample files */
     double f_observed, f_generated, f_revised; /* the descriptor's mean f of the test images and the samples */
     double fd_train_vs_test, is_test, is_train; /* the real-data floor */
     double fd_generated, is_generated;          /* FD against the test images, and IS */
@@ -116,8 +128,10 @@ struct cn_evaluation {
 };
 
 /* Samples `count` images from the model (generated and, where it can, revised), scores them and
- * the real train and test images in the classifier's feature space. A classifier of more than 64
- * classes or of another image shape than the model's is CN_ERR_ARG. */
+ * the real train and test images in the classifier's feature space. coop NULL: scores
+ * o->generated_file (and o->revised_file) instead, by the same code. A classifier of more than 64
+ * classes or of another image shape than the model's is CN_ERR_ARG; a sample file of another shape
+ * or of fewer than `count` images is CN_ERR_FORMAT naming it. */
 cn_status cn_evaluate_run(cn_runtime *rt, cn_coop *coop, const cn_evaluate_options *o, cn_evaluation *ev,
                           cn_error *e);
 

@@ -112,19 +112,35 @@ const cn_cli_command cn_cli_commands[] = {
      "  --force             save even below 90% test accuracy (default: refuse)\n", 0},
     {"evaluate", cn_cmd_evaluate, "descriptor f, Frechet distance and Inception-style score of a checkpoint's samples",
      "usage: coopnets_cl evaluate CKPT [--data TRAIN_IMAGES_IDX] [--classifier FILE] [--count N]\n"
-     "                                 [--seed S] [--out FILE.json]\n",
+     "                                 [--seed S] [--revision-steps R] [--save-samples PREFIX]\n"
+     "                                 [--out FILE.json]\n"
+     "       coopnets_cl evaluate --generated IDX [--revised IDX] [--data TRAIN_IMAGES_IDX] [--classifier FILE]\n"
+     "                                 [--count N] [--out FILE.json]\n",
      "Scores a checkpoint's samples: the descriptor's mean f, and a Frechet distance and Inception-style\n"
      "score in the features of train-classifier's classifier (not Inception-v3), each next to the\n"
      "real-data floor. A texture model instead gets three numbers against its observed image: not a\n"
      "copy (tile distance, next to the photograph's halves), same statistics (a Gram distance, next to\n"
-     "its floor and ceilings) and diversity (tile distance between samples).\n",
+     "its floor and ceilings) and diversity (tile distance between samples).\n"
+     "With --generated it scores images made elsewhere (another implementation's samples) by the same\n"
+     "code and against the same floor; --save-samples writes a checkpoint's samples in that form.\n",
      "  CKPT                a checkpoint file, or a run folder (its newest checkpoint)\n"
      "  --data TRAIN_IMAGES_IDX\n"
      "                      IDX training images; their labels and t10k- test split are found by name\n"
-     "                      (default: the model's own data, when it is such a file)\n"
+     "                      (default: the model's own data, when it is such a file; with --generated\n"
+     "                      /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz)\n"
      "  --classifier FILE   the classifier (default <program cache>/classifier-<data folder>.cncl)\n"
-     "  --count N           samples, and real images of each split, N >= 2 (default 1000; texture: 16)\n"
+     "  --count N           samples, and real images of each split, N >= 2 (default 1000; texture: 16;\n"
+     "                      --generated: all the file holds)\n"
      "  --seed S            seed of the samples (default 1)\n"
+     "  --revision-steps R  descriptor Langevin steps that revise the samples, R >= 1 (default: the\n"
+     "                      model's descriptor.langevin.steps)\n"
+     "  --save-samples PREFIX\n"
+     "                      also write the scored samples to PREFIX-generated.idx and PREFIX-revised.idx\n"
+     "                      (float32 IDX, as --generated and --revised read them) (default: not written)\n"
+     "  --generated IDX     score this IDX file's images instead of a checkpoint's: float32 in [-1, 1]\n"
+     "                      (the model's values), or unsigned bytes scaled as the real images; at the\n"
+     "                      classifier's size; real images scaled as the classifier was trained\n"
+     "  --revised IDX       with --generated: a second set, scored as the revised samples\n"
      "  --out FILE.json     the scores as JSON (default evaluation.json)\n", 0},
     {"bench", cn_cmd_bench, "time training iterations, steps and kernels on one device or all",
      "usage: coopnets_cl bench CONFIG [--device N|all] [--iters K] [--warmup W] [--sgemm N] [--json FILE]\n",

@@ -118,17 +118,31 @@ static void print_loaded(void *user, const cn_evaluation *ev) {
                 ev->classifier, 100 * ev->classifier_test_accuracy, 100 * MIN_ACCURACY);
 }
 
+/* What was scored: a checkpoint (ckpt not NULL) or sample files. */
+typedef struct scored_source {
+    const char *ckpt;
+    uint64_t iteration;
+    cn_mode mode;
+    long seed;
+    const char *generated_file, *revised_file;
+} scored_source;
+
 /* Prints the scores and returns them as the JSON object --out gets (NULL: out of memory). */
-static cJSON *report_scores(const cn_evaluation *ev, const char *ckpt, uint64_t iteration, cn_mode mode,
-                            long seed) {
+static cJSON *report_scores(const cn_evaluation *ev, const scored_source *src) {
     cJSON *json = cJSON_CreateObject();
     if (!json) return NULL;
-    cJSON_AddStringToObject(json, "checkpoint", ckpt);
-    cJSON_AddNumberToObject(json, "iteration", (double)iteration);
-    cJSON_AddStringToObject(json, "mode", cn_mode_name(mode));
+    if (src->ckpt) {
+        cJSON_AddStringToObject(json, "checkpoint", src->ckpt);
+        cJSON_AddNumberToObject(json, "iteration", (double)src->iteration);
+        cJSON_AddStringToObject(json, "mode", cn_mode_name(src->mode));
+        cJSON_AddNumberToObject(json, "seed", (double)src->seed);
+        if (ev->has_revised) cJSON_AddNumberToObject(json, "revision_steps", ev->revision_steps);
+    } else {
+        cJSON_AddStringToObject(json, "generated_file", src->generated_file);
+        if (src->revised_file) cJSON_AddStringToObject(json, "revised_file", src->revised_file);
+    }
     cJSON_AddStringToObject(json, "test_images", ev->test_images);
     cJSON_AddNumberToObject(json, "count", (double)ev->count);
-    cJSON_AddNumberToObject(json, "seed", (double)seed);
     cJSON_AddStringToObject(json, "classifier", ev->classifier);
     cn_cli_json_number(json, "classifier_test_accuracy", ev->classifier_test_accuracy);
     cJSON_AddStringToObject(json, "note", "FD and IS use the features (128-d, penultimate layer) of this project's "
@@ -164,46 +178,73 @@ static cJSON *report_scores(const cn_evaluation *ev, const char *ckpt, uint64_t 
 }
 
 int cn_cmd_evaluate(cn_cli *cli, int argc, char **argv) {
-    const char *ckpt = NULL, *data = NULL, *classifier = NULL, *out = "evaluation.json";
-    long count = 0, seed = 1; /* count 0: 1000, or 16 for a texture model */
+    const char *ckpt = NULL, *data = NULL, *classifier = NULL, *out = "evaluation.json", *generated = NULL,
+               *revised = NULL, *save_samples = NULL;
+    long count = 0, seed = 1, revision_steps = 0; /* count 0: 1000, 16 for a texture model, or a file's count;
+                                                     revision_steps 0: the model's own */
     const cn_cli_arg args[] = {{"CKPT", .text = &ckpt}, {"--data", .text = &data},
                                {"--classifier", .text = &classifier}, {"--count", .count = &count, .min = 2},
-                               {"--seed", .count = &seed, .min = 0}, {"--out", .text = &out}, {0}};
+                               {"--seed", .count = &seed, .min = 0}, {"--out", .text = &out},
+                               {"--revision-steps", .count = &revision_steps, .min = 1},
+                               {"--generated", .text = &generated}, {"--revised", .text = &revised},
+                               {"--save-samples", .text = &save_samples}, {0}};
     cn_runtime *rt = NULL;
     cn_coop coop;
     uint64_t iteration = 0;
     int rc = cn_cli_parse("evaluate", argc, argv, args);
-    if (rc == CN_EXIT_OK) rc = cn_cli_load_model(cli, "evaluate", ckpt, &rt, &coop, &iteration);
     if (rc != CN_EXIT_OK) return rc;
-    const cn_config *c = &coop.config;
-    if (c->data.kind == CN_DATA_TEXTURE) {
-        rc = cn_cli_evaluate_texture(cli, rt, &coop, ckpt, iteration, count ? (size_t)count : 16, (uint64_t)seed, out);
-        cn_coop_free(rt, &coop);
+    if (ckpt && generated)
+        return cn_cli_usage_error("evaluate", "%s", "scores a checkpoint or --generated files, not both");
+    if (revised && !generated) return cn_cli_usage_error("evaluate", "%s", "--revised needs --generated");
+    if (generated && (revision_steps || save_samples))
+        return cn_cli_usage_error("evaluate", "%s", "--revision-steps and --save-samples need a checkpoint");
+    if (generated) {
+        rc = cn_cli_open_runtime(cli, 0, &rt);
+    } else {
+        rc = cn_cli_load_model(cli, "evaluate", ckpt, &rt, &coop, &iteration);
+        if (rc == CN_EXIT_OK && coop.config.data.kind == CN_DATA_TEXTURE) {
+            rc = revision_steps || save_samples
+                     ? cn_cli_usage_error("evaluate", "%s", "--revision-steps and --save-samples are for image models")
+                     : cn_cli_evaluate_texture(cli, rt, &coop, ckpt, iteration, count ? (size_t)count : 16,
+                                               (uint64_t)seed, out);
+            cn_coop_free(rt, &coop);
+            cn_runtime_close(rt);
+            return rc;
+        }
+    }
+    if (rc == CN_EXIT_OK && revision_steps && !(coop.descriptor.layer_count && coop.generator.layer_count))
+        rc = cn_cli_usage_error("evaluate", "%s", "--revision-steps: this model has no descriptor and generator pair");
+    if (rc != CN_EXIT_OK) {
+        if (!generated && rt) cn_coop_free(rt, &coop);
         cn_runtime_close(rt);
         return rc;
     }
-    if (!count) count = 1000;
-    if (!data) data = c->data.kind == CN_DATA_IDX ? c->data.path : NULL;
+    if (!generated && !count) count = 1000;
+    if (!data) data = generated ? DEFAULT_TRAIN : coop.config.data.kind == CN_DATA_IDX ? coop.config.data.path : NULL;
     if (!data) {
         fprintf(stderr, "coopnets_cl evaluate: the model's data (%s) is not an IDX set with labels and a test split: "
-                        "pass --data TRAIN_IMAGES_IDX\n", c->data.path[0] ? c->data.path : "synthetic");
+                        "pass --data TRAIN_IMAGES_IDX\n", coop.config.data.path[0] ? coop.config.data.path : "synthetic");
         rc = CN_EXIT_USAGE;
     } else {
         cn_error e = {0};
         cn_evaluation ev;
         const cn_evaluate_options o = {.train_images = data, .classifier = classifier, .count = (size_t)count,
-                                       .seed = (uint64_t)seed, .on_loaded = print_loaded, .user = cli};
-        if (cn_evaluate_run(rt, &coop, &o, &ev, &e) != CN_OK) {
+                                       .seed = (uint64_t)seed, .revision_steps = (int)revision_steps,
+                                       .generated_file = generated, .revised_file = revised,
+                                       .samples_prefix = save_samples, .on_loaded = print_loaded, .user = cli};
+        if (cn_evaluate_run(rt, generated ? NULL : &coop, &o, &ev, &e) != CN_OK) {
             rc = cn_cli_report(cli, &e);
         } else {
-            cJSON *json = report_scores(&ev, ckpt, iteration, c->mode, seed);
+            const scored_source src = {ckpt, iteration, generated ? CN_MODE_COOP : coop.config.mode, seed, generated,
+                                       revised};
+            cJSON *json = report_scores(&ev, &src);
             rc = json ? cn_cli_write_json(cli, out, json) : CN_EXIT_FAILURE;
             if (!json) fprintf(stderr, "coopnets_cl: out of memory\n");
             cJSON_Delete(json);
         }
         cn_error_clear(&e);
     }
-    cn_coop_free(rt, &coop);
+    if (!generated) cn_coop_free(rt, &coop);
     cn_runtime_close(rt);
     return rc;
 }

@@ -443,62 +443,129 @@ typedef struct scored {
     float *features, *probs;
 } scored;
 
-/* The classifier fits the model's images. */
-static cn_status check_classifier(const cn_classifier *cl, const cn_config *c, const char *path, cn_error *e) {
+/* The classifier fits the images scored (a model's: its data section). */
+static cn_status check_classifier(const cn_classifier *cl, const cn_data_config *d, const char *path, cn_error *e) {
     if (cl->classes > MAX_CLASSES)
         return cn_error_set(e, CN_ERR_ARG, "classifier %s has %d classes, at most %d are scored", path, cl->classes,
                             MAX_CLASSES);
-    if (cl->config.data.channels != c->data.channels || cl->config.data.image_size != c->data.image_size)
+    if (cl->config.data.channels != d->channels || cl->config.data.image_size != d->image_size)
         return cn_error_set(e, CN_ERR_ARG,
                             "classifier %s takes %dx%d images with %d channel(s), the model makes %dx%d with %d", path,
                             cl->config.data.image_size, cl->config.data.image_size, cl->config.data.channels,
-                            c->data.image_size, c->data.image_size, c->data.channels);
+                            d->image_size, d->image_size, d->channels);
+    return CN_OK;
+}
+
+/* A sample file, read whole; `want` images at least (0: any number). */
+static cn_status read_sample_file(const char *path, size_t want, cn_idx *x, cn_error *e) {
+    CN_TRY(cn_idx_read(path, x, e));
+    if (x->ndims != 3 && x->ndims != 4)
+        return cn_error_set(e, CN_ERR_FORMAT,
+                            "samples %s: an IDX file of %d dimension(s); images need count x height x width [x channels]",
+                            path, x->ndims);
+    if ((size_t)x->dims[0] < want)
+        return cn_error_set(e, CN_ERR_FORMAT, "samples %s: %d images, fewer than the %zu to score (--count)", path,
+                            x->dims[0], want);
+    return CN_OK;
+}
+
+/* The first n images of a sample file, which has the shape the classifier takes, as the data set
+ * loader makes them: float32 as they are, unsigned bytes scaled as the real images. */
+static cn_status sample_file_images(const char *path, const cn_idx *x, const cn_data_config *shape, size_t n,
+                                    cn_dataset *out, cn_error *e) {
+    int channels = x->ndims == 4 ? x->dims[3] : 1;
+    if (x->dims[1] != shape->image_size || x->dims[2] != shape->image_size || channels != shape->channels)
+        return cn_error_set(e, CN_ERR_FORMAT,
+                            "samples %s: images are %dx%d with %d channel(s), the classifier takes %dx%d with %d", path,
+                            x->dims[1], x->dims[2], channels, shape->image_size, shape->image_size, shape->channels);
+    cn_data_config c = *shape;
+    snprintf(c.path, sizeof c.path, "%s", path);
+    c.labels_path[0] = 0;
+    c.limit = (int)n;
+    return cn_dataset_from_idx(&c, x, NULL, out, e);
+}
+
+/* <prefix>-generated.idx and <prefix>-revised.idx (NULL sets are skipped). */
+static cn_status write_samples(const char *prefix, const float *gen, const float *rev, size_t n,
+                               const cn_data_config *d, cn_error *e) {
+    const char *names[] = {"generated", "revised"};
+    const float *sets[] = {gen, rev};
+    char path[CN_PATH_MAX + 16];
+    for (int k = 0; k < 2; k++) {
+        if (!sets[k]) continue;
+        snprintf(path, sizeof path, "%s-%s.idx", prefix, names[k]);
+        CN_TRY(cn_idx_write_floats(path, sets[k], (int)n, d->channels, d->image_size, d->image_size, e));
+    }
     return CN_OK;
 }
 
 cn_status cn_evaluate_run(cn_runtime *rt, cn_coop *coop, const cn_evaluate_options *o, cn_evaluation *ev,
                           cn_error *e) {
     memset(ev, 0, sizeof *ev);
-    const cn_config *c = &coop->config;
-    cn_dataset train = {0}, test = {0};
+    cn_dataset train = {0}, test = {0}, files[2] = {{0}, {0}};
+    cn_idx raw[2] = {{0}, {0}};
     cn_classifier cl = {0};
-    size_t n = o->count, img = coop->image_floats, per_set = CN_CLASSIFIER_FEATURES + MAX_CLASSES;
-    int has_d = ev->has_descriptor = coop->descriptor.layer_count > 0;
-    int has_g = ev->has_generated = coop->generator.layer_count > 0;
-    int revise = ev->has_revised = has_d && has_g && c->descriptor.langevin_steps > 0;
-    float *gen = malloc(bytes_of(n * img)), *rev = malloc(bytes_of(n * img)), *mem = malloc(bytes_of(4 * n * per_set));
+    float *samples = NULL, *mem = NULL;
+    const char *sample_files[2] = {o->generated_file, o->revised_file};
     char train_labels[CN_PATH_MAX], test_labels[CN_PATH_MAX];
-    cn_status s = gen && rev && mem ? CN_OK : cn_error_set(e, CN_ERR_NOMEM, "out of memory for %zu images", n);
+    size_t n = o->count, per_set = CN_CLASSIFIER_FEATURES + MAX_CLASSES;
+    cn_status s = coop || o->generated_file ? CN_OK
+                                            : cn_error_set(e, CN_ERR_ARG, "evaluate: neither a model nor sample files");
     if (s == CN_OK) s = cn_idx_split_paths(o->train_images, train_labels, ev->test_images, test_labels, e);
+    for (int k = 0; k < 2 && s == CN_OK && !coop; k++) {
+        if (!sample_files[k]) continue;
+        s = read_sample_file(sample_files[k], n, &raw[k], e);
+        if (s == CN_OK && !n) n = (size_t)raw[k].dims[0];
+    }
+    if (s == CN_OK && n < 2) s = cn_error_set(e, CN_ERR_ARG, "evaluate: %zu images to score, at least 2 are needed", n);
     if (s != CN_OK) goto end;
     if (o->classifier) snprintf(ev->classifier, sizeof ev->classifier, "%s", o->classifier);
     else cn_classifier_default_path(rt, o->train_images, ev->classifier, sizeof ev->classifier);
+    if ((s = cn_classifier_load(rt, ev->classifier, n < CN_CLASSIFIER_BATCH ? n : CN_CLASSIFIER_BATCH, &cl, e)) != CN_OK)
+        goto end;
+    /* The images' shape and scaling: the model's own, or for sample files the classifier's. */
+    cn_data_config shape = coop ? coop->config.data : cl.config.data;
+    if (!coop) shape.scaling = cl.scaling;
+    if ((s = check_classifier(&cl, &shape, ev->classifier, e)) != CN_OK) goto end;
     /* Real images scaled as the model saw its own; the first n of each split. */
-    s = cn_idx_dataset_load(ev->test_images, NULL, c->data.image_size, c->data.channels, c->data.scaling, (int)n,
-                            &test, e);
+    s = cn_idx_dataset_load(ev->test_images, NULL, shape.image_size, shape.channels, shape.scaling, (int)n, &test, e);
     if (s == CN_OK)
-        s = cn_idx_dataset_load(o->train_images, NULL, c->data.image_size, c->data.channels, c->data.scaling, (int)n,
-                                &train, e);
-    if (s == CN_OK)
-        s = cn_classifier_load(rt, ev->classifier, n < CN_CLASSIFIER_BATCH ? n : CN_CLASSIFIER_BATCH, &cl, e);
+        s = cn_idx_dataset_load(o->train_images, NULL, shape.image_size, shape.channels, shape.scaling, (int)n, &train,
+                                e);
     if (s != CN_OK) goto end;
     n = ev->count = (size_t)(test.count < train.count ? test.count : train.count);
-    if ((s = check_classifier(&cl, c, ev->classifier, e)) != CN_OK) goto end;
+    for (int k = 0; k < 2 && s == CN_OK; k++)
+        if (raw[k].data) s = sample_file_images(sample_files[k], &raw[k], &shape, n, &files[k], e);
+    size_t img = (size_t)shape.channels * (size_t)shape.image_size * (size_t)shape.image_size;
+    if (s == CN_OK && !(mem = malloc(bytes_of(4 * n * per_set))))
+        s = cn_error_set(e, CN_ERR_NOMEM, "out of memory for the features of %zu images", n);
+    if (s != CN_OK) goto end;
     ev->classifier_test_accuracy = cl.test_accuracy;
     if (o->on_loaded) o->on_loaded(o->user, ev);
-    if (has_g && (s = cn_coop_sample(rt, coop, o->seed, n, c->descriptor.langevin_steps, gen, revise ? rev : NULL,
-                                     e)) != CN_OK)
-        goto end;
-    if (has_d) {
+    const float *gen = files[0].images, *rev = files[1].images;
+    ev->has_generated = gen != NULL, ev->has_revised = rev != NULL;
+    if (coop) {
+        int steps = o->revision_steps > 0 ? o->revision_steps : coop->config.descriptor.langevin_steps;
+        ev->has_descriptor = coop->descriptor.layer_count > 0;
+        ev->has_generated = coop->generator.layer_count > 0;
+        ev->has_revised = ev->has_descriptor && ev->has_generated && steps > 0;
+        ev->revision_steps = ev->has_revised ? steps : 0;
+        if (ev->has_generated && !(samples = malloc(bytes_of(2 * n * img))))
+            s = cn_error_set(e, CN_ERR_NOMEM, "out of memory for %zu samples", n);
+        float *revised = ev->has_revised ? samples + n * img : NULL;
+        gen = ev->has_generated ? samples : NULL, rev = revised;
+        if (s == CN_OK && gen) s = cn_coop_sample(rt, coop, o->seed, n, steps, samples, revised, e);
+        if (s == CN_OK && gen && o->samples_prefix) s = write_samples(o->samples_prefix, gen, rev, n, &shape, e);
+    }
+    if (ev->has_descriptor) {
         double *f[] = {&ev->f_observed, &ev->f_generated, &ev->f_revised};
-        const float *images[] = {test.images, has_g ? gen : NULL, revise ? rev : NULL};
+        const float *images[] = {test.images, gen, rev};
         for (int k = 0; k < 3 && s == CN_OK; k++)
             if (images[k]) s = cn_descriptor_mean_f(rt, coop, images[k], n, f[k], e);
-        if (s != CN_OK) goto end;
     }
+    if (s != CN_OK) goto end;
     /* Real test and train images first: the floor every score is read against. */
-    scored sets[] = {
-        {test.images, 0, 0}, {train.images, 0, 0}, {has_g ? gen : NULL, 0, 0}, {revise ? rev : NULL, 0, 0}};
+    scored sets[] = {{test.images, 0, 0}, {train.images, 0, 0}, {gen, 0, 0}, {rev, 0, 0}};
     for (int k = 0; k < 4 && s == CN_OK; k++) {
         sets[k].features = mem + (size_t)k * n * per_set;
         sets[k].probs = sets[k].features + n * CN_CLASSIFIER_FEATURES;
@@ -517,7 +584,8 @@ cn_status cn_evaluate_run(cn_runtime *rt, cn_coop *coop, const cn_evaluate_optio
         s = cn_frechet_distance(sets[k].features, n, sets[0].features, n, CN_CLASSIFIER_FEATURES, fd[k - 2], e);
     }
 end:
-    free(gen), free(rev), free(mem);
+    free(samples), free(mem);
+    for (int k = 0; k < 2; k++) cn_idx_free(&raw[k]), cn_dataset_free(&files[k]);
     cn_classifier_free(rt, &cl);
     cn_dataset_free(&train);
     cn_dataset_free(&test);

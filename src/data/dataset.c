@@ -2,6 +2,7 @@
  * configured size and channels and scaled into one float array [count][c][h][w]. */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,13 @@ void cn_dataset_gather(const cn_dataset *d, const uint32_t *perm, size_t start, 
     size_t image = (size_t)d->channels * (size_t)d->height * (size_t)d->width;
     for (size_t k = 0; k < count; k++)
         memcpy(dst + k * image, d->images + (size_t)perm[(start + k) % (size_t)d->count] * image, image * sizeof *dst);
+}
+
+static cn_status check_shape(const cn_data_config *cfg, cn_error *e) {
+    if (cfg->image_size <= 0 || (cfg->channels != 1 && cfg->channels != 3))
+        return cn_error_set(e, CN_ERR_ARG, "data %s: image_size %d and channels %d (need >= 1, and 1 or 3)", cfg->path,
+                            cfg->image_size, cfg->channels);
+    return CN_OK;
 }
 
 /* ---- storing images ---------------------------------------------------------------------------- */
@@ -112,6 +120,27 @@ static void set_num_classes(cn_dataset *d) {
 
 /* ---- IDX ----------------------------------------------------------------------------------- */
 
+/* Float32 images [h][w][c] as stored into slots 0..count-1, unscaled. */
+static cn_status store_floats(cn_dataset *d, const cn_data_config *cfg, const cn_idx *images, int channels,
+                              cn_error *e) {
+    if (images->dims[1] != cfg->image_size || images->dims[2] != cfg->image_size || channels != cfg->channels)
+        return cn_error_set(e, CN_ERR_FORMAT,
+                            "IDX file %s: float32 images are %dx%d with %d channel(s); they are not resized or "
+                            "converted, and %dx%d with %d are wanted",
+                            cfg->path, images->dims[1], images->dims[2], channels, cfg->image_size, cfg->image_size,
+                            cfg->channels);
+    size_t pixels = (size_t)cfg->image_size * (size_t)cfg->image_size, values = pixels * (size_t)channels;
+    for (size_t i = 0; i < (size_t)d->count; i++)
+        for (size_t p = 0; p < pixels; p++)
+            for (size_t c = 0; c < (size_t)channels; c++) {
+                float v = cn_idx_float(images, i * values + p * (size_t)channels + c);
+                if (!isfinite(v))
+                    return cn_error_set(e, CN_ERR_FORMAT, "IDX file %s: image %zu holds %g", cfg->path, i, (double)v);
+                d->images[i * values + c * pixels + p] = v;
+            }
+    return CN_OK;
+}
+
 static cn_status load_idx_into(const cn_data_config *cfg, const cn_idx *images, const cn_idx *labels, cn_dataset *d,
                                cn_error *e) {
     int channels = images->ndims == 4 ? images->dims[3] : 1;
@@ -123,18 +152,34 @@ static cn_status load_idx_into(const cn_data_config *cfg, const cn_idx *images, 
     if (images->dims[0] == 0 || images->dims[1] == 0 || images->dims[2] == 0)
         return cn_error_set(e, CN_ERR_FORMAT, "IDX file %s: holds no images (%d of %d x %d)", cfg->path, images->dims[0],
                             images->dims[1], images->dims[2]);
-    if (labels && (labels->ndims != 1 || labels->dims[0] != images->dims[0]))
-        return cn_error_set(e, CN_ERR_FORMAT, "IDX labels %s: %d labels (%d dimensions) for the %d images of %s",
-                            cfg->labels_path, labels->dims[0], labels->ndims, images->dims[0], cfg->path);
+    if (labels && (labels->ndims != 1 || labels->dims[0] != images->dims[0] || labels->type != CN_IDX_UBYTE))
+        return cn_error_set(e, CN_ERR_FORMAT,
+                            "IDX labels %s: %d labels (%d dimensions, type 0x%02x) for the %d images of %s; want one "
+                            "unsigned byte per image",
+                            cfg->labels_path, labels->dims[0], labels->ndims, labels->type, images->dims[0], cfg->path);
     int count = cfg->limit > 0 && cfg->limit < images->dims[0] ? cfg->limit : images->dims[0];
     CN_TRY(dataset_alloc(d, cfg, count, labels != NULL, e));
+    if (images->type == CN_IDX_FLOAT) CN_TRY(store_floats(d, cfg, images, channels, e));
     size_t image_bytes = images->size / (size_t)images->dims[0];
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < count && images->type == CN_IDX_UBYTE; i++) {
         cn_image8 view = {images->dims[2], images->dims[1], channels, images->data + (size_t)i * image_bytes};
         CN_TRY(add_image(d, i, &view, cfg->scaling, cfg->path, e));
-        if (labels) d->labels[i] = labels->data[i];
     }
+    for (int i = 0; labels && i < count; i++) d->labels[i] = labels->data[i];
     if (labels) set_num_classes(d);
+    return CN_OK;
+}
+
+cn_status cn_dataset_from_idx(const cn_data_config *cfg, const cn_idx *images, const cn_idx *labels, cn_dataset *out,
+                              cn_error *e) {
+    cn_dataset d = {0};
+    cn_status status = check_shape(cfg, e);
+    if (status == CN_OK) status = load_idx_into(cfg, images, labels, &d, e);
+    if (status != CN_OK) {
+        cn_dataset_free(&d);
+        return status;
+    }
+    *out = d;
     return CN_OK;
 }
 
@@ -382,9 +427,7 @@ cn_status cn_dataset_load(const cn_data_config *config, uint64_t seed, cn_datase
     expand_home(expanded.path, sizeof expanded.path);
     expand_home(expanded.labels_path, sizeof expanded.labels_path);
     const cn_data_config *cfg = &expanded;
-    if (cfg->image_size <= 0 || (cfg->channels != 1 && cfg->channels != 3))
-        return cn_error_set(e, CN_ERR_ARG, "data %s: image_size %d and channels %d (need >= 1, and 1 or 3)", cfg->path,
-                            cfg->image_size, cfg->channels);
+    CN_TRY(check_shape(cfg, e));
     cn_dataset d = {0};
     cn_status status;
     switch (cfg->kind) {

@@ -1,5 +1,5 @@
 /* IDX files (the MNIST format): a 4-byte magic 00 00 TYPE NDIMS, NDIMS big-endian 32-bit sizes,
- * then the elements. zlib's gzopen reads gzip and raw files alike. */
+ * then the elements (big-endian). zlib's gzopen reads gzip and raw files alike. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -7,9 +7,9 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "coopnets/cn_atomic_file.h"
 #include "coopnets/cn_data.h"
 
-#define IDX_TYPE_UBYTE 0x08
 #define IDX_READ_CHUNK (1u << 24)
 
 /* Reads up to n bytes; *got is how many arrived before the end of the file. */
@@ -85,18 +85,21 @@ static cn_status read_header(gzFile f, const char *path, cn_idx *x, cn_error *e)
                             got);
     if (magic[0] != 0 || magic[1] != 0 || magic[3] < 1 || magic[3] > 4)
         return cn_error_set(e, CN_ERR_FORMAT,
-                            "%s is not an IDX file (magic %02x %02x %02x %02x; want 00 00 08 and 1 to 4 dimensions)",
+                            "%s is not an IDX file (magic %02x %02x %02x %02x; want 00 00, a type and 1 to 4 dimensions)",
                             path, magic[0], magic[1], magic[2], magic[3]);
-    if (magic[2] != IDX_TYPE_UBYTE)
-        return cn_error_set(e, CN_ERR_FORMAT, "IDX file %s: element type 0x%02x is not supported (only unsigned bytes, 0x08)",
+    if (magic[2] != CN_IDX_UBYTE && magic[2] != CN_IDX_FLOAT)
+        return cn_error_set(e, CN_ERR_FORMAT,
+                            "IDX file %s: element type 0x%02x is not supported (only unsigned bytes, 0x08, and "
+                            "float32, 0x0d)",
                             path, magic[2]);
+    x->type = magic[2];
     x->ndims = magic[3];
     size_t n = 4 * (size_t)x->ndims;
     CN_TRY(read_bytes(f, path, sizes, n, &got, e));
     if (got < n)
         return cn_error_set(e, CN_ERR_FORMAT, "IDX file %s: truncated inside the header (%zu of %zu size bytes)", path,
                             got, n);
-    x->size = 1;
+    x->size = x->type == CN_IDX_FLOAT ? 4 : 1;
     for (int i = 0; i < x->ndims; i++) {
         const uint8_t *b = sizes + 4 * i;
         uint32_t dim = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
@@ -124,6 +127,43 @@ cn_status cn_idx_read(const char *path, cn_idx *out, cn_error *e) {
     }
     *out = x;
     return CN_OK;
+}
+
+float cn_idx_float(const cn_idx *x, size_t i) {
+    const uint8_t *b = x->data + 4 * i;
+    uint32_t bits = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    float v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+cn_status cn_idx_write_floats(const char *path, const float *images, int n, int c, int h, int w, cn_error *e) {
+    uint32_t dims[4] = {(uint32_t)n, (uint32_t)h, (uint32_t)w, (uint32_t)c};
+    int ndims = c == 1 ? 3 : 4;
+    uint8_t header[4 + 16] = {0, 0, CN_IDX_FLOAT, (uint8_t)ndims};
+    for (int i = 0; i < ndims; i++)
+        for (int k = 0; k < 4; k++) header[4 + 4 * i + k] = (uint8_t)(dims[i] >> (24 - 8 * k));
+    size_t pixels = (size_t)h * w, values = pixels * (size_t)c;
+    uint8_t *image = malloc(4 * values);
+    if (!image) return cn_error_set(e, CN_ERR_NOMEM, "IDX file %s: out of memory", path);
+    cn_atomic_file f;
+    cn_status s = cn_atomic_open(&f, path, "IDX file", e);
+    if (s == CN_OK) {
+        cn_atomic_write(&f, header, 4 + 4 * (size_t)ndims);
+        for (size_t i = 0; i < (size_t)n; i++) {
+            /* IDX keeps the channel last: [h][w][c] from our [c][h][w] */
+            for (size_t p = 0; p < pixels; p++)
+                for (size_t ch = 0; ch < (size_t)c; ch++) {
+                    uint32_t bits;
+                    memcpy(&bits, images + (i * (size_t)c + ch) * pixels + p, sizeof bits);
+                    for (int k = 0; k < 4; k++) image[4 * (p * (size_t)c + ch) + (size_t)k] = (uint8_t)(bits >> (24 - 8 * k));
+                }
+            cn_atomic_write(&f, image, 4 * values);
+        }
+        s = cn_atomic_commit(&f, e);
+    }
+    free(image);
+    return s;
 }
 
 void cn_idx_free(cn_idx *x) {
