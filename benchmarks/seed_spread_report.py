@@ -96,8 +96,8 @@ def main():
     for impl in runs:
         sm = summary[impl]
         lines.append(f"| {IMPLEMENTATIONS[impl]} | mean | " + " | ".join(f"{sm[k]['mean']:.4g}" for k in SCORES) + " |")
-        lines.append(f"| | min-max | " + " | ".join(f"{sm[k]['min']:.4g}-{sm[k]['max']:.4g}" for k in SCORES) + " |")
-        lines.append(f"| | std | " + " | ".join(f"{sm[k]['std']:.3g}" for k in SCORES) + " |")
+        lines.append("| | min-max | " + " | ".join(f"{sm[k]['min']:.4g}-{sm[k]['max']:.4g}" for k in SCORES) + " |")
+        lines.append("| | std | " + " | ".join(f"{sm[k]['std']:.3g}" for k in SCORES) + " |")
     lines.append(f"| real data | floor | {floor['fd_train_vs_test']:.4g} | {floor['fd_train_vs_test']:.4g} | "
                  f"{floor['is_test']:.4g} | {floor['is_test']:.4g} |")
     for path, text in ((args.md, "\n".join(lines) + "\n"), (args.json, json.dumps(result, indent=2) + "\n")):

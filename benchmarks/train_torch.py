@@ -172,10 +172,10 @@ def load_checkpoint(run, net, seed, config):
     return state["iteration"]
 
 
-def samples_wanted(run, iteration, count, steps, seed):
+def samples_wanted(iteration, count, steps, seed):
     """What RUN/samples.json must say for the sample files to be current."""
     return {"iteration": iteration, "count": count, "revision_steps": steps, "sample_seed": seed,
-            "files": [os.path.join(run, f) for f in SAMPLE_FILES.values()]}
+            "files": SAMPLE_FILES}
 
 
 def samples_current(run, wanted):
@@ -184,7 +184,7 @@ def samples_current(run, wanted):
             have = json.load(f)
     except (OSError, ValueError):
         return False
-    return have == wanted and all(os.path.exists(f) for f in wanted["files"])
+    return have == wanted and all(os.path.exists(os.path.join(run, f)) for f in SAMPLE_FILES.values())
 
 
 def export_samples(run, net, wanted):
@@ -244,8 +244,7 @@ def main():
     net = peer_torch.CoopNets(config)
     start = load_checkpoint(args.out, net, args.seed, config) if have_checkpoint else 0
     if args.export:
-        export_samples(args.out, net, samples_wanted(args.out, start, args.samples, args.revision_steps,
-                                                     args.sample_seed))
+        export_samples(args.out, net, samples_wanted(start, args.samples, args.revision_steps, args.sample_seed))
         return 0
     if start:
         print(f"resumed {args.out} at iteration {start}", flush=True)
@@ -273,7 +272,7 @@ def main():
             print(f"stopped by signal {stop[0]} after iteration {done}; checkpoint {args.out}/{CHECKPOINT}",
                   flush=True)
             return 130
-    wanted = samples_wanted(args.out, max(start, args.iters), args.samples, args.revision_steps, args.sample_seed)
+    wanted = samples_wanted(max(start, args.iters), args.samples, args.revision_steps, args.sample_seed)
     if not samples_current(args.out, wanted):
         export_samples(args.out, net, wanted)
     return 0

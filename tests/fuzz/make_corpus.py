@@ -85,7 +85,8 @@ def idxs():
     put("idx", "labels-idx1-ubyte", idx([4], b"\x00\x01\x02\x09"))
     put("idx", "images-idx3-ubyte.gz", gzip.compress(idx([2, 3, 3], images), mtime=0))
     put("idx", "bad-truncated-idx3-ubyte", idx([2, 3, 3], images[:7]))
-    put("idx", "bad-float-idx1-ubyte", bytes([0, 0, 0x0D, 1, 0, 0, 0, 1]) + struct.pack(">f", 1.0))
+    put("idx", "float-idx3", bytes([0, 0, 0x0D, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2]) + struct.pack(">2f", 1.0, -0.5))
+    put("idx", "bad-int16-idx1", bytes([0, 0, 0x0B, 1, 0, 0, 0, 1]) + struct.pack(">h", 1))
 
 
 # ---- config --------------------------------------------------------------------------------------
