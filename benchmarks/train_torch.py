@@ -275,6 +275,8 @@ def main():
     wanted = samples_wanted(max(start, args.iters), args.samples, args.revision_steps, args.sample_seed)
     if not samples_current(args.out, wanted):
         export_samples(args.out, net, wanted)
+    elif not trains:
+        print(f"{args.out}: done already (iteration {start}, samples current)", flush=True)
     return 0
 
 
