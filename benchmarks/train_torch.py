@@ -7,8 +7,9 @@ The config is a resolved one: the config.json of a coopnets_cl run folder (train
 presets' layers spelled out), or the JSON of `coopnets_cl bench`. Mode coop with generator-initialised
 chains only. The images are the config's data.path (an IDX file, at its size: no resizing), scaled
 as coopnets_cl scales them ("minmax": each image from its own min..max to -1..1; "fixed": v/127.5-1).
-Every epoch visits them in a fresh order, a permutation keyed by (seed, epoch); batches run on
-across the epoch's end as coopnets_cl's do. All of torch's draws (weights, latents, Langevin noise)
+Every epoch visits them in a fresh order, a permutation keyed by (seed, epoch) (numpy's, not
+coopnets_cl's: the orders differ, as the seeds' draws do); a batch that crosses an epoch's end takes
+the rest from the next epoch's order (60000 images in batches of 100 never do). All of torch's draws (weights, latents, Langevin noise)
 come from torch's generator seeded with --seed.
 
 RUN/checkpoint.pt holds the parameters, both Adam states, torch's generator state and the
