@@ -31,6 +31,12 @@ static double lowering_gbps(const cn_bench_result *r) {
     return rate(c->bytes + d->bytes, c->seconds + d->seconds);
 }
 
+/* " = 71.3% of the measured peak", where both numbers are. */
+static void print_share(double achieved, double limit, const char *limit_name) {
+    if (isfinite(achieved) && isfinite(limit) && limit > 0)
+        printf(" = %.1f%% of the measured %s", 100 * achieved / limit, limit_name);
+}
+
 static void print_rate(double work, double seconds, const char *unit) {
     if (work > 0 && seconds > 0) printf(" %9.2f%s", work / seconds * 1e-9, unit);
     else printf(" %9s%s", "-", unit);
@@ -69,20 +75,25 @@ static void print_detail(const cn_bench *in, const cn_bench_result *r) {
     }
     printf("    events %.4f s of %.4f s wall (GFLOP/s and GB/s where the launch counts its work)\n",
            r->profiled_events, r->profiled_wall);
-    if (isnan(r->peak_gflops)) printf("  peak         not measured\n");
-    else printf("  peak         %.1f GFLOP/s measured (%s)\n"
-                "               %.1f GB/s measured (%s)\n",
-                r->peak_gflops, r->peak_how, r->peak_gbps, r->bandwidth_how);
-    printf("               formula: %.1f GFLOP/s = %s\n", r->formula_gflops, r->formula_how);
+    if (isnan(r->peak_gflops)) printf("  peak         FMA peak not measured\n");
+    else printf("  peak         %.1f GFLOP/s measured (%s)\n", r->peak_gflops, r->peak_how);
+    if (isnan(r->peak_gbps)) printf("               bandwidth not measured\n");
+    else printf("               %.1f GB/s measured (%s)\n", r->peak_gbps, r->bandwidth_how);
+    if (isnan(r->formula_gflops)) printf("               formula: %s\n", r->formula_how);
+    else printf("               formula: %.1f GFLOP/s = %s\n", r->formula_gflops, r->formula_how);
     const cn_bench_totals *gemm = &r->families[CN_FAMILY_GEMM];
     const double gemm_gflops = rate(gemm->flops, gemm->seconds), lowering = lowering_gbps(r);
-    printf("  achieved     GEMM in the iteration %.1f GFLOP/s = %.1f%% of the measured peak", gemm_gflops,
-           100 * gemm_gflops / r->peak_gflops);
-    if (in->sgemm > 0)
-        printf("; SGEMM %ld^3 ours %.1f%%, CLBlast %.1f%%", in->sgemm, 100 * r->sgemm_own / r->peak_gflops,
-               100 * r->sgemm_clblast / r->peak_gflops);
-    printf("\n               conv lowering (im2col, col2im, transposes) %.2f GB/s = %.1f%% of the measured bandwidth\n",
-           lowering, 100 * lowering / r->peak_gbps);
+    printf("  achieved     GEMM in the iteration %.1f GFLOP/s", gemm_gflops);
+    print_share(gemm_gflops, r->peak_gflops, "peak");
+    if (in->sgemm > 0) {
+        printf("; SGEMM %ld^3 ours", in->sgemm);
+        print_share(r->sgemm_own, r->peak_gflops, "peak");
+        printf(", CLBlast");
+        print_share(r->sgemm_clblast, r->peak_gflops, "peak");
+    }
+    printf("\n               conv lowering (im2col, col2im, transposes) %.2f GB/s", lowering);
+    print_share(lowering, r->peak_gbps, "bandwidth");
+    printf("\n");
 }
 
 static void print_summary(const cn_bench_result *r, size_t count) {
