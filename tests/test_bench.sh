@@ -20,7 +20,7 @@ check "GEMM seconds, calls and GFLOP/s are numbers" \
   grep -qE '"gemm":\{"seconds":[0-9.e-]+,"calls":[1-9][0-9]*,"gflops":[0-9.e+-]+,' <<<"$json"
 check "seconds per iteration are numbers" grep -qE '"seconds_per_iteration":\{"median":[0-9.e-]+' <<<"$json"
 
-# The measured peak and bandwidth are positive, and what the kernels achieve is a share of them. The
+# The measured peak and bandwidth are positive, and what the GEMMs achieve is a share of the peak. The
 # margin allows for a shared machine: the peak and the kernels are timed at different moments.
 peak_sane() {
   python3 - "$tmp/bench.json" <<'EOF'
@@ -41,7 +41,9 @@ need(abs(of["gemm"] - gemm / p["gflops"]) <= 1e-6, f"of_peak.gemm {of['gemm']} v
 for key in ("gemm", "sgemm_own"):
     need(0 < of[key] <= 1.5, f"of_peak.{key} {of[key]}: not a share of the peak")
 need(abs(of["sgemm_own"] - r["sgemm"]["own_gflops"] / p["gflops"]) <= 1e-6, "of_peak.sgemm_own")
-need(of["lowering_gbps"] > 0 and 0 < of["lowering"] <= 1.5, f"lowering {of['lowering_gbps']} GB/s, {of['lowering']}")
+# (the lowering's buffers of a tiny net may sit in a cache, faster than the copy's memory: no cap)
+need(of["lowering_gbps"] > 0 and abs(of["lowering"] - of["lowering_gbps"] / p["gbps"]) <= 1e-6,
+     f"lowering {of['lowering_gbps']} GB/s, {of['lowering']} of {p['gbps']}")
 print("\n".join(bad) or f"peak {p['gflops']:.1f} GFLOP/s, {p['gbps']:.1f} GB/s; GEMM {of['gemm']:.1%}, "
       f"SGEMM {of['sgemm_own']:.1%}, lowering {of['lowering']:.1%}")
 sys.exit(1 if bad else 0)

@@ -75,9 +75,9 @@ static void print_detail(const cn_bench *in, const cn_bench_result *r) {
     }
     printf("    events %.4f s of %.4f s wall (GFLOP/s and GB/s where the launch counts its work)\n",
            r->profiled_events, r->profiled_wall);
-    if (isnan(r->peak_gflops)) printf("  peak         FMA peak not measured\n");
+    if (isnan(r->peak_gflops)) printf("  peak         FMA peak %s\n", r->peak_how);
     else printf("  peak         %.1f GFLOP/s measured (%s)\n", r->peak_gflops, r->peak_how);
-    if (isnan(r->peak_gbps)) printf("               bandwidth not measured\n");
+    if (isnan(r->peak_gbps)) printf("               bandwidth %s\n", r->bandwidth_how);
     else printf("               %.1f GB/s measured (%s)\n", r->peak_gbps, r->bandwidth_how);
     if (isnan(r->formula_gflops)) printf("               formula: %s\n", r->formula_how);
     else printf("               formula: %.1f GFLOP/s = %s\n", r->formula_gflops, r->formula_how);

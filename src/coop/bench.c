@@ -426,11 +426,19 @@ static void measure_limits(cn_bench *b, int device, cn_bench_result *r) {
     if (s == CN_OK) s = cn_profile_create(&p, &e);
     if (s == CN_OK) s = cn_profile_attach(rt, p, &e);
     if (s == CN_OK && measure_fma(rt, p, r, &e) != CN_OK) {
-        say(b, "[device %d] the FMA peak is not measured: %s", device, e.message);
+        snprintf(r->peak_how, sizeof r->peak_how, "not measured: %s", e.message);
+        say(b, "[device %d] the FMA peak is %s", device, r->peak_how);
         cn_error_clear(&e);
     }
-    if (s == CN_OK) s = measure_copy(rt, p, r, &e);
-    if (s != CN_OK) say(b, "[device %d] the bandwidth is not measured: %s", device, e.message);
+    if (s == CN_OK && measure_copy(rt, p, r, &e) != CN_OK) {
+        snprintf(r->bandwidth_how, sizeof r->bandwidth_how, "not measured: %s", e.message);
+        say(b, "[device %d] the bandwidth is %s", device, r->bandwidth_how);
+    }
+    if (s != CN_OK) {
+        snprintf(r->peak_how, sizeof r->peak_how, "not measured: %s", e.message);
+        snprintf(r->bandwidth_how, sizeof r->bandwidth_how, "not measured: %s", e.message);
+        say(b, "[device %d] neither the peak nor the bandwidth is measured: %s", device, e.message);
+    }
     if (rt) {
         cn_profile_attach(rt, NULL, NULL);
         cn_runtime_close(rt);
