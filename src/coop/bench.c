@@ -382,7 +382,7 @@ static cn_status measure_copy(cn_runtime *rt, cn_profile *p, cn_bench_result *r,
     /* filled first, so that no page is first touched inside a timed copy */
     if (s == CN_OK) s = cn_buffer_fill_f32(rt, &src, 1.0f, 0, bytes / sizeof(float), e);
     if (s == CN_OK) s = cn_buffer_fill_f32(rt, &dst, 0.0f, 0, bytes / sizeof(float), e);
-    const double copy_max_seconds = 1.0;
+    const double copy_max_seconds = 2.0;
     cl_ulong length = bytes < (4u << 10) ? bytes : (4u << 10);
     double best = INFINITY, t = 0;
     int timed = 0;
