@@ -5,6 +5,12 @@ same way (W warm-up, K timed, median/min/max), on the CPU. Also times SGEMM at 1
 and numpy, and prints which BLAS library torch has loaded: Debian's torch does its products
 through whatever libblas.so.3 is installed, and only OpenBLAS makes the comparison fair (DESIGN §4).
 
+OpenBLAS picks its kernels by the CPU it recognises (DYNAMIC_ARCH). A CPU newer than the library
+(Debian 12's 0.3.21 on one with avx512_fp16) falls back to a generic core, "Prescott" (SSE3), four to
+five times slower than its AVX-512 kernels. When the core it chose has no AVX2 on a CPU that has
+AVX-512 (F, BW, DQ, VL) or AVX2 + FMA, the peer runs itself again with OPENBLAS_CORETYPE=SkylakeX or
+Haswell (read only when the library loads). An OPENBLAS_CORETYPE set by the user is kept.
+
 Torch gets its best thread count: after the warm-up, one iteration with each count of --threads
 (default 1 and all CPUs) picks the faster for the timed iterations. On a loaded machine more threads
 can be several times slower (OpenMP and OpenBLAS threads wait by spinning).
@@ -209,6 +215,61 @@ def blas_libraries():
         return sorted({line.split()[-1] for line in f if "blas" in line.lower() and "/" in line})
 
 
+# OpenBLAS cores with AVX2 kernels or better (its names, lower case); any other is a fallback on a
+# CPU that has AVX2.
+AVX2_CORES = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"}
+COMMANDED = "CN_PEER_OPENBLAS_FALLBACK"  # set for the run again: the core OpenBLAS chose on its own
+
+
+def openblas_info(blas):
+    """(core name, build configuration) of the OpenBLAS among the mapped libraries, or (None, None)."""
+    for lib in sorted(blas, key=lambda l: "openblas" not in os.path.basename(l)):
+        try:
+            handle = ctypes.CDLL(lib)
+            corename, config = handle.openblas_get_corename, handle.openblas_get_config
+        except (OSError, AttributeError):
+            continue
+        corename.restype = config.restype = ctypes.c_char_p
+        return corename().decode(), config().decode()
+    return None, None
+
+
+def cpu_core_type():
+    """The OpenBLAS core this CPU's flags deserve: SkylakeX (AVX-512 F/BW/DQ/VL), Haswell (AVX2 + FMA)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
+    except OSError:
+        return None
+    if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags:
+        return "SkylakeX"
+    if {"avx2", "fma"} <= flags:
+        return "Haswell"
+    return None
+
+
+def use_right_core(blas):
+    """Runs this script again with OPENBLAS_CORETYPE set when OpenBLAS fell back to a core below the
+    CPU (it reads the variable only when it loads); returns a description of the core used."""
+    core, config = openblas_info(blas)
+    if core is None:
+        return {"core": None, "config": None, "how": "not OpenBLAS"}
+    wanted = cpu_core_type()
+    if "OPENBLAS_CORETYPE" not in os.environ and wanted and core.lower() not in AVX2_CORES:
+        print(f"OpenBLAS chose core {core} on a CPU that has {'AVX-512' if wanted == 'SkylakeX' else 'AVX2 + FMA'}: "
+              f"running again with OPENBLAS_CORETYPE={wanted}", flush=True)
+        env = dict(os.environ, OPENBLAS_CORETYPE=wanted, **{COMMANDED: core})
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    if COMMANDED in os.environ:
+        how = f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} set by peer_torch.py: on its own OpenBLAS chose " \
+              f"{os.environ[COMMANDED]}"
+    elif "OPENBLAS_CORETYPE" in os.environ:
+        how = f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} set by the user"
+    else:
+        how = "chosen by OpenBLAS"
+    return {"core": core, "config": config, "how": how}
+
+
 def set_threads(threads, blas):
     """torch's threads, and OpenBLAS's own pool (which torch.set_num_threads does not reach)."""
     torch.set_num_threads(threads)
@@ -236,7 +297,10 @@ def main():
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     torch.mm(a, b)  # maps the BLAS library into the process
     blas = blas_libraries()
+    core = use_right_core(blas)
     print(f"torch {torch.__version__}, BLAS: {', '.join(blas) or 'none mapped'}")
+    if core["core"]:
+        print(f"  {core['config']}; core {core['core']} ({core['how']})")
     if not any("openblas" in lib for lib in blas):
         print("warning: torch is not using OpenBLAS; install libopenblas0-pthread for a fair comparison",
               file=sys.stderr)
@@ -282,7 +346,8 @@ def main():
     result = {
         "framework": "pytorch", "torch_version": torch.__version__, "threads": torch.get_num_threads(),
         "thread_probe_seconds": {str(t): s for t, s in probe.items()},
-        "blas": blas, "config": doc.get("config", args.bench_json), "iterations": args.iters, "warmup": args.warmup,
+        "blas": blas, "blas_core": core["core"], "blas_config": core["config"], "blas_core_how": core["how"],
+        "config": doc.get("config", args.bench_json), "iterations": args.iters, "warmup": args.warmup,
         "seconds_per_iteration": {"median": median, "min": min(times), "max": max(times)},
         "images_per_second": net.n / median,
         "steps": {n: s / args.iters for n, s in zip(names, steps)},

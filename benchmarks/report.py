@@ -3,7 +3,7 @@
 NAME.json (coopnets_cl bench --device all) and NAME-torch.json (peer_torch.py) per config.
 Standard library only (the chart is a PNG written with zlib).
 
-usage: report.py RESULTS_DIR --configs mnist28 scene64 [--load-before L] [--load-after L] [--note TEXT]
+usage: report.py RESULTS_DIR --configs mnist28 scene64 texture [--load-before L] [--load-after L] [--note TEXT]
 """
 import argparse
 import json
@@ -33,6 +33,10 @@ def cpu_model():
 
 def fmt(v, digits=3):
     return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def pct(v):
+    return "n/a" if v is None else f"{100 * v:.0f}%"
 
 
 # ---- the bar chart ------------------------------------------------------------------------------
@@ -141,8 +145,10 @@ def main():
             md.append(f"- OpenCL device [{r['device_index']}] {r['device']} ({r['device_type']}, "
                       f"{r['compute_units']} compute units at {r['clock_mhz']} MHz, {r['device_version']}, driver "
                       f"{r['driver_version']}), GEMM backend `{r['gemm']}`")
-    md.append(f"- PyTorch {peer0['torch_version']} (Debian), BLAS: "
-              f"{', '.join(os.path.basename(b) for b in peer0['blas']) or 'none mapped'}; its thread count (torch "
+    md.append(f"- PyTorch {peer0['torch_version']} (Debian), the BLAS that torch used: "
+              f"{', '.join(os.path.basename(b) for b in peer0['blas']) or 'none mapped'}"
+              + (f", {peer0['blas_config']}, core **{peer0['blas_core']}** ({peer0['blas_core_how']})"
+                 if peer0.get("blas_core") else "") + "; its thread count (torch "
               "and OpenBLAS) is the faster in a one-iteration probe per config: "
               + "; ".join(f"{name}: " + ", ".join(f"{t} thread(s) {sec:.2f} s" for t, sec in
                                                   peers[name]["thread_probe_seconds"].items())
@@ -203,12 +209,37 @@ def main():
         if g:
             md.append(f"| coopnets_cl's own kernel on [{r['device_index']}] {r['device']} | {fmt(g['own_gflops'], 1)} |")
             md.append(f"| CLBlast on [{r['device_index']}] {r['device']} | {fmt(g['clblast_gflops'], 1)} |")
-    md.append(f"| host BLAS through torch.mm | {fmt(peer0['sgemm_gflops']['torch'], 1)} |")
-    md.append(f"| host BLAS through numpy.matmul | {fmt(peer0['sgemm_gflops']['numpy'], 1)} |")
+    core = f", core {peer0['blas_core']}" if peer0.get("blas_core") else ""
+    md.append(f"| host BLAS through torch.mm{core} | {fmt(peer0['sgemm_gflops']['torch'], 1)} |")
+    md.append(f"| host BLAS through numpy.matmul{core} | {fmt(peer0['sgemm_gflops']['numpy'], 1)} |")
     for r in runs[args.configs[0]]:
         if "error" not in r:
-            md.append(f"| peak of [{r['device_index']}] {r['device']}: {r['peak']['gflops_how']} | "
+            md.append(f"| measured peak of [{r['device_index']}] {r['device']}: {r['peak']['gflops_how']} | "
                       f"{fmt(r['peak']['gflops'], 1)} |")
+            md.append(f"| formula for [{r['device_index']}] {r['device']} (a side note): "
+                      f"{r['peak']['formula_how']} | {fmt(r['peak']['formula_gflops'], 1)} |")
+
+    md += ["", "## Against the measured peak and bandwidth", "",
+           "`coopnets_cl bench` measures each device's single-precision peak with an FMA micro-kernel and its "
+           "memory bandwidth with a copy kernel (`cl/peak.cl`, OpenCL event times, the best of several runs). "
+           "GEMM: the GFLOP/s of every GEMM of the profiled iteration together; SGEMM: the 1024³ product above; "
+           "lowering: im2col, col2im and the transposes of conv and transposed conv together, their GB/s and their "
+           "share of the profiled iteration's device time.", "",
+           "| config | device | peak GFLOP/s | bandwidth GB/s | GEMM GFLOP/s (of peak) | SGEMM ours (of peak) "
+           "| lowering GB/s (of bandwidth) | lowering share of the iteration |", "|---|---|---|---|---|---|---|---|"]
+    for name in args.configs:
+        for r in runs[name]:
+            if "error" in r:
+                continue
+            p, of = r["peak"], r.get("of_peak", {})
+            lowering = sum(r["kernels"].get(f, {}).get("seconds", 0) for f in ("conv", "deconv"))
+            events = r["profiled_iteration_seconds"]["events"]
+            sgemm = r.get("sgemm")
+            md.append(f"| {name} | [{r['device_index']}] {r['device']} | {fmt(p['gflops'], 1)} | {fmt(p['gbps'], 1)} "
+                      f"| {fmt(of.get('gemm_gflops'), 1)} ({pct(of.get('gemm'))}) | "
+                      + (f"{fmt(sgemm['own_gflops'], 1)} ({pct(of.get('sgemm_own'))})" if sgemm else "-")
+                      + f" | {fmt(of.get('lowering_gbps'), 1)} ({pct(of.get('lowering'))}) | "
+                      f"{pct(lowering / events if events else None)} |")
 
     md += ["", "## Where the time goes", "",
            "Per step: device time from OpenCL events in one profiled iteration (a separate runtime with a "
@@ -229,8 +260,8 @@ def main():
             md += ["", f"### Kernel families: {name} on [{r['device_index']}] {r['device']}", "",
                    f"One profiled iteration: events {r['profiled_iteration_seconds']['events']:.3f} s of "
                    f"{r['profiled_iteration_seconds']['wall']:.3f} s wall. GFLOP/s and GB/s where the launch counts "
-                   "its work (GEMM: 2mnk per product; transfers: bytes), else n/a. Device peak "
-                   f"{fmt(r['peak']['gflops'], 1)} GFLOP/s ({r['peak']['gflops_how']}); bandwidth peak n/a.", "",
+                   "its work (GEMM: 2mnk per product; transfers: bytes), else n/a. Measured peak "
+                   f"{fmt(r['peak']['gflops'], 1)} GFLOP/s, bandwidth {fmt(r['peak']['gbps'], 1)} GB/s.", "",
                    "| family | seconds | share | calls | GFLOP/s | GB/s |", "|---|---|---|---|---|---|"]
             for fam, k in sorted(r["kernels"].items(), key=lambda kv: -kv[1]["seconds"]):
                 md.append(f"| {FAMILIES.get(fam, fam)} | {k['seconds']:.4f} | {100 * k['seconds'] / total:.1f}% | {k['calls']} | "

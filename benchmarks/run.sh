@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Builds coopnets_cl, runs `coopnets_cl bench` on every OpenCL device for both reference configs,
-# each followed at once by the PyTorch peer on the CPU (benchmarks/peer_torch.py), and writes
+# Builds coopnets_cl, runs `coopnets_cl bench` on every OpenCL device for the reference configs
+# (benchmarks/mnist28.json, benchmarks/scene64.json and configs/texture.json, the 128x128 texture
+# nets), each followed at once by the PyTorch peer on the CPU (benchmarks/peer_torch.py), and writes
 # benchmarks/results/RESULTS.md and chart.png (benchmarks/report.py).
 #
 #   bash benchmarks/run.sh [--note "what else ran on the machine"]
 #
 # Environment: BUILD_DIR (default build), ITERS_28/WARMUP_28 (default 5/1), ITERS_64/WARMUP_64
-# (default 3/1), POCL_CACHE_DIR (default ~/.cache/pocl/kcache). Installs python3-torch and
+# (default 3/1), ITERS_TEXTURE/WARMUP_TEXTURE (default 2/1: an iteration takes tens of seconds on
+# a 2-core CPU), POCL_CACHE_DIR (default ~/.cache/pocl/kcache). The texture config needs
+# scikit-image's brick.png (tools/fetch_data.sh fetches it when missing). Installs python3-torch and
 # libopenblas0-pthread when missing: Debian's torch multiplies through whatever libblas.so.3 is
 # installed, and only OpenBLAS makes the comparison fair (DESIGN §4).
 set -euo pipefail
@@ -40,16 +43,19 @@ CLI=$BUILD_DIR/coopnets_cl
 mkdir -p "$OUT"
 "$CLI" devices | tee "$OUT/devices.txt"
 
+data=$HOME/.local/share/coopnets_cl/data # where configs/texture.json reads brick.png from
+[ -s "$data/skimage/brick.png" ] || sh tools/fetch_data.sh "$data"
+
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-configs=(mnist28 scene64)
+configs=(mnist28 scene64 texture)
 for name in "${configs[@]}"; do
-  if [ "$name" = mnist28 ]; then
-    iters=${ITERS_28:-5} warmup=${WARMUP_28:-1} sgemm=(--sgemm 1024)
-  else
-    iters=${ITERS_64:-3} warmup=${WARMUP_64:-1} sgemm=()
-  fi
+  case $name in
+    mnist28) config=benchmarks/mnist28.json iters=${ITERS_28:-5} warmup=${WARMUP_28:-1} sgemm=(--sgemm 1024) ;;
+    scene64) config=benchmarks/scene64.json iters=${ITERS_64:-3} warmup=${WARMUP_64:-1} sgemm=() ;;
+    texture) config=configs/texture.json iters=${ITERS_TEXTURE:-2} warmup=${WARMUP_TEXTURE:-1} sgemm=() ;;
+  esac
   echo "== $name: coopnets_cl on every device"
-  "$CLI" --device all bench "benchmarks/$name.json" --iters "$iters" --warmup "$warmup" "${sgemm[@]}" \
+  "$CLI" --device all bench "$config" --iters "$iters" --warmup "$warmup" "${sgemm[@]}" \
     --json "$OUT/$name.json" | tee "$OUT/$name.log"
   echo "== $name: PyTorch on the CPU"
   $PY benchmarks/peer_torch.py "$OUT/$name.json" --iters "$iters" --warmup "$warmup" \

@@ -7,7 +7,8 @@ tmp=$(mktemp -d /tmp/cn_test_bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/support/cli_expect.sh"
 
-expect 0 'images/s' -- "$CLI" bench configs/tiny.json --iters 2 --warmup 0 --json "$tmp/bench.json"
+expect 0 'GFLOP/s measured .*FMA micro-kernel' -- "$CLI" bench configs/tiny.json --iters 2 --warmup 0 --sgemm 64 \
+  --json "$tmp/bench.json"
 json=$(tr -d ' \n\t' < "$tmp/bench.json" 2>/dev/null)
 for key in device config seconds_per_iteration median min max images_per_second steps kernels \
     generate revise update_descriptor infer_latent update_generator cold_start_seconds cached uncached \
@@ -18,6 +19,37 @@ done
 check "GEMM seconds, calls and GFLOP/s are numbers" \
   grep -qE '"gemm":\{"seconds":[0-9.e-]+,"calls":[1-9][0-9]*,"gflops":[0-9.e+-]+,' <<<"$json"
 check "seconds per iteration are numbers" grep -qE '"seconds_per_iteration":\{"median":[0-9.e-]+' <<<"$json"
+
+# The measured peak and bandwidth are positive, and what the GEMMs achieve is a share of the peak. The
+# margin allows for a shared machine: the peak and the kernels are timed at different moments.
+peak_sane() {
+  python3 - "$tmp/bench.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+p, of = r["peak"], r["of_peak"]
+bad = []
+def need(ok, what):
+    if not ok:
+        bad.append(what)
+need(isinstance(p["gflops"], (int, float)) and p["gflops"] > 0, f"peak gflops {p['gflops']}")
+need(isinstance(p["gbps"], (int, float)) and p["gbps"] > 0, f"peak gbps {p['gbps']}")
+need("FMA micro-kernel" in p["gflops_how"] and "copy kernel" in p["gbps_how"], "how each was measured")
+need(p["formula_gflops"] is None or p["formula_gflops"] > 0, f"formula {p['formula_gflops']}")
+gemm = r["kernels"]["gemm"]["gflops"]
+need(abs(of["gemm_gflops"] - gemm) <= 1e-6 * gemm, f"of_peak.gemm_gflops {of['gemm_gflops']} vs kernels {gemm}")
+need(abs(of["gemm"] - gemm / p["gflops"]) <= 1e-6, f"of_peak.gemm {of['gemm']} vs {gemm} / {p['gflops']}")
+for key in ("gemm", "sgemm_own"):
+    need(0 < of[key] <= 1.5, f"of_peak.{key} {of[key]}: not a share of the peak")
+need(abs(of["sgemm_own"] - r["sgemm"]["own_gflops"] / p["gflops"]) <= 1e-6, "of_peak.sgemm_own")
+# (the lowering's buffers of a tiny net may sit in a cache, faster than the copy's memory: no cap)
+need(of["lowering_gbps"] > 0 and abs(of["lowering"] - of["lowering_gbps"] / p["gbps"]) <= 1e-6,
+     f"lowering {of['lowering_gbps']} GB/s, {of['lowering']} of {p['gbps']}")
+print("\n".join(bad) or f"peak {p['gflops']:.1f} GFLOP/s, {p['gbps']:.1f} GB/s; GEMM {of['gemm']:.1%}, "
+      f"SGEMM {of['sgemm_own']:.1%}, lowering {of['lowering']:.1%}")
+sys.exit(1 if bad else 0)
+EOF
+}
+check "the peak and bandwidth are measured and the achieved rates are shares of them" peak_sane
 
 # Every device: one summary table, and the JSON is a list of the runs.
 expect 0 'cold start cache/none' -- "$CLI" --device all bench configs/tiny.json --iters 1 --warmup 0 \

@@ -1,12 +1,13 @@
 /* cn_bench: timing training iterations of a config (what `coopnets_cl bench` prints). For one
- * device, three runtimes in turn:
+ * device, four runtimes in turn:
  *   1. with the program cache: the cold start (set-up: runtime open, program builds, GEMM choice,
  *      buffers, weights; then the first iteration), then W warm-up and K timed iterations (a host
  *      wait after each, as the training loop's blocking upload of the next batch makes), then
  *      optionally SGEMM at N^3 with each backend;
  *   2. without the program cache (no_cache = 1): the cold start only;
  *   3. with a profiling queue: one untimed iteration (it makes the machine code), then one iteration
- *      step by step (cn_coop_steps) with a profile attached, each step's commands tagged with it.
+ *      step by step (cn_coop_steps) with a profile attached, each step's commands tagged with it;
+ *   4. with a profiling queue: the device's FMA peak and copy bandwidth, measured (cl/peak.cl).
  * The timed iterations run without events, exactly as training does. For the ranks of an MPI job,
  * cn_bench_ranks times the whole batch on rank 0 alone, then split over all ranks.
  * It reports progress through a callback; it never prints. */
@@ -82,12 +83,16 @@ typedef struct cn_bench_result {
     cn_bench_totals families[CN_FAMILY_COUNT];
     cn_profile_total *kernels;          /* per kernel name and tag (malloc'd: cn_bench_result_free) */
     size_t kernel_count;
-    double peak_gflops; /* NAN when it cannot be computed */
-    char peak_how[200];
+    /* Measured on a profiling runtime of its own (cl/peak.cl, event times); NAN when it failed. */
+    double peak_gflops;  /* the FMA micro-kernel's rate */
+    double peak_gbps;    /* the copy kernel's bytes read + written per second */
+    char peak_how[200], bandwidth_how[200];
+    double formula_gflops; /* units x clock x lanes x 2 from what OpenCL reports (NAN: no rule); a side note */
+    char formula_how[200];
     double sgemm_own, sgemm_clblast; /* NAN when not measured */
 } cn_bench_result;
 
-/* The three runs of device `device` (its global index) into r; r->ok on success. A backend that does
+/* The four runs of device `device` (its global index) into r; r->ok on success. A backend that does
  * not run the SGEMM is reported through on_message and left NAN, not a failure. */
 cn_status cn_bench_device(cn_bench *b, int device, cn_bench_result *r, cn_error *e);
 void cn_bench_result_free(cn_bench_result *r);

@@ -113,6 +113,12 @@ typedef enum cn_kernel_id {
     CN_KERNEL_SCALED_DIFFERENCE,
     CN_KERNEL_MASKED_DIFFERENCE,
     CN_KERNEL_TEST_AXPY, /* cl/test_kernels.cl, for the runtime's tests */
+    /* cl/peak.cl, bench's FMA rate on vectors of 1, 4, 8 and 16 floats, and its copy bandwidth */
+    CN_KERNEL_PEAK_FMA_1,
+    CN_KERNEL_PEAK_FMA_4,
+    CN_KERNEL_PEAK_FMA_8,
+    CN_KERNEL_PEAK_FMA_16,
+    CN_KERNEL_PEAK_COPY,
     CN_KERNEL_COUNT
 } cn_kernel_id;
 

@@ -22,6 +22,21 @@ static void print_progress(void *user, const char *message) {
 
 static double total_cold(const cn_cold_start *c) { return c->setup + c->first_iteration; }
 
+/* Giga-units per second; NAN without work or time. */
+static double rate(double work, double seconds) { return work > 0 && seconds > 0 ? work / seconds * 1e-9 : NAN; }
+
+/* The GB/s of the conv lowering: im2col, col2im and the transposes of conv and transposed conv. */
+static double lowering_gbps(const cn_bench_result *r) {
+    const cn_bench_totals *c = &r->families[CN_FAMILY_CONV], *d = &r->families[CN_FAMILY_DECONV];
+    return rate(c->bytes + d->bytes, c->seconds + d->seconds);
+}
+
+/* " = 71.3% of the measured peak", where both numbers are. */
+static void print_share(double achieved, double limit, const char *limit_name) {
+    if (isfinite(achieved) && isfinite(limit) && limit > 0)
+        printf(" = %.1f%% of the measured %s", 100 * achieved / limit, limit_name);
+}
+
 static void print_rate(double work, double seconds, const char *unit) {
     if (work > 0 && seconds > 0) printf(" %9.2f%s", work / seconds * 1e-9, unit);
     else printf(" %9s%s", "-", unit);
@@ -60,9 +75,25 @@ static void print_detail(const cn_bench *in, const cn_bench_result *r) {
     }
     printf("    events %.4f s of %.4f s wall (GFLOP/s and GB/s where the launch counts its work)\n",
            r->profiled_events, r->profiled_wall);
-    if (isnan(r->peak_gflops)) printf("  peak         %s; memory bandwidth n/a\n", r->peak_how);
-    else printf("  peak         %.1f GFLOP/s = %s; memory bandwidth n/a (OpenCL does not report it)\n",
-                r->peak_gflops, r->peak_how);
+    if (isnan(r->peak_gflops)) printf("  peak         FMA peak %s\n", r->peak_how);
+    else printf("  peak         %.1f GFLOP/s measured (%s)\n", r->peak_gflops, r->peak_how);
+    if (isnan(r->peak_gbps)) printf("               bandwidth %s\n", r->bandwidth_how);
+    else printf("               %.1f GB/s measured (%s)\n", r->peak_gbps, r->bandwidth_how);
+    if (isnan(r->formula_gflops)) printf("               formula: %s\n", r->formula_how);
+    else printf("               formula: %.1f GFLOP/s = %s\n", r->formula_gflops, r->formula_how);
+    const cn_bench_totals *gemm = &r->families[CN_FAMILY_GEMM];
+    const double gemm_gflops = rate(gemm->flops, gemm->seconds), lowering = lowering_gbps(r);
+    printf("  achieved     GEMM in the iteration %.1f GFLOP/s", gemm_gflops);
+    print_share(gemm_gflops, r->peak_gflops, "peak");
+    if (in->sgemm > 0) {
+        printf("; SGEMM %ld^3 ours", in->sgemm);
+        print_share(r->sgemm_own, r->peak_gflops, "peak");
+        printf(", CLBlast");
+        print_share(r->sgemm_clblast, r->peak_gflops, "peak");
+    }
+    printf("\n               conv lowering (im2col, col2im, transposes) %.2f GB/s", lowering);
+    print_share(lowering, r->peak_gbps, "bandwidth");
+    printf("\n");
 }
 
 static void print_summary(const cn_bench_result *r, size_t count) {
@@ -84,8 +115,6 @@ static void print_summary(const cn_bench_result *r, size_t count) {
 }
 
 /* ---- JSON ------------------------------------------------------------------------------------- */
-
-static double rate(double work, double seconds) { return work > 0 && seconds > 0 ? work / seconds * 1e-9 : NAN; }
 
 static cJSON *result_json(const cn_bench *in, const cn_bench_result *r) {
     cJSON *o = cJSON_CreateObject();
@@ -166,9 +195,20 @@ static cJSON *result_json(const cn_bench *in, const cn_bench_result *r) {
     cJSON *pk = cJSON_AddObjectToObject(o, "peak");
     cn_cli_json_number(pk, "gflops", r->peak_gflops);
     cJSON_AddStringToObject(pk, "gflops_how", r->peak_how);
-    cJSON_AddNullToObject(pk, "gbps");
-    cJSON_AddStringToObject(pk, "gbps_how", "n/a: OpenCL does not report memory bandwidth");
+    cn_cli_json_number(pk, "gbps", r->peak_gbps);
+    cJSON_AddStringToObject(pk, "gbps_how", r->bandwidth_how);
+    cn_cli_json_number(pk, "formula_gflops", r->formula_gflops);
+    cJSON_AddStringToObject(pk, "formula_how", r->formula_how);
+    /* the achieved rates as fractions of the measured peak and bandwidth */
+    const cn_bench_totals *gemm = &r->families[CN_FAMILY_GEMM];
+    cJSON *of = cJSON_AddObjectToObject(o, "of_peak");
+    cn_cli_json_number(of, "gemm_gflops", rate(gemm->flops, gemm->seconds));
+    cn_cli_json_number(of, "gemm", rate(gemm->flops, gemm->seconds) / r->peak_gflops);
+    cn_cli_json_number(of, "lowering_gbps", lowering_gbps(r));
+    cn_cli_json_number(of, "lowering", lowering_gbps(r) / r->peak_gbps);
     if (in->sgemm > 0) {
+        cn_cli_json_number(of, "sgemm_own", r->sgemm_own / r->peak_gflops);
+        cn_cli_json_number(of, "sgemm_clblast", r->sgemm_clblast / r->peak_gflops);
         cJSON *g = cJSON_AddObjectToObject(o, "sgemm");
         cJSON_AddNumberToObject(g, "n", (double)in->sgemm);
         cn_cli_json_number(g, "own_gflops", r->sgemm_own);

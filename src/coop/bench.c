@@ -259,8 +259,9 @@ static cn_status profiled_iteration(cn_bench *b, int device, cn_bench_result *r,
     return s;
 }
 
-/* The device's single-precision peak where it follows from what OpenCL reports. */
-static void peak(cn_bench_result *r) {
+/* The single-precision peak where it follows from what OpenCL reports: a side note beside the
+ * measured one, since the clock is the base clock and a core may issue more than one FMA a cycle. */
+static void formula_peak(cn_bench_result *r) {
     const cn_device_info *d = &r->device;
     cl_uint width = 0;
     clGetDeviceInfo(d->id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
@@ -272,14 +273,178 @@ static void peak(cn_bench_result *r) {
     else if ((d->type & CL_DEVICE_TYPE_GPU) && (strstr(d->vendor, "AMD") || strstr(d->vendor, "Advanced Micro")))
         lanes = 64, per = "FP32 lanes per CU (assumed: GCN/RDNA)";
     if (!lanes || !d->compute_units || !d->clock_mhz) {
-        r->peak_gflops = NAN;
-        snprintf(r->peak_how, sizeof r->peak_how, "n/a (no rule for a %s from %s)", cn_device_type_name(d->type),
-                 d->vendor);
+        r->formula_gflops = NAN;
+        snprintf(r->formula_how, sizeof r->formula_how, "n/a (no rule for a %s from %s)",
+                 cn_device_type_name(d->type), d->vendor);
         return;
     }
-    r->peak_gflops = d->compute_units * ghz * lanes * 2.0;
-    snprintf(r->peak_how, sizeof r->peak_how, "%u compute units x %u MHz x %u %s x 2 (one FMA per lane per cycle)",
-             d->compute_units, d->clock_mhz, lanes, per);
+    r->formula_gflops = d->compute_units * ghz * lanes * 2.0;
+    snprintf(r->formula_how, sizeof r->formula_how,
+             "%u compute units x %u MHz x %u %s x 2 (one FMA per lane per cycle)", d->compute_units, d->clock_mhz,
+             lanes, per);
+}
+
+/* ---- the measured peak and bandwidth (cl/peak.cl) ---------------------------------------------- */
+
+/* Short runs, many of them: on a machine shared with other work the best run is the one that had
+ * the device to itself. */
+enum {
+    PEAK_CHAINS = 12,         /* CN_PEAK_CHAINS of cl/peak.cl */
+    PEAK_GROUPS_PER_UNIT = 4, /* work-groups per compute unit: every unit busy */
+    PEAK_FMA_RUNS = 10,       /* timed runs after the one that pays the build; the best counts */
+    PEAK_COPY_RUNS = 3,       /* the same for the copy, whose runs are long */
+};
+static const double peak_min_seconds = 0.01; /* the FMA's rounds grow until one run takes this long */
+
+/* Runs kernel `id` once and returns its device seconds, from the events of the attached profile. */
+static cn_status event_seconds(cn_runtime *rt, cn_profile *p, cn_kernel_id id, const size_t *global,
+                               const size_t *local, const cn_arg *args, size_t nargs, double *seconds, cn_error *e) {
+    CN_TRY(cn_run(rt, id, 1, global, local, args, nargs, e));
+    cn_profile_total *totals = NULL;
+    size_t count = 0;
+    CN_TRY(cn_profile_resolve(rt, p, &totals, &count, e));
+    *seconds = 0;
+    for (size_t i = 0; i < count; i++) *seconds += totals[i].seconds;
+    free(totals);
+    return CN_OK;
+}
+
+/* The FMA rate: PEAK_GROUPS_PER_UNIT work-groups per compute unit, on a CPU of one work-item with
+ * vectors of its native width, on other devices of up to 256 single-float work-items. */
+static cn_status measure_fma(cn_runtime *rt, cn_profile *p, cn_bench_result *r, cn_error *e) {
+    const cn_device_info *d = &rt->device;
+    cl_device_fp_config fp = 0;
+    clGetDeviceInfo(d->id, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
+    if (!(fp & CL_FP_FMA))
+        return cn_error_set(e, CN_ERR_DEVICE, "the device has no single-precision FMA (CL_FP_FMA), which the peak "
+                                              "kernel counts on");
+    cl_uint native = 1;
+    clGetDeviceInfo(d->id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native, NULL);
+    const struct {
+        unsigned width;
+        cn_kernel_id id;
+    } kernels[] = {{16, CN_KERNEL_PEAK_FMA_16}, {8, CN_KERNEL_PEAK_FMA_8}, {4, CN_KERNEL_PEAK_FMA_4},
+                   {1, CN_KERNEL_PEAK_FMA_1}};
+    size_t pick = 0;
+    while (kernels[pick].width > native && kernels[pick].width > 1) pick++;
+    const unsigned width = (d->type & CL_DEVICE_TYPE_CPU) ? kernels[pick].width : 1;
+    const cn_kernel_id id = (d->type & CL_DEVICE_TYPE_CPU) ? kernels[pick].id : CN_KERNEL_PEAK_FMA_1;
+    size_t local = 1;
+    if (!(d->type & CL_DEVICE_TYPE_CPU)) {
+        cl_kernel k;
+        CN_TRY(cn_kernel_by_id(rt, id, &k, e));
+        CN_TRY(cn_local_size(rt, k, 1, (const size_t[]){256}, &local, e));
+    }
+    const size_t global = local * (d->compute_units ? d->compute_units : 1) * PEAK_GROUPS_PER_UNIT;
+    cn_buffer out = {0};
+    CN_TRY(cn_buffer_alloc(rt, &out, global * sizeof(float), "the FMA peak's sums", e));
+    const cl_uint max_rounds = 1u << 28;
+    cl_uint rounds = 16;
+    double best = INFINITY, t = 0;
+    cn_status s = CN_OK;
+    for (int run = -1; run < PEAK_FMA_RUNS && s == CN_OK; run++) { /* run -1 pays the driver's compile */
+        const cn_arg args[] = {CN_MEM(&out), CN_F32(0.999f), CN_F32(1e-3f), CN_U32(rounds)};
+        s = event_seconds(rt, p, id, &global, &local, args, sizeof args / sizeof *args, &t, e);
+        if (s != CN_OK || run < 0) continue;
+        if (t < peak_min_seconds && rounds < max_rounds) { /* too short to time: more rounds, start again */
+            const double grow = t > 0 ? fmin(ceil(peak_min_seconds / t), 64) : 64;
+            rounds = (cl_uint)fmin(rounds * grow, max_rounds);
+            run = -1, best = INFINITY;
+            continue;
+        }
+        if (t < best) best = t;
+    }
+    cn_buffer_free(rt, &out);
+    if (s != CN_OK) return s;
+    r->peak_gflops = 2.0 * PEAK_CHAINS * width * (double)rounds * (double)global / best * 1e-9;
+    snprintf(r->peak_how, sizeof r->peak_how,
+             "FMA micro-kernel: %zu work-groups of %zu work-item(s), %d independent chains of %u floats, %u rounds, "
+             "best of %d",
+             global / local, local, PEAK_CHAINS, width, (unsigned)rounds, PEAK_FMA_RUNS);
+    return CN_OK;
+}
+
+/* The copy bandwidth, bytes read + written per second, between two buffers of 4x the device's
+ * global memory cache (at least 256 MiB) within what it can allocate. The copied length grows from
+ * 4 KiB, 4x a run, and stops short of that only where the next run would take over
+ * copy_max_seconds (a simulator; a run that took longer is the last); the description then says so. */
+static cn_status measure_copy(cn_runtime *rt, cn_profile *p, cn_bench_result *r, cn_error *e) {
+    const cn_device_info *d = &rt->device;
+    cl_ulong cache = 0;
+    clGetDeviceInfo(d->id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof cache, &cache, NULL);
+    cl_ulong bytes = 4 * cache > (256u << 20) ? 4 * cache : (256u << 20);
+    if (bytes > d->max_alloc_bytes) bytes = d->max_alloc_bytes;
+    if (bytes > d->global_mem_bytes / 4) bytes = d->global_mem_bytes / 4;
+    bytes -= bytes % 16;
+    cn_buffer src = {0}, dst = {0};
+    cn_status s = cn_buffer_alloc(rt, &src, bytes, "the copy bandwidth's source", e);
+    if (s == CN_OK) s = cn_buffer_alloc(rt, &dst, bytes, "the copy bandwidth's destination", e);
+    /* filled first, so that no page is first touched inside a timed copy */
+    if (s == CN_OK) s = cn_buffer_fill_f32(rt, &src, 1.0f, 0, bytes / sizeof(float), e);
+    if (s == CN_OK) s = cn_buffer_fill_f32(rt, &dst, 0.0f, 0, bytes / sizeof(float), e);
+    const double copy_max_seconds = 2.0;
+    cl_ulong length = bytes < (4u << 10) ? bytes : (4u << 10);
+    double best = INFINITY, t = 0;
+    int timed = 0;
+    for (int run = -1; run < PEAK_COPY_RUNS && s == CN_OK; run++) { /* run -1 pays the driver's compile */
+        const size_t global = length / 16;
+        const cn_arg args[] = {CN_MEM(&src), CN_MEM(&dst)};
+        s = event_seconds(rt, p, CN_KERNEL_PEAK_COPY, &global, NULL, args, 2, &t, e);
+        if (s != CN_OK || run < 0) continue;
+        const cl_ulong next = length * 4 < bytes ? length * 4 : bytes;
+        if (next > length && t * ((double)next / length) <= copy_max_seconds) { /* longer, start again */
+            length = next;
+            run = -1, best = INFINITY, timed = 0;
+            continue;
+        }
+        if (t < best) best = t;
+        timed++;
+        if (t > copy_max_seconds) break;
+    }
+    cn_buffer_free(rt, &src);
+    cn_buffer_free(rt, &dst);
+    if (s != CN_OK) return s;
+    r->peak_gbps = 2.0 * (double)length / best * 1e-9;
+    snprintf(r->bandwidth_how, sizeof r->bandwidth_how,
+             "copy kernel: %.4g MiB read + %.4g MiB written, best of %d; global memory cache %.4g MiB%s",
+             length / 1048576.0, length / 1048576.0, timed, cache / 1048576.0,
+             length >= 4 * cache ? "" : " (the copy is not 4x larger: not the memory's bandwidth)");
+    return CN_OK;
+}
+
+/* Both measurements on a runtime of their own with a profiling queue; a failure is said and leaves
+ * that one NAN, not the bench. */
+static void measure_limits(cn_bench *b, int device, cn_bench_result *r) {
+    r->peak_gflops = r->peak_gbps = NAN;
+    cn_error e = {0};
+    cn_runtime *rt = NULL;
+    cn_profile *p = NULL;
+    cn_runtime_options o = cn_runtime_default_options();
+    o.device = device;
+    o.profiling = 1;
+    cn_status s = cn_runtime_open(&rt, &o, &e);
+    if (s == CN_OK) s = cn_profile_create(&p, &e);
+    if (s == CN_OK) s = cn_profile_attach(rt, p, &e);
+    if (s == CN_OK && measure_fma(rt, p, r, &e) != CN_OK) {
+        snprintf(r->peak_how, sizeof r->peak_how, "not measured: %s", e.message);
+        say(b, "[device %d] the FMA peak is %s", device, r->peak_how);
+        cn_error_clear(&e);
+    }
+    if (s == CN_OK && measure_copy(rt, p, r, &e) != CN_OK) {
+        snprintf(r->bandwidth_how, sizeof r->bandwidth_how, "not measured: %s", e.message);
+        say(b, "[device %d] the bandwidth is %s", device, r->bandwidth_how);
+    }
+    if (s != CN_OK) {
+        snprintf(r->peak_how, sizeof r->peak_how, "not measured: %s", e.message);
+        snprintf(r->bandwidth_how, sizeof r->bandwidth_how, "not measured: %s", e.message);
+        say(b, "[device %d] neither the peak nor the bandwidth is measured: %s", device, e.message);
+    }
+    if (rt) {
+        cn_profile_attach(rt, NULL, NULL);
+        cn_runtime_close(rt);
+    }
+    cn_profile_free(p);
+    cn_error_clear(&e);
 }
 
 cn_status cn_bench_device(cn_bench *b, int device, cn_bench_result *r, cn_error *e) {
@@ -309,7 +474,9 @@ cn_status cn_bench_device(cn_bench *b, int device, cn_bench_result *r, cn_error 
     end_run(rt, &coop);
     say(b, "[device %d] profiled iteration", device);
     CN_TRY(profiled_iteration(b, device, r, e));
-    peak(r);
+    say(b, "[device %d] FMA peak and copy bandwidth", device);
+    measure_limits(b, device, r);
+    formula_peak(r);
     r->ok = 1;
     return CN_OK;
 }

@@ -474,6 +474,11 @@ static const struct {
     [CN_KERNEL_SCALED_DIFFERENCE] = {"reduce", "cn_scaled_difference"},
     [CN_KERNEL_MASKED_DIFFERENCE] = {"reduce", "cn_masked_difference"},
     [CN_KERNEL_TEST_AXPY] = {"test_kernels", "cn_axpy"},
+    [CN_KERNEL_PEAK_FMA_1] = {"peak", "cn_peak_fma_1"},
+    [CN_KERNEL_PEAK_FMA_4] = {"peak", "cn_peak_fma_4"},
+    [CN_KERNEL_PEAK_FMA_8] = {"peak", "cn_peak_fma_8"},
+    [CN_KERNEL_PEAK_FMA_16] = {"peak", "cn_peak_fma_16"},
+    [CN_KERNEL_PEAK_COPY] = {"peak", "cn_peak_copy"},
 };
 
 cn_status cn_kernel_by_id(cn_runtime *rt, cn_kernel_id id, cl_kernel *out, cn_error *e) {
