@@ -8,43 +8,52 @@
  * Output pixel (oy, ox) reads input pixel (oy * stride - pad_top + i, ox * stride - pad_left + j);
  * reads outside the image are zero padding.
  *
- * Index arithmetic is per work-item, never per element: 64-bit divisions per element made
- * im2col slower than the GEMM it feeds. */
+ * PoCL runs a work-group as a loop over dimension 0 that it vectorises when the kernel body has no
+ * loop of its own: cn_im2col and cn_transpose give each work-item one float to write, neighbouring
+ * work-items (dimension 0) writing neighbouring floats, so their stores are whole vectors.
+ * Launches use 16 x 16 work-groups: one group per row cost more in scheduling than in copying. */
 
-/* One work-item per column-matrix row (output pixel p of image b) writes its K entries.
- * global = (>= P, images). */
+/* n / d and n % d for 0 <= n < 2^22 without an integer division (which x86 has no vector form of):
+ * the float quotient is off by at most one, and the remainder puts it right. */
+static inline int cn_div_exact(const int n, const int d, const float inv_d, int *rem) {
+    int q = (int)((float)n * inv_d);
+    int r = n - q * d;
+    q = r < 0 ? q - 1 : r >= d ? q + 1 : q;
+    *rem = n - q * d;
+    return q;
+}
+
+/* col[column][k] for column = b * P + p < columns (b: image of the chunk, p: its output pixel).
+ * One work-item per entry (one per row wrote K floats apart across a vector's lanes, 2x slower).
+ * Padding work-items read a valid address and store nothing. global = (>= K, >= columns). */
 __kernel void cn_im2col(__global const float *x, const ulong x_offset, __global float *col, const int in_c,
                         const int in_h, const int in_w, const int out_h, const int out_w, const int k_h,
-                        const int k_w, const int stride, const int pad_top, const int pad_left) {
-    const int p = (int)get_global_id(0);
-    if (p >= out_h * out_w) return;
-    const size_t b = get_global_id(1);
-    const int y0 = p / out_w * stride - pad_top, x0 = p % out_w * stride - pad_left;
-    const size_t k = (size_t)in_c * k_h * k_w;
-    __global float *out = col + (b * out_h * out_w + p) * k;
-    __global const float *image = x + x_offset + b * in_c * in_h * in_w;
-    for (int c = 0; c < in_c; c++) {
-        __global const float *plane = image + (size_t)c * in_h * in_w;
-        for (int i = 0; i < k_h; i++) {
-            const int y = y0 + i;
-            for (int j = 0; j < k_w; j++) {
-                const int xx = x0 + j;
-                *out++ = y >= 0 && y < in_h && xx >= 0 && xx < in_w ? plane[(size_t)y * in_w + xx] : 0.0f;
-            }
-        }
-    }
+                        const int k_w, const int stride, const int pad_top, const int pad_left, const int columns) {
+    const int taps = k_h * k_w, kk = in_c * taps;
+    const int column = min((int)get_global_id(1), columns - 1), pixels = out_h * out_w;
+    const int b = column / pixels, p = column - b * pixels, oy = p / out_w, ox = p - oy * out_w;
+    __global const float *image = x + x_offset + (size_t)b * in_c * in_h * in_w;
+    __global float *row = col + (size_t)column * kk;
+    const int k = (int)get_global_id(0);
+    int t, j;
+    const int c = cn_div_exact(k, taps, 1.0f / (float)taps, &t);
+    const int i = cn_div_exact(t, k_w, 1.0f / (float)k_w, &j);
+    const int y = oy * stride - pad_top + i, xx = ox * stride - pad_left + j;
+    const bool inside = y >= 0 && y < in_h && xx >= 0 && xx < in_w && k < kk;
+    const float v = image[inside ? (c * in_h + y) * in_w + xx : 0];
+    if (k < kk && (int)get_global_id(1) < columns) row[k] = inside ? v : 0.0f;
 }
 
 /* The adjoint of cn_im2col, as a gather: each input pixel sums, in a fixed order, the column
  * entries that read it, so the result is deterministic and needs no atomics. x is overwritten.
  * One work-item per pixel position does every channel: its column-matrix rows are then read
  * together (one channel per work-item scattered reads over the whole matrix, 2x slower).
- * global = (>= in_w, in_h, images). */
+ * global = (>= in_w, >= in_h, images). */
 __kernel void cn_col2im(__global const float *col, __global float *x, const ulong x_offset, const int in_c,
                         const int in_h, const int in_w, const int out_h, const int out_w, const int k_h,
                         const int k_w, const int stride, const int pad_top, const int pad_left) {
     const int xx = (int)get_global_id(0), y = (int)get_global_id(1);
-    if (xx >= in_w) return;
+    if (xx >= in_w || y >= in_h) return;
     const size_t b = get_global_id(2), taps = (size_t)k_h * k_w, k = in_c * taps;
     /* Kernel row i reaches this pixel from output row (py - i) / stride when that divides
      * exactly and lies in the output: i runs over one residue class modulo stride. */
@@ -67,11 +76,12 @@ __kernel void cn_col2im(__global const float *col, __global float *x, const ulon
 
 /* dst[b][j][i] = src[b][i][j] for i < rows, j < cols: NCHW <-> the column matrix's
  * pixel-major order ([P][C] per image), and weights [out_c][K] -> [K][out_c].
- * global = (>= rows, cols, batch): neighbouring work-items write neighbouring floats. */
+ * global = (>= rows, >= cols, batch): neighbouring work-items write neighbouring floats. (A tile
+ * through local memory, contiguous on both sides, measured slower on PoCL.) */
 __kernel void cn_transpose(__global const float *src, const ulong src_offset, __global float *dst,
                            const ulong dst_offset, const ulong rows, const ulong cols) {
     const size_t i = get_global_id(0), j = get_global_id(1), b = get_global_id(2);
-    if (i >= rows) return;
+    if (i >= rows || j >= cols) return;
     const size_t matrix = b * rows * cols;
     dst[dst_offset + matrix + j * rows + i] = src[src_offset + matrix + i * cols + j];
 }

@@ -11,7 +11,10 @@
 
 /* A chunk's workspace stays below this many floats (32 MiB) unless one image alone needs more. */
 #define CN_CONV2D_CHUNK_FLOATS ((size_t)8 << 20)
-#define CN_CONV2D_LOCAL 16 /* the im2col kernels' work-group size along dimension 0, where the device allows it */
+/* The lowering kernels' work-groups: 16 work-items along dimension 0 (one vector on PoCL), 16 rows
+ * along dimension 1, so that a launch is a few thousand groups rather than one per row. */
+#define CN_CONV2D_LOCAL_0 16
+#define CN_CONV2D_LOCAL_1 16
 
 /* ---- shapes ------------------------------------------------------------------------------------ */
 
@@ -40,6 +43,10 @@ cn_status cn_conv2d_shape_make(cn_conv2d_shape *s, int in_c, int in_h, int in_w,
                             in_h, in_w, out_c, k, stride);
     if (pad == CN_CONV_PAD_EXPLICIT && explicit_pad < 0)
         return cn_error_set(e, CN_ERR_ARG, "conv2d: explicit padding %d must be >= 0", explicit_pad);
+    /* cn_im2col splits a row index into (c, i, j) through a float quotient, exact below 2^22. */
+    if ((long long)in_c * k * k >= (1LL << 22))
+        return cn_error_set(e, CN_ERR_ARG, "conv2d: in_c %d x kernel %dx%d = %lld column entries, more than 4194303",
+                            in_c, k, k, (long long)in_c * k * k);
     cn_conv2d_shape r = {.in_c = in_c, .in_h = in_h, .in_w = in_w, .out_c = out_c, .k_h = k, .k_w = k,
                          .stride = stride};
     axis(in_h, k, stride, pad, explicit_pad, &r.out_h, &r.pad_top);
@@ -117,8 +124,8 @@ static cn_status run_im2col_kernel(cn_runtime *rt, cn_kernel_id kernel, size_t d
     cl_kernel k;
     CN_TRY(cn_kernel_by_id(rt, kernel, &k, e));
     size_t local[3];
-    CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL, 1, 1}, local, e));
-    const size_t global[3] = {cn_round_up(d0, local[0]), d1, d2};
+    CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL_0, CN_CONV2D_LOCAL_1, 1}, local, e));
+    const size_t global[3] = {cn_round_up(d0, local[0]), cn_round_up(d1, local[1]), d2};
     return cn_launch_counted(rt, k, 3, global, local, args, nargs, 0, moved * sizeof(float), e);
 }
 
@@ -134,8 +141,9 @@ static double im2col_moved(const cn_conv2d_shape *s, size_t images) {
 /* The column matrix of images [first, first + images) of x, at the start of col. */
 static cn_status im2col(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffer *x, size_t first, size_t images,
                         cn_buffer *col, cn_error *e) {
-    const cn_arg args[] = {CN_MEM(x), CN_U64(first * in_floats(s)), CN_MEM(col), SHAPE_ARGS(s)};
-    return run_im2col_kernel(rt, CN_KERNEL_IM2COL, out_pixels(s), images, 1, im2col_moved(s, images), args,
+    const size_t columns = images * out_pixels(s);
+    const cn_arg args[] = {CN_MEM(x), CN_U64(first * in_floats(s)), CN_MEM(col), SHAPE_ARGS(s), CN_I32((int)columns)};
+    return run_im2col_kernel(rt, CN_KERNEL_IM2COL, kernel_rows(s), columns, 1, im2col_moved(s, images), args,
                              sizeof args / sizeof *args, e);
 }
 
