@@ -113,6 +113,7 @@ typedef enum cn_kernel_id {
     CN_KERNEL_SCALED_DIFFERENCE,
     CN_KERNEL_MASKED_DIFFERENCE,
     CN_KERNEL_TEST_AXPY, /* cl/test_kernels.cl, for the runtime's tests */
+    CN_KERNEL_COL2IM_CHANNELS,
     CN_KERNEL_COUNT
 } cn_kernel_id;
 

@@ -10,7 +10,7 @@
 #include "coopnets/cn_gemm.h"
 
 /* A chunk's workspace stays below this many floats (32 MiB) unless one image alone needs more. */
-#define CN_CONV2D_CHUNK_FLOATS ((size_t)8 << 20)
+#define CN_CONV2D_CHUNK_FLOATS ((size_t)1 << 18)
 /* The lowering kernels' work-groups: 16 work-items along dimension 0 (one vector on PoCL), 16 rows
  * along dimension 1, so that a launch is a few thousand groups rather than one per row. */
 #define CN_CONV2D_LOCAL_0 16
@@ -94,7 +94,7 @@ static size_t chunk_images(const cn_conv2d_shape *s, size_t n) {
 }
 
 size_t cn_conv2d_workspace_floats(const cn_conv2d_shape *s, size_t n) {
-    return n == 0 ? 0 : weight_floats(s) + chunk_images(s, n) * chunk_floats_per_image(s);
+    return n == 0 ? 0 : weight_floats(s) + chunk_images(s, n) * (chunk_floats_per_image(s) + in_floats(s));
 }
 
 /* ---- checks ----------------------------------------------------------------------------------- */
@@ -154,6 +154,14 @@ static cn_status col2im(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffe
                              args, sizeof args / sizeof *args, e);
 }
 
+/* cn_col2im over (i, j, c)-ordered rows: the chunk's images channel-last in ws at `offset`. */
+static cn_status col2im_channel_last(cn_runtime *rt, const cn_conv2d_shape *s, cn_buffer *ws, size_t offset,
+                                     size_t images, cn_error *e) {
+    const cn_arg args[] = {CN_MEM(ws), CN_MEM(ws), CN_U64(offset), SHAPE_ARGS(s)};
+    return run_im2col_kernel(rt, CN_KERNEL_COL2IM_CHANNELS, (size_t)s->in_c, (size_t)s->in_h * s->in_w, images,
+                             im2col_moved(s, images), args, sizeof args / sizeof *args, e);
+}
+
 /* dst[b][j][i] = src[b][i][j] for `batch` rows x cols matrices. */
 static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offset, cn_buffer *dst,
                            size_t dst_offset, size_t rows, size_t cols, size_t batch, cn_error *e) {
@@ -167,7 +175,9 @@ static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offs
 
 /* Workspace: per chunk the column matrix [columns][K] (at 0) and the output-shaped tensor in
  * pixel-major order [columns][out_c], columns = images * P; after the largest chunk, the weights
- * transposed [K][out_c] (forward only). */
+ * transposed [K][out_c] (forward) or permuted [out_c][k_h][k_w][in_c] (backward_data by
+ * channels), then the chunk's images channel-last [images][in_h][in_w][in_c] (backward_data by
+ * channels). The last region stays out of the chunk size: it would change the GEMMs' shapes. */
 typedef struct {
     size_t first, images, columns, pixel_offset;
 } chunk;
@@ -211,19 +221,37 @@ static cn_status conv_forward(cn_runtime *rt, const char *pass, const cn_conv2d_
     return CN_OK;
 }
 
+/* With a vector's worth of input channels or more, backward_data orders each column-matrix row
+ * (i, j, c) and gathers it channel-last, so that col2im reads and writes neighbouring floats
+ * (cn_col2im_channels); the channel-last images are then transposed into dx. */
+static int col2im_by_channels(const cn_conv2d_shape *s) { return s->in_c >= CN_CONV2D_LOCAL_0; }
+
 static cn_status conv_backward_data(cn_runtime *rt, const char *pass, const cn_conv2d_shape *s, size_t n,
                                     const cn_buffer *dy, const cn_buffer *w, cn_buffer *dx, cn_buffer *ws,
                                     cn_error *e) {
     CN_TRY(check_pass(pass, s, n, dx, dy, w, ws, e));
+    if (n == 0) return CN_OK;
+    const int by_channels = col2im_by_channels(s);
+    const size_t taps = (size_t)s->k_h * s->k_w, permuted = transposed_weights_offset(s, n);
+    const size_t channel_last = permuted + weight_floats(s);
+    /* w[o][c][i][j] -> [o][i][j][c] */
+    if (by_channels) CN_TRY(transpose(rt, w, 0, ws, permuted, (size_t)s->in_c, taps, (size_t)s->out_c, e));
     for (size_t first = 0; first < n; first += chunk_images(s, n)) {
         const chunk c = chunk_at(s, n, first);
         CN_TRY(to_pixel_major(rt, s, &c, dy, ws, e));
-        /* col[columns, K] = dy[columns, out_c] * w[out_c, K] */
+        /* col[columns, K] = dy[columns, out_c] * w[out_c, K], K in (c, i, j) or (i, j, c) order */
         const cn_gemm_args g = {.m = c.columns, .n = kernel_rows(s), .k = (size_t)s->out_c, .alpha = 1.0f,
-                                .a = ws, .a_offset = c.pixel_offset, .lda = (size_t)s->out_c, .b = w,
+                                .a = ws, .a_offset = c.pixel_offset, .lda = (size_t)s->out_c,
+                                .b = by_channels ? ws : w, .b_offset = by_channels ? permuted : 0,
                                 .ldb = kernel_rows(s), .c = ws, .ldc = kernel_rows(s)};
         CN_TRY(cn_gemm(rt, &g, e));
-        CN_TRY(col2im(rt, s, ws, dx, c.first, c.images, e));
+        if (!by_channels) {
+            CN_TRY(col2im(rt, s, ws, dx, c.first, c.images, e));
+            continue;
+        }
+        CN_TRY(col2im_channel_last(rt, s, ws, channel_last, c.images, e));
+        CN_TRY(transpose(rt, ws, channel_last, dx, c.first * in_floats(s), (size_t)s->in_h * s->in_w,
+                         (size_t)s->in_c, c.images, e));
     }
     return CN_OK;
 }

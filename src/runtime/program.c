@@ -474,6 +474,7 @@ static const struct {
     [CN_KERNEL_SCALED_DIFFERENCE] = {"reduce", "cn_scaled_difference"},
     [CN_KERNEL_MASKED_DIFFERENCE] = {"reduce", "cn_masked_difference"},
     [CN_KERNEL_TEST_AXPY] = {"test_kernels", "cn_axpy"},
+    [CN_KERNEL_COL2IM_CHANNELS] = {"im2col", "cn_col2im_channels"},
 };
 
 cn_status cn_kernel_by_id(cn_runtime *rt, cn_kernel_id id, cl_kernel *out, cn_error *e) {
