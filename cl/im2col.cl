@@ -75,30 +75,31 @@ __kernel void cn_col2im(__global const float *col, __global float *x, const ulon
 }
 
 /* cn_col2im for a column matrix whose rows hold their K entries in (i, j, c) order (the GEMM's
- * weights permuted to match), writing the images channel-last, x[b][y][x][c]: one work-item per
- * float, neighbouring work-items (dimension 0) over neighbouring channels, so that both the reads
- * of a term and the writes run over neighbouring floats; every work-item of a vector shares its
- * pixel, hence its terms and loop bounds. For in_c of a vector or more (cn_col2im's reads run K
- * floats apart across a vector). global = (>= in_c, >= in_h * in_w, images). */
+ * weights permuted to match), writing the images channel-last, x[b][y][x][c], for in_c a multiple
+ * of CN_COL2IM_CHANNELS: each work-item sums the terms of one pixel for that many neighbouring
+ * channels as one vector, so every read and the write are whole vectors (cn_col2im's reads run K
+ * floats apart, one float at a time; a kernel with loops is not vectorised across work-items).
+ * global = (>= in_c / CN_COL2IM_CHANNELS, >= in_h * in_w, images). */
+#define CN_COL2IM_CHANNELS 8
 __kernel void cn_col2im_channels(__global const float *col, __global float *x, const ulong x_offset, const int in_c,
                                  const int in_h, const int in_w, const int out_h, const int out_w, const int k_h,
                                  const int k_w, const int stride, const int pad_top, const int pad_left) {
-    const int c = (int)get_global_id(0), in_pixels = in_h * in_w;
-    const int q = min((int)get_global_id(1), in_pixels - 1), b = (int)get_global_id(2);
+    const int c = (int)get_global_id(0) * CN_COL2IM_CHANNELS, q = (int)get_global_id(1), b = (int)get_global_id(2);
+    const int in_pixels = in_h * in_w;
+    if (c >= in_c || q >= in_pixels) return;
     const int y = q / in_w, xx = q - y * in_w, kk = in_c * k_h * k_w;
     const int py = y + pad_top, px = xx + pad_left;
     const int i0 = py % stride, j0 = px % stride, oy0 = py / stride, ox0 = px / stride;
-    __global const float *rows = col + (size_t)b * out_h * out_w * kk + min(c, in_c - 1);
-    float sum = 0.0f;
+    __global const float *rows = col + (size_t)b * out_h * out_w * kk + c;
+    float8 sum = 0.0f;
     for (int i = i0, oy = oy0; i < k_h && oy >= 0; i += stride, oy--) {
         if (oy >= out_h) continue;
         for (int j = j0, ox = ox0; j < k_w && ox >= 0; j += stride, ox--) {
             if (ox >= out_w) continue;
-            sum += rows[((size_t)oy * out_w + ox) * kk + (i * k_w + j) * in_c];
+            sum += vload8(0, rows + ((size_t)oy * out_w + ox) * kk + (i * k_w + j) * in_c);
         }
     }
-    if (c < in_c && (int)get_global_id(1) < in_pixels)
-        x[x_offset + ((size_t)b * in_pixels + q) * in_c + c] = sum;
+    vstore8(sum, 0, x + x_offset + ((size_t)b * in_pixels + q) * in_c + c);
 }
 
 /* dst[b][j][i] = src[b][i][j] for i < rows, j < cols: NCHW <-> the column matrix's

@@ -15,6 +15,7 @@
  * along dimension 1, so that a launch is a few thousand groups rather than one per row. */
 #define CN_CONV2D_LOCAL_0 16
 #define CN_CONV2D_LOCAL_1 16
+#define CN_CONV2D_COL2IM_CHANNELS 8 /* the channels cn_col2im_channels sums as one vector (CN_COL2IM_CHANNELS) */
 
 /* ---- shapes ------------------------------------------------------------------------------------ */
 
@@ -158,7 +159,8 @@ static cn_status col2im(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffe
 static cn_status col2im_channel_last(cn_runtime *rt, const cn_conv2d_shape *s, cn_buffer *ws, size_t offset,
                                      size_t images, cn_error *e) {
     const cn_arg args[] = {CN_MEM(ws), CN_MEM(ws), CN_U64(offset), SHAPE_ARGS(s)};
-    return run_im2col_kernel(rt, CN_KERNEL_COL2IM_CHANNELS, (size_t)s->in_c, (size_t)s->in_h * s->in_w, images,
+    return run_im2col_kernel(rt, CN_KERNEL_COL2IM_CHANNELS, (size_t)s->in_c / CN_CONV2D_COL2IM_CHANNELS,
+                             (size_t)s->in_h * s->in_w, images,
                              im2col_moved(s, images), args, sizeof args / sizeof *args, e);
 }
 
@@ -221,10 +223,10 @@ static cn_status conv_forward(cn_runtime *rt, const char *pass, const cn_conv2d_
     return CN_OK;
 }
 
-/* With a vector's worth of input channels or more, backward_data orders each column-matrix row
- * (i, j, c) and gathers it channel-last, so that col2im reads and writes neighbouring floats
- * (cn_col2im_channels); the channel-last images are then transposed into dx. */
-static int col2im_by_channels(const cn_conv2d_shape *s) { return s->in_c >= CN_CONV2D_LOCAL_0; }
+/* When in_c is a multiple of cn_col2im_channels' vector, backward_data orders each column-matrix
+ * row (i, j, c) and gathers it channel-last, a vector of channels at a time; the channel-last
+ * images are then transposed into dx. */
+static int col2im_by_channels(const cn_conv2d_shape *s) { return s->in_c % CN_CONV2D_COL2IM_CHANNELS == 0; }
 
 static cn_status conv_backward_data(cn_runtime *rt, const char *pass, const cn_conv2d_shape *s, size_t n,
                                     const cn_buffer *dy, const cn_buffer *w, cn_buffer *dx, cn_buffer *ws,
