@@ -10,7 +10,7 @@
 #include "coopnets/cn_gemm.h"
 
 /* A chunk's workspace stays below this many floats (32 MiB) unless one image alone needs more. */
-#define CN_CONV2D_CHUNK_FLOATS ((size_t)1 << 18)
+#define CN_CONV2D_CHUNK_FLOATS ((size_t)8 << 20)
 /* The lowering kernels' work-groups: 16 work-items along dimension 0 (one vector on PoCL), 16 rows
  * along dimension 1, so that a launch is a few thousand groups rather than one per row. */
 #define CN_CONV2D_LOCAL_0 16
