@@ -15,6 +15,7 @@
  * along dimension 1, so that a launch is a few thousand groups rather than one per row. */
 #define CN_CONV2D_LOCAL_0 16
 #define CN_CONV2D_LOCAL_1 16
+#define CN_CONV2D_TRANSPOSE_BLOCK 8 /* cn_transpose moves blocks of 8 x 8 floats (CN_TRANSPOSE_BLOCK) */
 #define CN_CONV2D_COL2IM_CHANNELS 8 /* the channels cn_col2im_channels sums as one vector (CN_COL2IM_CHANNELS) */
 
 /* ---- shapes ------------------------------------------------------------------------------------ */
@@ -169,7 +170,8 @@ static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offs
                            size_t dst_offset, size_t rows, size_t cols, size_t batch, cn_error *e) {
     const cn_arg args[] = {CN_MEM(src), CN_U64(src_offset), CN_MEM(dst), CN_U64(dst_offset), CN_U64(rows),
                            CN_U64(cols)};
-    return run_im2col_kernel(rt, CN_KERNEL_TRANSPOSE, rows, cols, batch, 2.0 * (double)(rows * cols * batch), args,
+    return run_im2col_kernel(rt, CN_KERNEL_TRANSPOSE, cn_round_up(rows, CN_CONV2D_TRANSPOSE_BLOCK) / CN_CONV2D_TRANSPOSE_BLOCK,
+                             cn_round_up(cols, CN_CONV2D_TRANSPOSE_BLOCK) / CN_CONV2D_TRANSPOSE_BLOCK, batch, 2.0 * (double)(rows * cols * batch), args,
                              sizeof args / sizeof *args, e);
 }
 
