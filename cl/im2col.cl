@@ -8,9 +8,11 @@
  * Output pixel (oy, ox) reads input pixel (oy * stride - pad_top + i, ox * stride - pad_left + j);
  * reads outside the image are zero padding.
  *
- * PoCL runs a work-group as a loop over dimension 0 that it vectorises when the kernel body has no
- * loop of its own: cn_im2col and cn_transpose give each work-item one float to write, neighbouring
- * work-items (dimension 0) writing neighbouring floats, so their stores are whole vectors.
+ * Every load and store here should be a whole vector on a CPU. PoCL runs a work-group as a loop
+ * over dimension 0 that it vectorises only when the kernel body has no loop of its own: cn_im2col
+ * gives each work-item one float, neighbouring work-items writing neighbouring floats; the kernels
+ * that need loops (cn_col2im_channels) or shuffles (cn_transpose) work on explicit float8 vectors.
+ * cn_col2im, with one float per pixel and loops, is left for images with few channels.
  * Launches use 16 x 16 work-groups: one group per row cost more in scheduling than in copying. */
 
 /* n / d and n % d for 0 <= n < 2^22 without an integer division (which x86 has no vector form of):
@@ -143,7 +145,8 @@ __kernel void cn_transpose(__global const float *src, const ulong src_offset, __
         vstore8((float8)(b3.s4567, b7.s4567), 0, to + 7 * rows);
         return;
     }
-    const size_t block_rows = min((size_t)CN_TRANSPOSE_BLOCK, rows - i0), block_cols = min((size_t)CN_TRANSPOSE_BLOCK, cols - j0);
+    const size_t block_rows = min((size_t)CN_TRANSPOSE_BLOCK, rows - i0);
+    const size_t block_cols = min((size_t)CN_TRANSPOSE_BLOCK, cols - j0);
     for (size_t r = 0; r < block_rows; r++)
         for (size_t q = 0; q < block_cols; q++) to[q * rows + r] = from[r * cols + q];
 }

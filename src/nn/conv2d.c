@@ -2,7 +2,8 @@
  * chunk, im2col (or col2im) turns the convolution into one GEMM over every image of the chunk,
  * with the output-shaped tensor transposed to pixel-major order ([images * P][out_c]) around it.
  * In that orientation every product streams short-strided rows (measured on PoCL: ~65 GFLOP/s,
- * where products striding across the whole chunk ran at 12). */
+ * where products striding across the whole chunk ran at 12). When in_c is a multiple of 8,
+ * backward_data's col2im runs channel-last instead (see col2im_by_channels). */
 #include "coopnets/cn_conv2d.h"
 
 #include <stdio.h>
@@ -15,8 +16,8 @@
  * along dimension 1, so that a launch is a few thousand groups rather than one per row. */
 #define CN_CONV2D_LOCAL_0 16
 #define CN_CONV2D_LOCAL_1 16
-#define CN_CONV2D_TRANSPOSE_BLOCK 8 /* cn_transpose moves blocks of 8 x 8 floats (CN_TRANSPOSE_BLOCK) */
-#define CN_CONV2D_COL2IM_CHANNELS 8 /* the channels cn_col2im_channels sums as one vector (CN_COL2IM_CHANNELS) */
+#define CN_CONV2D_TRANSPOSE_BLOCK 8 /* cn_transpose moves 8 x 8 blocks (CN_TRANSPOSE_BLOCK in cl/im2col.cl) */
+#define CN_CONV2D_COL2IM_CHANNELS 8 /* cn_col2im_channels' vector of channels (CN_COL2IM_CHANNELS) */
 
 /* ---- shapes ------------------------------------------------------------------------------------ */
 
@@ -95,8 +96,14 @@ static size_t chunk_images(const cn_conv2d_shape *s, size_t n) {
     return images < n ? images : n;
 }
 
+/* When in_c is a multiple of cn_col2im_channels' vector, backward_data orders each column-matrix
+ * row (i, j, c) and gathers it channel-last, a vector of channels at a time; the channel-last
+ * images are then transposed into dx. (im2col the same way measured no faster than cn_im2col.) */
+static int col2im_by_channels(const cn_conv2d_shape *s) { return s->in_c % CN_CONV2D_COL2IM_CHANNELS == 0; }
+
 size_t cn_conv2d_workspace_floats(const cn_conv2d_shape *s, size_t n) {
-    return n == 0 ? 0 : weight_floats(s) + chunk_images(s, n) * (chunk_floats_per_image(s) + in_floats(s));
+    const size_t channel_last = col2im_by_channels(s) ? in_floats(s) : 0;
+    return n == 0 ? 0 : weight_floats(s) + chunk_images(s, n) * (chunk_floats_per_image(s) + channel_last);
 }
 
 /* ---- checks ----------------------------------------------------------------------------------- */
@@ -161,8 +168,8 @@ static cn_status col2im_channel_last(cn_runtime *rt, const cn_conv2d_shape *s, c
                                      size_t images, cn_error *e) {
     const cn_arg args[] = {CN_MEM(ws), CN_MEM(ws), CN_U64(offset), SHAPE_ARGS(s)};
     return run_im2col_kernel(rt, CN_KERNEL_COL2IM_CHANNELS, (size_t)s->in_c / CN_CONV2D_COL2IM_CHANNELS,
-                             (size_t)s->in_h * s->in_w, images,
-                             im2col_moved(s, images), args, sizeof args / sizeof *args, e);
+                             (size_t)s->in_h * s->in_w, images, im2col_moved(s, images), args,
+                             sizeof args / sizeof *args, e);
 }
 
 /* dst[b][j][i] = src[b][i][j] for `batch` rows x cols matrices. */
@@ -170,8 +177,10 @@ static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offs
                            size_t dst_offset, size_t rows, size_t cols, size_t batch, cn_error *e) {
     const cn_arg args[] = {CN_MEM(src), CN_U64(src_offset), CN_MEM(dst), CN_U64(dst_offset), CN_U64(rows),
                            CN_U64(cols)};
-    return run_im2col_kernel(rt, CN_KERNEL_TRANSPOSE, cn_round_up(rows, CN_CONV2D_TRANSPOSE_BLOCK) / CN_CONV2D_TRANSPOSE_BLOCK,
-                             cn_round_up(cols, CN_CONV2D_TRANSPOSE_BLOCK) / CN_CONV2D_TRANSPOSE_BLOCK, batch, 2.0 * (double)(rows * cols * batch), args,
+    const size_t row_blocks = cn_round_up(rows, CN_CONV2D_TRANSPOSE_BLOCK) / CN_CONV2D_TRANSPOSE_BLOCK;
+    const size_t col_blocks = cn_round_up(cols, CN_CONV2D_TRANSPOSE_BLOCK) / CN_CONV2D_TRANSPOSE_BLOCK;
+    const double moved = 2.0 * (double)(rows * cols * batch);
+    return run_im2col_kernel(rt, CN_KERNEL_TRANSPOSE, row_blocks, col_blocks, batch, moved, args,
                              sizeof args / sizeof *args, e);
 }
 
@@ -224,11 +233,6 @@ static cn_status conv_forward(cn_runtime *rt, const char *pass, const cn_conv2d_
     }
     return CN_OK;
 }
-
-/* When in_c is a multiple of cn_col2im_channels' vector, backward_data orders each column-matrix
- * row (i, j, c) and gathers it channel-last, a vector of channels at a time; the channel-last
- * images are then transposed into dx. */
-static int col2im_by_channels(const cn_conv2d_shape *s) { return s->in_c % CN_CONV2D_COL2IM_CHANNELS == 0; }
 
 static cn_status conv_backward_data(cn_runtime *rt, const char *pass, const cn_conv2d_shape *s, size_t n,
                                     const cn_buffer *dy, const cn_buffer *w, cn_buffer *dx, cn_buffer *ws,
