@@ -1,10 +1,10 @@
 /* cn_conv2d against a host double-precision reference: the shape rules (TensorFlow SAME with its
  * asymmetric padding, VALID, explicit; impossible deconv shapes refused in words), a known answer
  * that pins which side SAME pads, and forward, backward_data and backward_params on odd shapes
- * (stride 1 and 2, non-square, 1x1, a kernel covering the whole input, batch 1 and 3, and a
- * batch large enough to be cut into chunks). The reference gradients are checked by finite
- * differences of the reference forward; the device's gradients are checked to be bitwise
- * repeatable. */
+ * (stride 1 and 2, non-square, 1x1, a kernel covering the whole input, batch 1 and 3, input channels
+ * a multiple of 8 (backward_data's col2im by channels), and a batch large enough to be cut into
+ * chunks). The reference gradients are checked by finite differences of the reference forward;
+ * the device's gradients are checked to be bitwise repeatable. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,6 +197,10 @@ int main(void) {
         {"k3 s2 explicit pad 1", 2, 8, 8, 3, 3, 2, CN_CONV_PAD_EXPLICIT, 1, 1},
         {"k1 s1 VALID (1x1)", 5, 3, 3, 7, 1, 1, CN_CONV_PAD_VALID, 0, 3},
         {"kernel covers the input (fc)", 4, 4, 4, 6, 4, 1, CN_CONV_PAD_VALID, 0, 3},
+        {"k4 s2 SAME, 16 channels (col2im by channels), pads (1, 2) x (1, 1)",
+         16, 7, 6, 3, 4, 2, CN_CONV_PAD_SAME, 0, 2},
+        {"k3 s2 VALID, 24 channels (col2im by channels), last column unused",
+         24, 9, 8, 2, 3, 2, CN_CONV_PAD_VALID, 0, 3},
         {"cut into chunks (13 + 1 images)", 16, 64, 64, 4, 3, 1, CN_CONV_PAD_SAME, 0, 14},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -115,6 +115,8 @@ int main(void) {
         {"k5 s2 SAME 4 -> 8", 4, 4, 4, 3, 8, 8, 5, 2, CN_CONV_PAD_SAME, 3},
         {"k5 s2 SAME 5x3 -> 9x6, odd and non-square", 3, 5, 3, 2, 9, 6, 5, 2, CN_CONV_PAD_SAME, 3},
         {"k3 s1 SAME 5 -> 5", 3, 5, 5, 4, 5, 5, 3, 1, CN_CONV_PAD_SAME, 1},
+        {"k5 s2 SAME 3x2 -> 5x4, 16 output channels (col2im by channels)",
+         3, 3, 2, 16, 5, 4, 5, 2, CN_CONV_PAD_SAME, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         cn_conv2d_shape s;

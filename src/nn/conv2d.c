@@ -2,7 +2,8 @@
  * chunk, im2col (or col2im) turns the convolution into one GEMM over every image of the chunk,
  * with the output-shaped tensor transposed to pixel-major order ([images * P][out_c]) around it.
  * In that orientation every product streams short-strided rows (measured on PoCL: ~65 GFLOP/s,
- * where products striding across the whole chunk ran at 12). */
+ * where products striding across the whole chunk ran at 12). When in_c is a multiple of 8,
+ * backward_data's col2im runs channel-last instead (see col2im_by_channels). */
 #include "coopnets/cn_conv2d.h"
 
 #include <stdio.h>
@@ -11,7 +12,12 @@
 
 /* A chunk's workspace stays below this many floats (32 MiB) unless one image alone needs more. */
 #define CN_CONV2D_CHUNK_FLOATS ((size_t)8 << 20)
-#define CN_CONV2D_LOCAL 16 /* the im2col kernels' work-group size along dimension 0, where the device allows it */
+/* The lowering kernels' work-groups: 16 work-items along dimension 0 (one vector on PoCL), 16 rows
+ * along dimension 1, so that a launch is a few thousand groups rather than one per row. */
+#define CN_CONV2D_LOCAL_0 16
+#define CN_CONV2D_LOCAL_1 16
+#define CN_CONV2D_TRANSPOSE_BLOCK 8 /* cn_transpose moves 8 x 8 blocks (CN_TRANSPOSE_BLOCK in cl/im2col.cl) */
+#define CN_CONV2D_COL2IM_CHANNELS 8 /* cn_col2im_channels' vector of channels (CN_COL2IM_CHANNELS) */
 
 /* ---- shapes ------------------------------------------------------------------------------------ */
 
@@ -40,6 +46,10 @@ cn_status cn_conv2d_shape_make(cn_conv2d_shape *s, int in_c, int in_h, int in_w,
                             in_h, in_w, out_c, k, stride);
     if (pad == CN_CONV_PAD_EXPLICIT && explicit_pad < 0)
         return cn_error_set(e, CN_ERR_ARG, "conv2d: explicit padding %d must be >= 0", explicit_pad);
+    /* cn_im2col splits a row index into (c, i, j) through a float quotient, exact below 2^22. */
+    if ((long long)in_c * k * k >= (1LL << 22))
+        return cn_error_set(e, CN_ERR_ARG, "conv2d: in_c %d x kernel %dx%d = %lld column entries, more than 4194303",
+                            in_c, k, k, (long long)in_c * k * k);
     cn_conv2d_shape r = {.in_c = in_c, .in_h = in_h, .in_w = in_w, .out_c = out_c, .k_h = k, .k_w = k,
                          .stride = stride};
     axis(in_h, k, stride, pad, explicit_pad, &r.out_h, &r.pad_top);
@@ -86,8 +96,14 @@ static size_t chunk_images(const cn_conv2d_shape *s, size_t n) {
     return images < n ? images : n;
 }
 
+/* When in_c is a multiple of cn_col2im_channels' vector, backward_data orders each column-matrix
+ * row (i, j, c) and gathers it channel-last, a vector of channels at a time; the channel-last
+ * images are then transposed into dx. (im2col the same way measured no faster than cn_im2col.) */
+static int col2im_by_channels(const cn_conv2d_shape *s) { return s->in_c % CN_CONV2D_COL2IM_CHANNELS == 0; }
+
 size_t cn_conv2d_workspace_floats(const cn_conv2d_shape *s, size_t n) {
-    return n == 0 ? 0 : weight_floats(s) + chunk_images(s, n) * chunk_floats_per_image(s);
+    const size_t channel_last = col2im_by_channels(s) ? in_floats(s) : 0;
+    return n == 0 ? 0 : weight_floats(s) + chunk_images(s, n) * (chunk_floats_per_image(s) + channel_last);
 }
 
 /* ---- checks ----------------------------------------------------------------------------------- */
@@ -117,8 +133,8 @@ static cn_status run_im2col_kernel(cn_runtime *rt, cn_kernel_id kernel, size_t d
     cl_kernel k;
     CN_TRY(cn_kernel_by_id(rt, kernel, &k, e));
     size_t local[3];
-    CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL, 1, 1}, local, e));
-    const size_t global[3] = {cn_round_up(d0, local[0]), d1, d2};
+    CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL_0, CN_CONV2D_LOCAL_1, 1}, local, e));
+    const size_t global[3] = {cn_round_up(d0, local[0]), cn_round_up(d1, local[1]), d2};
     return cn_launch_counted(rt, k, 3, global, local, args, nargs, 0, moved * sizeof(float), e);
 }
 
@@ -134,8 +150,9 @@ static double im2col_moved(const cn_conv2d_shape *s, size_t images) {
 /* The column matrix of images [first, first + images) of x, at the start of col. */
 static cn_status im2col(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffer *x, size_t first, size_t images,
                         cn_buffer *col, cn_error *e) {
-    const cn_arg args[] = {CN_MEM(x), CN_U64(first * in_floats(s)), CN_MEM(col), SHAPE_ARGS(s)};
-    return run_im2col_kernel(rt, CN_KERNEL_IM2COL, out_pixels(s), images, 1, im2col_moved(s, images), args,
+    const size_t columns = images * out_pixels(s);
+    const cn_arg args[] = {CN_MEM(x), CN_U64(first * in_floats(s)), CN_MEM(col), SHAPE_ARGS(s), CN_I32((int)columns)};
+    return run_im2col_kernel(rt, CN_KERNEL_IM2COL, kernel_rows(s), columns, 1, im2col_moved(s, images), args,
                              sizeof args / sizeof *args, e);
 }
 
@@ -146,12 +163,24 @@ static cn_status col2im(cn_runtime *rt, const cn_conv2d_shape *s, const cn_buffe
                              args, sizeof args / sizeof *args, e);
 }
 
+/* cn_col2im over (i, j, c)-ordered rows: the chunk's images channel-last in ws at `offset`. */
+static cn_status col2im_channel_last(cn_runtime *rt, const cn_conv2d_shape *s, cn_buffer *ws, size_t offset,
+                                     size_t images, cn_error *e) {
+    const cn_arg args[] = {CN_MEM(ws), CN_MEM(ws), CN_U64(offset), SHAPE_ARGS(s)};
+    return run_im2col_kernel(rt, CN_KERNEL_COL2IM_CHANNELS, (size_t)s->in_c / CN_CONV2D_COL2IM_CHANNELS,
+                             (size_t)s->in_h * s->in_w, images, im2col_moved(s, images), args,
+                             sizeof args / sizeof *args, e);
+}
+
 /* dst[b][j][i] = src[b][i][j] for `batch` rows x cols matrices. */
 static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offset, cn_buffer *dst,
                            size_t dst_offset, size_t rows, size_t cols, size_t batch, cn_error *e) {
     const cn_arg args[] = {CN_MEM(src), CN_U64(src_offset), CN_MEM(dst), CN_U64(dst_offset), CN_U64(rows),
                            CN_U64(cols)};
-    return run_im2col_kernel(rt, CN_KERNEL_TRANSPOSE, rows, cols, batch, 2.0 * (double)(rows * cols * batch), args,
+    const size_t row_blocks = cn_round_up(rows, CN_CONV2D_TRANSPOSE_BLOCK) / CN_CONV2D_TRANSPOSE_BLOCK;
+    const size_t col_blocks = cn_round_up(cols, CN_CONV2D_TRANSPOSE_BLOCK) / CN_CONV2D_TRANSPOSE_BLOCK;
+    const double moved = 2.0 * (double)(rows * cols * batch);
+    return run_im2col_kernel(rt, CN_KERNEL_TRANSPOSE, row_blocks, col_blocks, batch, moved, args,
                              sizeof args / sizeof *args, e);
 }
 
@@ -159,7 +188,9 @@ static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offs
 
 /* Workspace: per chunk the column matrix [columns][K] (at 0) and the output-shaped tensor in
  * pixel-major order [columns][out_c], columns = images * P; after the largest chunk, the weights
- * transposed [K][out_c] (forward only). */
+ * transposed [K][out_c] (forward) or permuted [out_c][k_h][k_w][in_c] (backward_data by
+ * channels), then the chunk's images channel-last [images][in_h][in_w][in_c] (backward_data by
+ * channels). The last region stays out of the chunk size: it would change the GEMMs' shapes. */
 typedef struct {
     size_t first, images, columns, pixel_offset;
 } chunk;
@@ -207,15 +238,28 @@ static cn_status conv_backward_data(cn_runtime *rt, const char *pass, const cn_c
                                     const cn_buffer *dy, const cn_buffer *w, cn_buffer *dx, cn_buffer *ws,
                                     cn_error *e) {
     CN_TRY(check_pass(pass, s, n, dx, dy, w, ws, e));
+    if (n == 0) return CN_OK;
+    const int by_channels = col2im_by_channels(s);
+    const size_t taps = (size_t)s->k_h * s->k_w, permuted = transposed_weights_offset(s, n);
+    const size_t channel_last = permuted + weight_floats(s);
+    /* w[o][c][i][j] -> [o][i][j][c] */
+    if (by_channels) CN_TRY(transpose(rt, w, 0, ws, permuted, (size_t)s->in_c, taps, (size_t)s->out_c, e));
     for (size_t first = 0; first < n; first += chunk_images(s, n)) {
         const chunk c = chunk_at(s, n, first);
         CN_TRY(to_pixel_major(rt, s, &c, dy, ws, e));
-        /* col[columns, K] = dy[columns, out_c] * w[out_c, K] */
+        /* col[columns, K] = dy[columns, out_c] * w[out_c, K], K in (c, i, j) or (i, j, c) order */
         const cn_gemm_args g = {.m = c.columns, .n = kernel_rows(s), .k = (size_t)s->out_c, .alpha = 1.0f,
-                                .a = ws, .a_offset = c.pixel_offset, .lda = (size_t)s->out_c, .b = w,
+                                .a = ws, .a_offset = c.pixel_offset, .lda = (size_t)s->out_c,
+                                .b = by_channels ? ws : w, .b_offset = by_channels ? permuted : 0,
                                 .ldb = kernel_rows(s), .c = ws, .ldc = kernel_rows(s)};
         CN_TRY(cn_gemm(rt, &g, e));
-        CN_TRY(col2im(rt, s, ws, dx, c.first, c.images, e));
+        if (!by_channels) {
+            CN_TRY(col2im(rt, s, ws, dx, c.first, c.images, e));
+            continue;
+        }
+        CN_TRY(col2im_channel_last(rt, s, ws, channel_last, c.images, e));
+        CN_TRY(transpose(rt, ws, channel_last, dx, c.first * in_floats(s), (size_t)s->in_h * s->in_w,
+                         (size_t)s->in_c, c.images, e));
     }
     return CN_OK;
 }

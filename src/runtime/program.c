@@ -465,6 +465,7 @@ static const struct {
     [CN_KERNEL_BIAS_BACKWARD_PARAMS] = {"bias", "cn_bias_backward_params"},
     [CN_KERNEL_IM2COL] = {"im2col", "cn_im2col"},
     [CN_KERNEL_COL2IM] = {"im2col", "cn_col2im"},
+    [CN_KERNEL_COL2IM_CHANNELS] = {"im2col", "cn_col2im_channels"},
     [CN_KERNEL_TRANSPOSE] = {"im2col", "cn_transpose"},
     [CN_KERNEL_LANGEVIN_STEP] = {"langevin", "cn_langevin_step"},
     [CN_KERNEL_NOISE_NORMAL] = {"noise", "cn_noise_normal"},
