@@ -264,8 +264,9 @@ CN_GEMM_LOCAL_KERNEL(cn_gemm_local_tt, CN_A_T, CN_B_T)
  * Y = op(B) (k x n, panels of PN) or Y = op(A)^T (k x m, panels of PM). Y[kk][col] is
  * CN_B_N(src, ld, kk, col) when the source runs along the columns (B as is, A transposed) and
  * CN_B_T when it runs along K (B transposed, A as is). Each work-item copies CN_GEMM_PACK_K steps
- * of K of one panel: a contiguous run of WIDTH * PACK_K floats of dst; whole runs are unrolled, so
- * the compiler turns them into vector moves. Global dims: 0 over the runs along K, 1 over the panels. */
+ * of K of one panel: a contiguous run of WIDTH * PACK_K floats of dst; in whole runs each step's
+ * WIDTH floats are unrolled, so the compiler turns them into vector moves. Global dims: 0 over the
+ * runs along K, 1 over the panels. */
 #define CN_GEMM_PACK_K 16
 #define CN_GEMM_PACK_KERNEL(NAME, WIDTH, Y_AT)                                                              \
     __kernel void NAME(const ulong k, const ulong cols, __global const float *src, const ulong offset,     \
@@ -276,7 +277,7 @@ CN_GEMM_LOCAL_KERNEL(cn_gemm_local_tt, CN_A_T, CN_B_T)
         src += offset;                                                                                     \
         dst += (panel * k + kk0) * WIDTH;                                                                  \
         if (kk0 + CN_GEMM_PACK_K <= k && col0 + WIDTH <= cols) {                                           \
-            CN_UNROLLED for (size_t t = 0; t < CN_GEMM_PACK_K; t++)                                        \
+            for (size_t t = 0; t < CN_GEMM_PACK_K; t++)                                                    \
                 CN_UNROLLED for (size_t j = 0; j < WIDTH; j++)                                             \
                     dst[t * WIDTH + j] = Y_AT(src, ld, kk0 + t, col0 + j);                                 \
             return;                                                                                        \

@@ -12,7 +12,7 @@
 
 /* Our kernels split K into blocks of at most this many (see own_gemm). */
 #define CN_GEMM_K_BLOCK 512
-/* The packed variant packs op(A) in blocks of rows whose panels hold at most this many floats. */
+/* The packed variant's blocks of rows and of columns: their panels hold at most this many floats. */
 #define CN_GEMM_PACK_FLOATS ((size_t)4 << 20)
 /* cl/gemm.cl's CN_GEMM_PACK_K: steps of K one packing work-item copies. */
 #define CN_GEMM_PACK_K 16
@@ -262,43 +262,52 @@ static cn_status pack_panels(cn_runtime *rt, struct cn_gemm *st, gemm_kernel ker
                              2.0 * sizeof(float) * floats, e);
 }
 
-/* The packed variant on one block of K, product by product: op(B) packed once, op(A) in blocks
- * of rows (bounding the workspace), each block multiplied into its rows of C. */
+/* The longest side of a block of the packed variant whose panels hold at most
+ * CN_GEMM_PACK_FLOATS: whole panels of `width`, never more than `length`. */
+static size_t pack_block(size_t length, size_t width, size_t k) {
+    const size_t most = CN_GEMM_PACK_FLOATS / (k ? k : 1) / width * width;
+    return most < width ? width : most < length ? most : length;
+}
+
+/* The packed variant on one block of K, product by product, in blocks of columns and rows that
+ * bound the workspace: op(B) packed per block of columns, op(A) per block of rows, each pair
+ * multiplied into its part of C. */
 static cn_status own_gemm_packed(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
                                  cn_error *e) {
     const size_t pm = st->variant.p, pn = st->variant.q;
-    const size_t k_rows = g->k ? g->k : 1;
-    const size_t rows_most = CN_GEMM_PACK_FLOATS / k_rows / pm * pm;
-    const size_t rows_block = rows_most < pm ? pm : rows_most < g->m ? rows_most : g->m;
+    const size_t rows_block = pack_block(g->m, pm, g->k), cols_block = pack_block(g->n, pn, g->k);
     CN_TRY(panels_reserve(rt, &st->a_panels, ceil_div(rows_block, pm) * pm * g->k, e));
-    CN_TRY(panels_reserve(rt, &st->b_panels, ceil_div(g->n, pn) * pn * g->k, e));
+    CN_TRY(panels_reserve(rt, &st->b_panels, ceil_div(cols_block, pn) * pn * g->k, e));
     cl_kernel product;
     CN_TRY(gemm_kernel_handle(rt, st, PACKED, &product, e));
     size_t local[2];
     CN_TRY(cn_local_size(rt, product, 2, st->local, local, e));
-    for (size_t p = 0; p < batch; p++) {
-        CN_TRY(pack_panels(rt, st, g->trans_b ? PACK_B_T : PACK_B_N, pn, g->k, g->n, g->b,
-                           g->b_offset + p * g->b_stride, g->ldb, &st->b_panels, e));
-        for (size_t row0 = 0; row0 < g->m; row0 += rows_block) {
-            const size_t rows = g->m - row0 < rows_block ? g->m - row0 : rows_block;
-            const size_t a_at = g->a_offset + p * g->a_stride + row0 * (g->trans_a ? 1 : g->lda);
-            CN_TRY(pack_panels(rt, st, g->trans_a ? PACK_A_T : PACK_A_N, pm, g->k, rows, g->a, a_at, g->lda,
-                               &st->a_panels, e));
-            /* Neighbouring work-items share the panel of the slower dimension (see launch_region). */
-            const int rows_first = rows < g->n;
-            const size_t row_panels = ceil_div(rows, pm), col_panels = ceil_div(g->n, pn);
-            const size_t global[2] = {cn_round_up(rows_first ? row_panels : col_panels, local[0]),
-                                      cn_round_up(rows_first ? col_panels : row_panels, local[1])};
-            const cn_arg args[] = {CN_U64(rows),        CN_U64(g->n),         CN_U64(g->k),
-                                   CN_F32(g->alpha),    CN_F32(g->beta),      CN_MEM(&st->a_panels),
-                                   CN_MEM(&st->b_panels), CN_MEM(g->c),
-                                   CN_U64(g->c_offset + p * g->c_stride + row0 * g->ldc),
-                                   CN_U64(g->ldc),      CN_I32(rows_first)};
-            CN_TRY(cn_launch_counted(rt, product, 2, global, local, args, sizeof args / sizeof *args,
-                                     product_flops(rows, g->n, g->k, 1), product_bytes(rows, g->n, g->k, 1, g->beta),
-                                     e));
+    for (size_t p = 0; p < batch; p++)
+        for (size_t col0 = 0; col0 < g->n; col0 += cols_block) {
+            const size_t cols = g->n - col0 < cols_block ? g->n - col0 : cols_block;
+            const size_t b_at = g->b_offset + p * g->b_stride + col0 * (g->trans_b ? g->ldb : 1);
+            CN_TRY(pack_panels(rt, st, g->trans_b ? PACK_B_T : PACK_B_N, pn, g->k, cols, g->b, b_at, g->ldb,
+                               &st->b_panels, e));
+            for (size_t row0 = 0; row0 < g->m; row0 += rows_block) {
+                const size_t rows = g->m - row0 < rows_block ? g->m - row0 : rows_block;
+                const size_t a_at = g->a_offset + p * g->a_stride + row0 * (g->trans_a ? 1 : g->lda);
+                CN_TRY(pack_panels(rt, st, g->trans_a ? PACK_A_T : PACK_A_N, pm, g->k, rows, g->a, a_at, g->lda,
+                                   &st->a_panels, e));
+                /* Neighbouring work-items share the panel of the slower dimension (see launch_region). */
+                const int rows_first = rows < cols;
+                const size_t row_panels = ceil_div(rows, pm), col_panels = ceil_div(cols, pn);
+                const size_t global[2] = {cn_round_up(rows_first ? row_panels : col_panels, local[0]),
+                                          cn_round_up(rows_first ? col_panels : row_panels, local[1])};
+                const cn_arg args[] = {CN_U64(rows),          CN_U64(cols),         CN_U64(g->k),
+                                       CN_F32(g->alpha),      CN_F32(g->beta),      CN_MEM(&st->a_panels),
+                                       CN_MEM(&st->b_panels), CN_MEM(g->c),
+                                       CN_U64(g->c_offset + p * g->c_stride + row0 * g->ldc + col0),
+                                       CN_U64(g->ldc),        CN_I32(rows_first)};
+                CN_TRY(cn_launch_counted(rt, product, 2, global, local, args, sizeof args / sizeof *args,
+                                         product_flops(rows, cols, g->k, 1),
+                                         product_bytes(rows, cols, g->k, 1, g->beta), e));
+            }
         }
-    }
     return CN_OK;
 }
 

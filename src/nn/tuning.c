@@ -112,7 +112,7 @@ cn_kernel_variant cn_tuning_heuristic(const cn_runtime *rt, cn_kernel_family f) 
     if (f != CN_TUNED_GEMM) return (cn_kernel_variant){CN_VARIANT_ITEM, 0, 0};
     /* CPUs get packed panels with a register tile sized to the vector registers: with 16-wide
      * floats (AVX-512, 32 registers) 14 x 32 keeps 28 accumulators, two B vectors and the
-     * broadcast in registers (measured ahead of 12 x 32 and 8 x 32 on the products of
+     * broadcast in all 32 registers (measured ahead of 12 x 32 and 8 x 32 on the products of
      * benchmarks/mnist28.json); with 8-wide floats (AVX2, 16 registers) 6 x 16 keeps 12 and three.
      * GPUs keep the register tiles (a packed tile would spill their per-thread registers). */
     cl_uint width = 0;
@@ -175,7 +175,7 @@ size_t cn_tuning_candidates(cn_runtime *rt, cn_kernel_family f, cn_kernel_varian
         {CN_VARIANT_LOCAL, 8, 8},     {CN_VARIANT_LOCAL, 32, 8},    {CN_VARIANT_LOCAL, 16, 2},
         {CN_VARIANT_REGISTER, 6, 16}, {CN_VARIANT_REGISTER, 8, 16}, {CN_VARIANT_REGISTER, 4, 16},
         {CN_VARIANT_REGISTER, 8, 8},  {CN_VARIANT_PACKED, 14, 32},  {CN_VARIANT_PACKED, 6, 16},
-        {CN_VARIANT_PACKED, 12, 32},  {CN_VARIANT_PACKED, 8, 32}};
+        {CN_VARIANT_PACKED, 12, 32}};
     static const cn_kernel_variant groups[] = {
         {CN_VARIANT_GROUP, 64, 0}, {CN_VARIANT_GROUP, 256, 0}, {CN_VARIANT_GROUP, 16, 0}, {CN_VARIANT_GROUP, 128, 0}};
     const cn_kernel_variant *list = f == CN_TUNED_GEMM ? gemm : groups;
