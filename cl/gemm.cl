@@ -239,7 +239,7 @@ CN_GEMM_LOCAL_KERNEL(cn_gemm_local_tn, CN_A_T, CN_B_N)
 CN_GEMM_LOCAL_KERNEL(cn_gemm_local_tt, CN_A_T, CN_B_T)
 
 /* Packed kernels (any transposes): the host copies op(A) and op(B) block by block of K into
- * panels (cn_gemm_pack_a, cn_gemm_pack_b), and cn_gemm_packed multiplies panel by panel.
+ * panels (cn_gemm_pack_a_*, cn_gemm_pack_b_*), and cn_gemm_packed multiplies panel by panel.
  * A panel holds CN_GEMM_PM rows of op(A) as [k][PM], a B panel CN_GEMM_PN columns of op(B) as
  * [k][PN], zero beyond the matrix: the product kernel reads both as one contiguous stream each,
  * whatever the transposes and leading dimensions were (a power-of-two ld otherwise maps every k
@@ -247,7 +247,7 @@ CN_GEMM_LOCAL_KERNEL(cn_gemm_local_tt, CN_A_T, CN_B_T)
  * PM x PN tile in PM x PN/PV vectors of CN_GEMM_PV floats: per k, PN/PV vector loads of the B panel,
  * PM broadcasts of the A panel, PM x PN/PV FMAs, K in ascending order (reproducible). */
 #ifndef CN_GEMM_PM
-#define CN_GEMM_PM 12
+#define CN_GEMM_PM 14
 #endif
 #ifndef CN_GEMM_PN
 #define CN_GEMM_PN 32
@@ -267,7 +267,9 @@ CN_GEMM_LOCAL_KERNEL(cn_gemm_local_tt, CN_A_T, CN_B_T)
  * of K of one panel: a contiguous run of WIDTH * PACK_K floats of dst; in whole runs each step's
  * WIDTH floats are unrolled, so the compiler turns them into vector moves. Global dims: 0 over the
  * runs along K, 1 over the panels. */
-#define CN_GEMM_PACK_K 16
+#ifndef CN_GEMM_PACK_K
+#define CN_GEMM_PACK_K 16 /* the host passes its own */
+#endif
 #define CN_GEMM_PACK_KERNEL(NAME, WIDTH, Y_AT)                                                              \
     __kernel void NAME(const ulong k, const ulong cols, __global const float *src, const ulong offset,     \
                        const ulong ld, __global float *dst) {                                              \
@@ -292,8 +294,8 @@ CN_GEMM_PACK_KERNEL(cn_gemm_pack_a_t, CN_GEMM_PM, CN_B_N)
 CN_GEMM_PACK_KERNEL(cn_gemm_pack_b_n, CN_GEMM_PN, CN_B_N)
 CN_GEMM_PACK_KERNEL(cn_gemm_pack_b_t, CN_GEMM_PN, CN_B_T)
 
-/* C[row_begin + .., ..] = alpha * op(A) op(B) + beta * C from the packed panels of one block of K;
- * global dims 0 and 1 over the B and A panels (the A panels first when rows_first). */
+/* C = alpha * op(A) op(B) + beta * C for an m x n block of C starting at c_offset, from the
+ * panels of one block of K; global dims 0 and 1 over the B and A panels (A first when rows_first). */
 __kernel void cn_gemm_packed(const ulong m, const ulong n, const ulong k, const float alpha, const float beta,
                              __global const float *a_panels, __global const float *b_panels, __global float *c,
                              const ulong c_offset, const ulong ldc, const int rows_first) {

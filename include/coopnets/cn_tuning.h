@@ -11,7 +11,8 @@
  *   reduce     item (chunks of 4096 values per work-item, then a second pass); group (a
  *              work-group of p per row, one pass)
  * Heuristics: gemm packed 14 x 32 on a CPU with 16-wide vectors, packed 6 x 16 on one with 8-wide
- * vectors, register 8 x 16 elsewhere (GPUs), with the backend of cn_gemm_select; batchnorm and
+ * vectors, register 8 x 16 elsewhere (GPUs; 6 x 16 on a CPU-and-GPU device with 8-wide vectors,
+ * such as Oclgrind), with the backend of cn_gemm_select; batchnorm and
  * reduce item: the measured best on PoCL (DESIGN §4).
  *
  * The database is one JSON file per device and driver in the runtime's cache folder,

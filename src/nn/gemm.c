@@ -14,7 +14,7 @@
 #define CN_GEMM_K_BLOCK 512
 /* The packed variant's blocks of rows and of columns: their panels hold at most this many floats. */
 #define CN_GEMM_PACK_FLOATS ((size_t)4 << 20)
-/* cl/gemm.cl's CN_GEMM_PACK_K: steps of K one packing work-item copies. */
+/* Steps of K one packing work-item copies (cl/gemm.cl's CN_GEMM_PACK_K, passed as a build option). */
 #define CN_GEMM_PACK_K 16
 /* cl/gemm.cl's kernels; the state keeps their handles for its build options, made on first use. */
 typedef enum {
@@ -116,8 +116,8 @@ static cn_kernel_variant own_variant(cn_runtime *rt, struct cn_gemm *st) {
     if (v.kind == CN_VARIANT_LOCAL)
         snprintf(st->options, sizeof st->options, "-DCN_GEMM_LT=%u -DCN_GEMM_LW=%u", v.p, v.q);
     else if (v.kind == CN_VARIANT_PACKED) /* vectors as wide as the device's, at most the panel */
-        snprintf(st->options, sizeof st->options, "-DCN_GEMM_PM=%u -DCN_GEMM_PN=%u -DCN_GEMM_PV=%u", v.p, v.q,
-                 v.q < st->dot_vector ? v.q : st->dot_vector);
+        snprintf(st->options, sizeof st->options, "-DCN_GEMM_PM=%u -DCN_GEMM_PN=%u -DCN_GEMM_PV=%u -DCN_GEMM_PACK_K=%d",
+                 v.p, v.q, v.q < st->dot_vector ? v.q : st->dot_vector, CN_GEMM_PACK_K);
     else
         snprintf(st->options, sizeof st->options,
                  "-DCN_GEMM_TM=%u -DCN_GEMM_TN=%u -DCN_GEMM_DM=%d -DCN_GEMM_DN=%d -DCN_GEMM_DV=%u", v.p, v.q,

@@ -77,7 +77,8 @@ static int variant_valid(cn_kernel_family f, cn_kernel_variant v) {
         return f == CN_TUNED_GEMM && is_power_of_two(v.p) && v.p <= 64 && v.q >= 1 && v.p % v.q == 0;
     case CN_VARIANT_ITEM: return f != CN_TUNED_GEMM;
     case CN_VARIANT_GROUP: return f != CN_TUNED_GEMM && is_power_of_two(v.p) && v.p <= 4096;
-    case CN_VARIANT_PACKED: return f == CN_TUNED_GEMM && v.p >= 1 && v.p <= 32 && is_power_of_two(v.q) && v.q >= 8 && v.q <= 64;
+    case CN_VARIANT_PACKED:
+        return f == CN_TUNED_GEMM && v.p >= 1 && v.p <= 32 && is_power_of_two(v.q) && v.q >= 8 && v.q <= 64;
     }
     return 0;
 }
@@ -114,12 +115,14 @@ cn_kernel_variant cn_tuning_heuristic(const cn_runtime *rt, cn_kernel_family f) 
      * floats (AVX-512, 32 registers) 14 x 32 keeps 28 accumulators, two B vectors and the
      * broadcast in all 32 registers (measured ahead of 12 x 32 and 8 x 32 on the products of
      * benchmarks/mnist28.json); with 8-wide floats (AVX2, 16 registers) 6 x 16 keeps 12 and three.
-     * GPUs keep the register tiles (a packed tile would spill their per-thread registers). */
+     * GPUs, and devices that are CPU and GPU at once (Oclgrind), keep the register tiles: a
+     * packed tile would spill a GPU thread's registers. */
     cl_uint width = 0;
     clGetDeviceInfo(rt->device.id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
-    const int cpu = (rt->device.type & CL_DEVICE_TYPE_CPU) != 0;
-    if (!cpu) return (cn_kernel_variant){CN_VARIANT_REGISTER, 8, 16};
-    return width >= 16 ? (cn_kernel_variant){CN_VARIANT_PACKED, 14, 32} : (cn_kernel_variant){CN_VARIANT_PACKED, 6, 16};
+    const int cpu = (rt->device.type & CL_DEVICE_TYPE_CPU) != 0, gpu = (rt->device.type & CL_DEVICE_TYPE_GPU) != 0;
+    if (cpu && !gpu)
+        return width >= 16 ? (cn_kernel_variant){CN_VARIANT_PACKED, 14, 32} : (cn_kernel_variant){CN_VARIANT_PACKED, 6, 16};
+    return (cn_kernel_variant){CN_VARIANT_REGISTER, cpu && width < 16 ? 6 : 8, 16};
 }
 
 static int same_variant(cn_kernel_variant a, cn_kernel_variant b) {
