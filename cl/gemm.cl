@@ -22,7 +22,7 @@
  * ascending order for every entry, so results are reproducible. Slower on PoCL (barriers), meant
  * for devices with real local memory; `coopnets_cl tune` measures which wins.
  *
- * Every kernel takes the same arguments; the tile kernels work on the region
+ * The tile, dot and local kernels take the same arguments; the tile kernels work on the region
  * [row_begin, row_end) x [col_begin, col_end) of C. Global dims 0 and 1 run over the tiles along
  * n and m, or m and n when `rows_first`: neighbouring work-items share the operand panel of the
  * slower dimension, so the host picks the order that re-reads the smaller operand. */
@@ -237,3 +237,100 @@ CN_GEMM_LOCAL_KERNEL(cn_gemm_local_nn, CN_A_N, CN_B_N)
 CN_GEMM_LOCAL_KERNEL(cn_gemm_local_nt, CN_A_N, CN_B_T)
 CN_GEMM_LOCAL_KERNEL(cn_gemm_local_tn, CN_A_T, CN_B_N)
 CN_GEMM_LOCAL_KERNEL(cn_gemm_local_tt, CN_A_T, CN_B_T)
+
+/* Packed kernels (any transposes): the host copies op(A) and op(B) block by block of K into
+ * panels (cn_gemm_pack_a_*, cn_gemm_pack_b_*), and cn_gemm_packed multiplies panel by panel.
+ * A panel holds CN_GEMM_PM rows of op(A) as [k][PM], a B panel CN_GEMM_PN columns of op(B) as
+ * [k][PN], zero beyond the matrix: the product kernel reads both as one contiguous stream each,
+ * whatever the transposes and leading dimensions were (a power-of-two ld otherwise maps every k
+ * step of a panel to one cache set), and has no edge cases but its stores. Each work-item keeps a
+ * PM x PN tile in PM x PN/PV vectors of CN_GEMM_PV floats: per k, PN/PV vector loads of the B panel,
+ * PM broadcasts of the A panel, PM x PN/PV FMAs, K in ascending order (reproducible). */
+#ifndef CN_GEMM_PM
+#define CN_GEMM_PM 14
+#endif
+#ifndef CN_GEMM_PN
+#define CN_GEMM_PN 32
+#endif
+#ifndef CN_GEMM_PV
+#define CN_GEMM_PV 16 /* an OpenCL vector width (4, 8 or 16) that divides CN_GEMM_PN */
+#endif
+#define CN_GEMM_PNV (CN_GEMM_PN / CN_GEMM_PV)
+#define floatPV CN_CAT(float, CN_GEMM_PV)
+#define vloadPV CN_CAT(vload, CN_GEMM_PV)
+#define vstorePV CN_CAT(vstore, CN_GEMM_PV)
+
+/* Packing: dst[panel][kk][j] = Y[kk][panel * WIDTH + j], 0 where that column is past `cols`, for
+ * Y = op(B) (k x n, panels of PN) or Y = op(A)^T (k x m, panels of PM). Y[kk][col] is
+ * CN_B_N(src, ld, kk, col) when the source runs along the columns (B as is, A transposed) and
+ * CN_B_T when it runs along K (B transposed, A as is). Each work-item copies CN_GEMM_PACK_K steps
+ * of K of one panel: a contiguous run of WIDTH * PACK_K floats of dst; in whole runs each step's
+ * WIDTH floats are unrolled, so the compiler turns them into vector moves. Global dims: 0 over the
+ * runs along K, 1 over the panels. */
+#ifndef CN_GEMM_PACK_K
+#define CN_GEMM_PACK_K 16 /* the host passes its own */
+#endif
+#define CN_GEMM_PACK_KERNEL(NAME, WIDTH, Y_AT)                                                              \
+    __kernel void NAME(const ulong k, const ulong cols, __global const float *src, const ulong offset,     \
+                       const ulong ld, __global float *dst) {                                              \
+        const size_t kk0 = get_global_id(0) * CN_GEMM_PACK_K, panel = get_global_id(1);                    \
+        const size_t col0 = panel * WIDTH;                                                                 \
+        if (kk0 >= k || col0 >= cols) return; /* past the rounded-up global size */                       \
+        src += offset;                                                                                     \
+        dst += (panel * k + kk0) * WIDTH;                                                                  \
+        if (kk0 + CN_GEMM_PACK_K <= k && col0 + WIDTH <= cols) {                                           \
+            for (size_t t = 0; t < CN_GEMM_PACK_K; t++)                                                    \
+                CN_UNROLLED for (size_t j = 0; j < WIDTH; j++)                                             \
+                    dst[t * WIDTH + j] = Y_AT(src, ld, kk0 + t, col0 + j);                                 \
+            return;                                                                                        \
+        }                                                                                                  \
+        for (size_t t = 0; t < CN_GEMM_PACK_K && kk0 + t < k; t++)                                         \
+            for (size_t j = 0; j < WIDTH; j++)                                                             \
+                dst[t * WIDTH + j] = col0 + j < cols ? Y_AT(src, ld, kk0 + t, col0 + j) : 0.0f;            \
+    }
+
+CN_GEMM_PACK_KERNEL(cn_gemm_pack_a_n, CN_GEMM_PM, CN_B_T)
+CN_GEMM_PACK_KERNEL(cn_gemm_pack_a_t, CN_GEMM_PM, CN_B_N)
+CN_GEMM_PACK_KERNEL(cn_gemm_pack_b_n, CN_GEMM_PN, CN_B_N)
+CN_GEMM_PACK_KERNEL(cn_gemm_pack_b_t, CN_GEMM_PN, CN_B_T)
+
+/* C = alpha * op(A) op(B) + beta * C for an m x n block of C starting at c_offset, from the
+ * panels of one block of K; global dims 0 and 1 over the B and A panels (A first when rows_first). */
+__kernel void cn_gemm_packed(const ulong m, const ulong n, const ulong k, const float alpha, const float beta,
+                             __global const float *a_panels, __global const float *b_panels, __global float *c,
+                             const ulong c_offset, const ulong ldc, const int rows_first) {
+    const size_t id0 = get_global_id(0), id1 = get_global_id(1);
+    const size_t col_panel = rows_first ? id1 : id0, row_panel = rows_first ? id0 : id1;
+    const size_t row0 = row_panel * CN_GEMM_PM, col0 = col_panel * CN_GEMM_PN;
+    if (row0 >= m || col0 >= n) return;
+    __global const float *ap = a_panels + row_panel * CN_GEMM_PM * k;
+    __global const float *bp = b_panels + col_panel * CN_GEMM_PN * k;
+    floatPV acc[CN_GEMM_PM][CN_GEMM_PNV];
+    CN_UNROLLED for (size_t i = 0; i < CN_GEMM_PM; i++)
+        CN_UNROLLED for (size_t v = 0; v < CN_GEMM_PNV; v++) acc[i][v] = (floatPV)(0.0f);
+    for (size_t kk = 0; kk < k; kk++, ap += CN_GEMM_PM, bp += CN_GEMM_PN) {
+        floatPV bv[CN_GEMM_PNV];
+        CN_UNROLLED for (size_t v = 0; v < CN_GEMM_PNV; v++) bv[v] = vloadPV(v, bp);
+        CN_UNROLLED for (size_t i = 0; i < CN_GEMM_PM; i++) {
+            const floatPV av = (floatPV)(ap[i]);
+            CN_UNROLLED for (size_t v = 0; v < CN_GEMM_PNV; v++) acc[i][v] = fma(av, bv[v], acc[i][v]);
+        }
+    }
+    c += c_offset + row0 * ldc + col0;
+    const int whole = row0 + CN_GEMM_PM <= m && col0 + CN_GEMM_PN <= n;
+    CN_UNROLLED for (size_t i = 0; i < CN_GEMM_PM; i++) {
+        __global float *crow = c + i * ldc;
+        CN_UNROLLED for (size_t v = 0; v < CN_GEMM_PNV; v++) {
+            if (whole) {
+                floatPV r = alpha * acc[i][v];
+                if (beta != 0.0f) r = fma((floatPV)(beta), vloadPV(v, crow), r);
+                vstorePV(r, v, crow);
+            } else if (row0 + i < m) {
+                float out[CN_GEMM_PV];
+                vstorePV(acc[i][v], 0, out);
+                for (size_t j = 0; j < CN_GEMM_PV && col0 + v * CN_GEMM_PV + j < n; j++)
+                    crow[v * CN_GEMM_PV + j] = cn_gemm_blend(alpha, out[j], beta, crow + v * CN_GEMM_PV + j);
+            }
+        }
+    }
+}

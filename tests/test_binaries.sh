@@ -19,7 +19,7 @@ for key in format device driver_version programs name options source_fnv1a file 
 done
 check "the manifest names the device the binaries are for" \
   grep -qF "\"device\":\"$("$CLI" devices | sed -nE 's/^ +\[0\]\*? +[A-Z]+ +//p' | tr -d ' ')\"" <<<"$manifest"
-check "our GEMM's binary carries its block sizes as build options" grep -q '"options":"-cl-std=CL1.2-DCN_GEMM_TM=' <<<"$manifest"
+check "our GEMM's binary carries its block sizes as build options" grep -qE '"options":"-cl-std=CL1.2-DCN_GEMM_(TM|PM)=' <<<"$manifest"
 check "one binary file per program" test "$(ls "$bin"/*.bin | wc -l)" = "$(grep -o '"file":' <<<"$manifest" | wc -l)"
 
 export COOPNETS_GEMM=own

@@ -1,9 +1,9 @@
 /* cn_gemm against a host double-precision product, for both backends and every variant of our
- * kernels this device can run (register tiles of several sizes, local-memory tiles): the four transpose
- * combinations, odd sizes (1, smaller than a tile, tiles plus edges, whole tiles), batches with
- * offsets, padded leading dimensions and gaps between products, alpha and beta; beta = 0 must not
- * read C; what lies outside C must stay untouched; bad arguments are refused in words; AUTO
- * measures once and then reads its record. */
+ * kernels this device can run (register tiles of several sizes, local-memory tiles, packed
+ * panels): the four transpose combinations, odd sizes (1, smaller than a tile, tiles plus edges,
+ * whole tiles), batches with offsets, padded leading dimensions and gaps between products, alpha
+ * and beta; beta = 0 must not read C; what lies outside C must stay untouched; bad arguments are
+ * refused in words; AUTO measures once and then reads its record. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,21 +89,25 @@ static void run_case(cn_runtime *rt, const gemm_case *t, cn_test_rng *rng) {
 }
 
 /* CN_TEST_QUICK=1 (the Oclgrind test, where every work-item is interpreted): small cases, and
- * our kernels' first three variants (the heuristic register tiles, the local-memory tiles 16/4 and
- * 8/1 where they fit): every kernel of cl/gemm.cl, each edge and transpose. */
+ * our kernels' first three variants (the heuristic, the local-memory tiles 16/4 and 8/1 where
+ * they fit) and the first of each other kind: every kernel of cl/gemm.cl, each edge and transpose. */
 static int quick;
 
-static void check_backend(cn_runtime *rt, cn_gemm_backend backend) {
+/* Every case (full), or the small ones that still reach each edge; every transpose combination
+ * (mixed: NT and TN too), or NN and TT only, which reach both forms of each operand: the other
+ * sizes of a kind run the same code as the one checked in full. */
+static void check_backend(cn_runtime *rt, cn_gemm_backend backend, int full, int mixed) {
     char variant[96];
     cn_tuning_describe(rt, CN_TUNED_GEMM, variant, sizeof variant);
-    printf("backend %s, variant %s: every transpose combination against the host double product\n",
-           cn_gemm_backend_name(backend), variant);
+    printf("backend %s, variant %s: %s, %s against the host double product\n", cn_gemm_backend_name(backend),
+           variant, full ? "every case" : "small cases", mixed ? "every transpose combination" : "NN and TT");
     CHECK_OK(cn_gemm_select(rt, backend, TE));
     CHECK(cn_gemm_backend_in_use(rt) == backend, "backend in use is %s",
           cn_gemm_backend_name(cn_gemm_backend_in_use(rt)));
     cn_test_rng rng = {42};
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {
+            if (!mixed && ta != tb) continue;
             const gemm_case cases[] = {
                 {ta, tb, 1, 1, 1, 1, 1.0f, 0.0f, 0, 0},          /* the smallest */
                 {ta, tb, 7, 19, 5, 1, 1.0f, 0.0f, 0, 3},         /* under a tile, one edge tile */
@@ -120,8 +124,8 @@ static void check_backend(cn_runtime *rt, cn_gemm_backend backend) {
                 {ta, tb, 5, 6, 7, 2, 0.75f, -0.5f, 5, 7},        /* batch with padding, offsets, gaps */
                 {ta, tb, 5, 3, 0, 1, 1.0f, 2.0f, 0, 0},          /* k = 0: C = beta C */
             };
-            const gemm_case *list = quick ? quick_cases : cases;
-            const size_t count = quick ? sizeof quick_cases / sizeof *quick_cases : sizeof cases / sizeof *cases;
+            const gemm_case *list = full ? cases : quick_cases;
+            const size_t count = full ? sizeof cases / sizeof *cases : sizeof quick_cases / sizeof *quick_cases;
             for (size_t i = 0; i < count; i++) run_case(rt, &list[i], &rng);
         }
 }
@@ -206,21 +210,38 @@ static void check_auto(void) {
     unsetenv("COOPNETS_GEMM");
 }
 
+/* The packed variant packs op(A) and op(B) in blocks of rows and of columns (4M floats of panels
+ * each, src/nn/gemm.c): products taller and wider than one block, the operands as is and transposed. */
+static void check_pack_blocks(cn_runtime *rt) {
+    printf("packed variant: products of more rows or columns than one packing block\n");
+    cn_test_rng rng = {7};
+    const gemm_case cases[] = {{0, 0, 8500, 7, 500, 1, 1.0f, 0.0f, 0, 0}, {1, 1, 8500, 5, 500, 1, 0.5f, 1.0f, 1, 2},
+                               {0, 1, 5, 8500, 500, 1, 1.0f, 0.0f, 0, 0}, {1, 0, 7, 8500, 500, 1, 0.5f, 1.0f, 1, 2}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(rt, &cases[i], &rng);
+}
+
 /* Every variant of our kernels the device can run; at least one local-memory one must be among
- * them (the smallest, 8/8, needs a work-group of 8 and 512 bytes of local memory). */
+ * them (the smallest, 8/8, needs a work-group of 8 and 512 bytes of local memory). The heuristic
+ * and the first variant of each kind get every case, the others the small cases of NN and TT
+ * (every kernel they launch compiles once per variant: most of this test's time with a cold cache). */
 static void check_own_variants(cn_runtime *rt) {
     cn_kernel_variant candidates[32];
     size_t count = cn_tuning_candidates(rt, CN_TUNED_GEMM, candidates, 32);
-    int local = 0;
+    int local = 0, kinds_seen[CN_VARIANT_PACKED + 1] = {0};
     size_t checked = 0;
-    for (size_t i = 0; i < count && i < 32 && checked < (quick ? 3 : 32); i++) {
-        if (candidates[i].kind == CN_VARIANT_CLBLAST) continue;
+    for (size_t i = 0; i < count && i < 32; i++) {
+        const cn_variant_kind kind = candidates[i].kind;
+        if (kind == CN_VARIANT_CLBLAST || (quick && checked >= 3 && kinds_seen[kind])) continue;
         checked++;
-        local += candidates[i].kind == CN_VARIANT_LOCAL;
+        local += kind == CN_VARIANT_LOCAL;
         CHECK_OK(cn_tuning_set(rt, CN_TUNED_GEMM, candidates[i], TE));
-        check_backend(rt, CN_GEMM_OWN);
+        check_backend(rt, CN_GEMM_OWN, !quick && !kinds_seen[kind], quick || !kinds_seen[kind]);
+        if (!quick && kind == CN_VARIANT_PACKED && !kinds_seen[kind]) check_pack_blocks(rt);
+        kinds_seen[kind] = 1;
     }
     CHECK(local > 0, "no local-memory GEMM variant fits device %d", rt->device.index);
+    CHECK(kinds_seen[CN_VARIANT_PACKED], "no packed GEMM variant among the candidates of device %d",
+          rt->device.index);
     const cn_kernel_variant uneven = {CN_VARIANT_LOCAL, 16, 3}; /* 3 does not divide 16 */
     CHECK(cn_tuning_set(rt, CN_TUNED_GEMM, uneven, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "local 16/3"),
           "an invalid variant must be refused: %s", cn_test_error.message);
@@ -242,13 +263,13 @@ int main(void) {
     cn_runtime *rt = cn_test_runtime();
     quick = cn_test_quick();
     if (quick) {
-        printf("CN_TEST_QUICK=1: our kernels' first three variants on small cases (CLBlast, refusals and AUTO not "
-               "checked)\n");
+        printf("CN_TEST_QUICK=1: our kernels' first three variants and the first of each other kind on small cases "
+               "(CLBlast, refusals and AUTO not checked)\n");
         check_own_variants(rt);
         return cn_test_finish();
     }
     check_own_variants(rt);
-    check_backend(rt, CN_GEMM_CLBLAST);
+    check_backend(rt, CN_GEMM_CLBLAST, 1, 1);
     check_refusals(rt);
     check_auto();
     return cn_test_finish();

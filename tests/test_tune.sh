@@ -20,7 +20,7 @@ warned() {
   check "$1: runs /$3/" grep -qE -- "$3" "$tmp/$1.txt"
   grep -E 'warning|kernels:' "$tmp/$1.txt" | sed 's/^/    /'
 }
-HEURISTIC='kernels: gemm register [0-9]+x16 \(heuristic\), batchnorm item \(heuristic\), reduce item \(heuristic\)'
+HEURISTIC='kernels: gemm (register|packed) [0-9]+x[0-9]+ \(heuristic\), batchnorm item \(heuristic\), reduce item \(heuristic\)'
 
 expect 2 'tune: needs a CONFIG file' -- "$CLI" tune
 expect 2 '--max-candidates' -- "$CLI" tune "$CONFIG" --max-candidates 0
@@ -77,10 +77,10 @@ sed -i 's/"device":[^,]*/"device": "a GPU elsewhere"/' "$db"
 warned foreign "$db: made for device \"a GPU elsewhere\"" "$HEURISTIC"
 write_db turbo 8 8 group 64 group 16
 warned turbo "$db: kernels.gemm.variant is \"turbo\", not a variant name" \
-  'kernels: gemm register [0-9]+x16 \(heuristic\), batchnorm group 64 \(tuned\), reduce group 16 \(tuned\)'
+  'kernels: gemm (register|packed) [0-9]+x[0-9]+ \(heuristic\), batchnorm group 64 \(tuned\), reduce group 16 \(tuned\)'
 write_db local 8 3 item 0 group 16
 warned uneven "$db: kernels.gemm is \"local 8/3\", not a valid gemm variant" \
-  'kernels: gemm register [0-9]+x16 \(heuristic\), batchnorm item \(tuned\), reduce group 16 \(tuned\)'
+  'kernels: gemm (register|packed) [0-9]+x[0-9]+ \(heuristic\), batchnorm item \(tuned\), reduce group 16 \(tuned\)'
 rm -f "$db"
 
 # No cache folder at all: tune says where it would keep the database.

@@ -5,12 +5,15 @@
  * Families and their variants (what a variant's parameters p, q mean):
  *   gemm       clblast; register (p x q register tile per work-item, no local memory: cl/gemm.cl's
  *              tile and dot kernels); local (a work-group of p x p/q work-items computes a p x p
- *              tile of C through local memory, q entries each)
+ *              tile of C through local memory, q entries each); packed (op(A) and op(B) packed
+ *              into panels of p rows and q columns, then a p x q register tile per work-item)
  *   batchnorm  item (a work-item per channel); group (a work-group of p per channel, local tree)
  *   reduce     item (chunks of 4096 values per work-item, then a second pass); group (a
  *              work-group of p per row, one pass)
- * Heuristics: gemm register 8 x 16 (6 x 16 on a CPU with 8-wide vectors) with the backend of
- * cn_gemm_select; batchnorm and reduce item: the measured best on PoCL (DESIGN §4).
+ * Heuristics: gemm packed 14 x 32 on a CPU with 16-wide vectors, packed 6 x 16 on one with 8-wide
+ * vectors, register 8 x 16 elsewhere (GPUs; 6 x 16 on a CPU-and-GPU device with 8-wide vectors,
+ * such as Oclgrind), with the backend of cn_gemm_select; batchnorm and
+ * reduce item: the measured best on PoCL (DESIGN §4).
  *
  * The database is one JSON file per device and driver in the runtime's cache folder,
  * tuning-<hash>.json, naming the device, the driver and the hash of the tuned kernels' source; an
@@ -30,7 +33,8 @@ extern "C" {
 #endif
 
 typedef enum { CN_TUNED_GEMM, CN_TUNED_BATCHNORM, CN_TUNED_REDUCE, CN_TUNED_FAMILY_COUNT } cn_kernel_family;
-typedef enum { CN_VARIANT_CLBLAST, CN_VARIANT_REGISTER, CN_VARIANT_LOCAL, CN_VARIANT_ITEM, CN_VARIANT_GROUP } cn_variant_kind;
+typedef enum { CN_VARIANT_CLBLAST, CN_VARIANT_REGISTER, CN_VARIANT_LOCAL, CN_VARIANT_ITEM, CN_VARIANT_GROUP,
+               CN_VARIANT_PACKED } cn_variant_kind;
 
 typedef struct cn_kernel_variant {
     cn_variant_kind kind;
@@ -41,12 +45,12 @@ typedef struct cn_kernel_variant {
 typedef enum { CN_VARIANT_FROM_HEURISTIC, CN_VARIANT_FROM_DATABASE, CN_VARIANT_FROM_CALLER } cn_variant_origin;
 
 const char *cn_kernel_family_name(cn_kernel_family f); /* "gemm", "batchnorm", "reduce" */
-/* "clblast", "register 8x16", "local 16/4", "item", "group 64" */
+/* "clblast", "register 8x16", "local 16/4", "packed 14x32", "item", "group 64" */
 void cn_kernel_variant_format(cn_kernel_variant v, char *out, size_t size);
 
 /* The variant family f runs with on rt's device: one given by cn_tuning_set, else the database's
  * entry (read on first use), else the heuristic. For gemm a clblast entry is the backend
- * cn_gemm_select takes; our own kernels then use the heuristic register variant. */
+ * cn_gemm_select takes; our own kernels then use the heuristic variant. */
 cn_kernel_variant cn_tuning_variant(cn_runtime *rt, cn_kernel_family f, cn_variant_origin *origin);
 /* The heuristic's variant of family f on rt's device (what runs without a database entry). */
 cn_kernel_variant cn_tuning_heuristic(const cn_runtime *rt, cn_kernel_family f);

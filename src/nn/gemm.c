@@ -12,6 +12,10 @@
 
 /* Our kernels split K into blocks of at most this many (see own_gemm). */
 #define CN_GEMM_K_BLOCK 512
+/* The packed variant's blocks of rows and of columns: their panels hold at most this many floats. */
+#define CN_GEMM_PACK_FLOATS ((size_t)4 << 20)
+/* Steps of K one packing work-item copies (cl/gemm.cl's CN_GEMM_PACK_K, passed as a build option). */
+#define CN_GEMM_PACK_K 16
 /* cl/gemm.cl's kernels; the state keeps their handles for its build options, made on first use. */
 typedef enum {
     DOT_NT,
@@ -25,6 +29,11 @@ typedef enum {
     LOCAL_NT,
     LOCAL_TN,
     LOCAL_TT,
+    PACK_A_N,
+    PACK_A_T,
+    PACK_B_N,
+    PACK_B_T,
+    PACKED,
     GEMM_KERNEL_COUNT
 } gemm_kernel;
 static const char *const gemm_kernel_names[GEMM_KERNEL_COUNT] = {
@@ -39,6 +48,11 @@ static const char *const gemm_kernel_names[GEMM_KERNEL_COUNT] = {
     [LOCAL_NT] = "cn_gemm_local_nt",
     [LOCAL_TN] = "cn_gemm_local_tn",
     [LOCAL_TT] = "cn_gemm_local_tt",
+    [PACK_A_N] = "cn_gemm_pack_a_n",
+    [PACK_A_T] = "cn_gemm_pack_a_t",
+    [PACK_B_N] = "cn_gemm_pack_b_n",
+    [PACK_B_T] = "cn_gemm_pack_b_t",
+    [PACKED] = "cn_gemm_packed",
 };
 
 /* The NT dot kernel's block of C per work-item (not tuned). */
@@ -54,12 +68,15 @@ struct cn_gemm {
     char options[160];       /* build options of cl/gemm.cl: the block sizes */
     size_t local[3]; /* the register kernels' work-group wanted; cn_local_size fits it to the device and kernel */
     cl_kernel kernels[GEMM_KERNEL_COUNT]; /* built with options; NULL until first launched */
+    cn_buffer a_panels, b_panels; /* the packed variant's workspace, grown as needed */
 };
 
 /* ---- block sizes and state -------------------------------------------------------------------- */
 
 static void gemm_release(cn_runtime *rt) {
     if (rt->gemm && rt->gemm->clblast_used) CLBlastClearCache();
+    if (rt->gemm && rt->gemm->a_panels.mem) cn_buffer_free(rt, &rt->gemm->a_panels);
+    if (rt->gemm && rt->gemm->b_panels.mem) cn_buffer_free(rt, &rt->gemm->b_panels);
     free(rt->gemm);
     rt->gemm = NULL;
     rt->gemm_release = NULL;
@@ -98,6 +115,9 @@ static cn_kernel_variant own_variant(cn_runtime *rt, struct cn_gemm *st) {
     memset(st->kernels, 0, sizeof st->kernels); /* built with the options before (the runtime owns them) */
     if (v.kind == CN_VARIANT_LOCAL)
         snprintf(st->options, sizeof st->options, "-DCN_GEMM_LT=%u -DCN_GEMM_LW=%u", v.p, v.q);
+    else if (v.kind == CN_VARIANT_PACKED) /* vectors as wide as the device's, at most the panel */
+        snprintf(st->options, sizeof st->options, "-DCN_GEMM_PM=%u -DCN_GEMM_PN=%u -DCN_GEMM_PV=%u -DCN_GEMM_PACK_K=%d",
+                 v.p, v.q, v.q < st->dot_vector ? v.q : st->dot_vector, CN_GEMM_PACK_K);
     else
         snprintf(st->options, sizeof st->options,
                  "-DCN_GEMM_TM=%u -DCN_GEMM_TN=%u -DCN_GEMM_DM=%d -DCN_GEMM_DN=%d -DCN_GEMM_DV=%u", v.p, v.q,
@@ -218,9 +238,83 @@ static cn_status launch_local(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_
                              product_flops(g->m, g->n, g->k, batch), product_bytes(g->m, g->n, g->k, batch, g->beta), e);
 }
 
+/* A packed workspace buffer of at least `floats` (queued kernels keep a replaced one alive). */
+static cn_status panels_reserve(cn_runtime *rt, cn_buffer *panels, size_t floats, cn_error *e) {
+    if (panels->mem && panels->bytes >= floats * sizeof(float)) return CN_OK;
+    if (panels->mem) cn_buffer_free(rt, panels);
+    return cn_buffer_alloc(rt, panels, (floats ? floats : 1) * sizeof(float), "GEMM packed panels", e);
+}
+
+/* Packs k steps of K of a matrix with `cols` columns (op(B)) or rows (op(A)) into panels of
+ * `width` (cl/gemm.cl's cn_gemm_pack_*). */
+static cn_status pack_panels(cn_runtime *rt, struct cn_gemm *st, gemm_kernel kernel, size_t width, size_t k,
+                             size_t cols, const cn_buffer *src, size_t offset, size_t ld, cn_buffer *dst, cn_error *e) {
+    if (k == 0) return CN_OK;
+    cl_kernel handle;
+    CN_TRY(gemm_kernel_handle(rt, st, kernel, &handle, e));
+    size_t local[2];
+    CN_TRY(cn_local_size(rt, handle, 2, st->local, local, e));
+    const size_t global[2] = {cn_round_up(ceil_div(k, CN_GEMM_PACK_K), local[0]),
+                              cn_round_up(ceil_div(cols, width), local[1])};
+    const cn_arg args[] = {CN_U64(k), CN_U64(cols), CN_MEM(src), CN_U64(offset), CN_U64(ld), CN_MEM(dst)};
+    const double floats = (double)ceil_div(cols, width) * width * k;
+    return cn_launch_counted(rt, handle, 2, global, local, args, sizeof args / sizeof *args, 0,
+                             2.0 * sizeof(float) * floats, e);
+}
+
+/* The longest side of a block of the packed variant whose panels hold at most
+ * CN_GEMM_PACK_FLOATS: whole panels of `width`, never more than `length`. */
+static size_t pack_block(size_t length, size_t width, size_t k) {
+    const size_t most = CN_GEMM_PACK_FLOATS / (k ? k : 1) / width * width;
+    return most < width ? width : most < length ? most : length;
+}
+
+/* The packed variant on one block of K, product by product, in blocks of columns and rows that
+ * bound the workspace: op(B) packed per block of columns, op(A) per block of rows, each pair
+ * multiplied into its part of C. */
+static cn_status own_gemm_packed(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
+                                 cn_error *e) {
+    const size_t pm = st->variant.p, pn = st->variant.q;
+    const size_t rows_block = pack_block(g->m, pm, g->k), cols_block = pack_block(g->n, pn, g->k);
+    CN_TRY(panels_reserve(rt, &st->a_panels, ceil_div(rows_block, pm) * pm * g->k, e));
+    CN_TRY(panels_reserve(rt, &st->b_panels, ceil_div(cols_block, pn) * pn * g->k, e));
+    cl_kernel product;
+    CN_TRY(gemm_kernel_handle(rt, st, PACKED, &product, e));
+    size_t local[2];
+    CN_TRY(cn_local_size(rt, product, 2, st->local, local, e));
+    for (size_t p = 0; p < batch; p++)
+        for (size_t col0 = 0; col0 < g->n; col0 += cols_block) {
+            const size_t cols = g->n - col0 < cols_block ? g->n - col0 : cols_block;
+            const size_t b_at = g->b_offset + p * g->b_stride + col0 * (g->trans_b ? g->ldb : 1);
+            CN_TRY(pack_panels(rt, st, g->trans_b ? PACK_B_T : PACK_B_N, pn, g->k, cols, g->b, b_at, g->ldb,
+                               &st->b_panels, e));
+            for (size_t row0 = 0; row0 < g->m; row0 += rows_block) {
+                const size_t rows = g->m - row0 < rows_block ? g->m - row0 : rows_block;
+                const size_t a_at = g->a_offset + p * g->a_stride + row0 * (g->trans_a ? 1 : g->lda);
+                CN_TRY(pack_panels(rt, st, g->trans_a ? PACK_A_T : PACK_A_N, pm, g->k, rows, g->a, a_at, g->lda,
+                                   &st->a_panels, e));
+                /* Neighbouring work-items share the panel of the slower dimension (see launch_region). */
+                const int rows_first = rows < cols;
+                const size_t row_panels = ceil_div(rows, pm), col_panels = ceil_div(cols, pn);
+                const size_t global[2] = {cn_round_up(rows_first ? row_panels : col_panels, local[0]),
+                                          cn_round_up(rows_first ? col_panels : row_panels, local[1])};
+                const cn_arg args[] = {CN_U64(rows),          CN_U64(cols),         CN_U64(g->k),
+                                       CN_F32(g->alpha),      CN_F32(g->beta),      CN_MEM(&st->a_panels),
+                                       CN_MEM(&st->b_panels), CN_MEM(g->c),
+                                       CN_U64(g->c_offset + p * g->c_stride + row0 * g->ldc + col0),
+                                       CN_U64(g->ldc),        CN_I32(rows_first)};
+                CN_TRY(cn_launch_counted(rt, product, 2, global, local, args, sizeof args / sizeof *args,
+                                         product_flops(rows, cols, g->k, 1),
+                                         product_bytes(rows, cols, g->k, 1, g->beta), e));
+            }
+        }
+    return CN_OK;
+}
+
 static cn_status own_gemm_block(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
                                 cn_error *e) {
     if (st->variant.kind == CN_VARIANT_LOCAL) return launch_local(rt, st, g, batch, e);
+    if (st->variant.kind == CN_VARIANT_PACKED) return own_gemm_packed(rt, st, g, batch, e);
     if (!g->trans_a && g->trans_b)
         return launch_region(rt, st, DOT_NT, g, batch, CN_GEMM_DOT_M, CN_GEMM_DOT_N, 0, g->m, 0, g->n, e);
     const gemm_kernel full = g->trans_a ? (g->trans_b ? TILE_TT : TILE_TN) : TILE_NN;

@@ -28,7 +28,7 @@ struct cn_tuning {
 static const char *const tuned_programs[] = {"gemm", "batchnorm", "reduce"};
 
 static const char *const family_names[CN_TUNED_FAMILY_COUNT] = {"gemm", "batchnorm", "reduce"};
-static const char *const kind_names[] = {"clblast", "register", "local", "item", "group"};
+static const char *const kind_names[] = {"clblast", "register", "local", "item", "group", "packed"};
 
 const char *cn_kernel_family_name(cn_kernel_family f) {
     return f >= 0 && f < CN_TUNED_FAMILY_COUNT ? family_names[f] : "unknown";
@@ -38,6 +38,7 @@ void cn_kernel_variant_format(cn_kernel_variant v, char *out, size_t size) {
     switch (v.kind) {
     case CN_VARIANT_REGISTER: snprintf(out, size, "register %ux%u", v.p, v.q); break;
     case CN_VARIANT_LOCAL: snprintf(out, size, "local %u/%u", v.p, v.q); break;
+    case CN_VARIANT_PACKED: snprintf(out, size, "packed %ux%u", v.p, v.q); break;
     case CN_VARIANT_GROUP: snprintf(out, size, "group %u", v.p); break;
     default: snprintf(out, size, "%s", kind_names[v.kind]);
     }
@@ -76,6 +77,8 @@ static int variant_valid(cn_kernel_family f, cn_kernel_variant v) {
         return f == CN_TUNED_GEMM && is_power_of_two(v.p) && v.p <= 64 && v.q >= 1 && v.p % v.q == 0;
     case CN_VARIANT_ITEM: return f != CN_TUNED_GEMM;
     case CN_VARIANT_GROUP: return f != CN_TUNED_GEMM && is_power_of_two(v.p) && v.p <= 4096;
+    case CN_VARIANT_PACKED:
+        return f == CN_TUNED_GEMM && v.p >= 1 && v.p <= 32 && is_power_of_two(v.q) && v.q >= 8 && v.q <= 64;
     }
     return 0;
 }
@@ -108,12 +111,17 @@ static int variant_fits(const cn_runtime *rt, cn_kernel_variant v, char *why, si
 
 cn_kernel_variant cn_tuning_heuristic(const cn_runtime *rt, cn_kernel_family f) {
     if (f != CN_TUNED_GEMM) return (cn_kernel_variant){CN_VARIANT_ITEM, 0, 0};
-    /* CPUs get register tiles sized to the vector registers: with 8-wide floats (AVX2, 16
-     * registers) 6 x 16 keeps 12 accumulators, the B row and the broadcast in registers; with
-     * 16-wide floats (AVX-512, 32 registers) 8 x 16 (DESIGN §4). */
+    /* CPUs get packed panels with a register tile sized to the vector registers: with 16-wide
+     * floats (AVX-512, 32 registers) 14 x 32 keeps 28 accumulators, two B vectors and the
+     * broadcast in all 32 registers (measured ahead of 12 x 32 and 8 x 32 on the products of
+     * benchmarks/mnist28.json); with 8-wide floats (AVX2, 16 registers) 6 x 16 keeps 12 and three.
+     * GPUs, and devices that are CPU and GPU at once (Oclgrind), keep the register tiles: a
+     * packed tile would spill a GPU thread's registers. */
     cl_uint width = 0;
     clGetDeviceInfo(rt->device.id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
-    const int cpu = (rt->device.type & CL_DEVICE_TYPE_CPU) != 0;
+    const int cpu = (rt->device.type & CL_DEVICE_TYPE_CPU) != 0, gpu = (rt->device.type & CL_DEVICE_TYPE_GPU) != 0;
+    if (cpu && !gpu)
+        return width >= 16 ? (cn_kernel_variant){CN_VARIANT_PACKED, 14, 32} : (cn_kernel_variant){CN_VARIANT_PACKED, 6, 16};
     return (cn_kernel_variant){CN_VARIANT_REGISTER, cpu && width < 16 ? 6 : 8, 16};
 }
 
@@ -169,14 +177,15 @@ size_t cn_tuning_candidates(cn_runtime *rt, cn_kernel_family f, cn_kernel_varian
         {CN_VARIANT_LOCAL, 16, 4},    {CN_VARIANT_CLBLAST, 0, 0},   {CN_VARIANT_LOCAL, 8, 1},
         {CN_VARIANT_LOCAL, 8, 8},     {CN_VARIANT_LOCAL, 32, 8},    {CN_VARIANT_LOCAL, 16, 2},
         {CN_VARIANT_REGISTER, 6, 16}, {CN_VARIANT_REGISTER, 8, 16}, {CN_VARIANT_REGISTER, 4, 16},
-        {CN_VARIANT_REGISTER, 8, 8}};
+        {CN_VARIANT_REGISTER, 8, 8},  {CN_VARIANT_PACKED, 14, 32},  {CN_VARIANT_PACKED, 6, 16},
+        {CN_VARIANT_PACKED, 12, 32}};
     static const cn_kernel_variant groups[] = {
         {CN_VARIANT_GROUP, 64, 0}, {CN_VARIANT_GROUP, 256, 0}, {CN_VARIANT_GROUP, 16, 0}, {CN_VARIANT_GROUP, 128, 0}};
     const cn_kernel_variant *list = f == CN_TUNED_GEMM ? gemm : groups;
     const size_t length = f == CN_TUNED_GEMM ? sizeof gemm / sizeof *gemm : sizeof groups / sizeof *groups;
     const char *forced = getenv("COOPNETS_GEMM");
     const int clblast_allowed = !rt->binaries && !(forced && strcmp(forced, "own") == 0);
-    cn_kernel_variant all[16];
+    cn_kernel_variant all[24];
     size_t count = 0;
     all[count++] = cn_tuning_heuristic(rt, f);
     for (size_t i = 0; i < length; i++) {
