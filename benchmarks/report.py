@@ -134,10 +134,12 @@ def main():
         loaded = float(args.load_before.split()[0]) >= 0.5 * cpus
     except (ValueError, IndexError):
         loaded = False
-    if loaded or args.note:
-        md.append(f"- **The machine was loaded** while measuring{': ' + args.note if args.note else ''}. "
-                  "Absolute numbers are depressed; the coopnets_cl / PyTorch ratios, measured back to back, are "
-                  "the fairer figure.")
+    if loaded:
+        md.append(f"- **The machine was loaded** when measuring began (1-minute load at least half the CPUs)"
+                  f"{': ' + args.note if args.note else ''}. Absolute numbers may be depressed; the coopnets_cl / "
+                  "PyTorch ratios, measured back to back, are the fairer figure.")
+    elif args.note:
+        md.append(f"- While measuring: {args.note}.")
     for r in runs[args.configs[0]]:
         if "error" in r:
             md.append(f"- OpenCL device [{r['device_index']}] {r['device']}: failed: {r['error']}")

@@ -58,7 +58,7 @@ expect 1 'CL_MEM_OBJECT_ALLOCATION_FAILURE while allocating [0-9]+ bytes for .* 
 echo "--- a device call failing mid-training"
 rm -rf "$tmp/run"
 COOPNETS_FAULT=cl:3000 tiny --set training.checkpoint_every=1
-expect 1 '^coopnets_cl: CL_[A-Z_]+ while .* on device 0' "cl:3000 stops the run with the OpenCL error"
+expect 1 '^coopnets_cl: ([a-z ]+: )?CL_[A-Z_]+ while .* on device 0' "cl:3000 stops the run with the OpenCL error"
 expect 1 'newest checkpoint is .*ckpt-0000[0-9]+\.cnck: continue with --resume' "and names the checkpoint to resume from"
 run sample "$tmp/run" --count 4 --out "$tmp/s.png"
 expect 0 'wrote .*s\.png' "the newest checkpoint loads"
