@@ -277,6 +277,24 @@ static int descriptor_dead(cn_mode mode, const cn_metrics *m) {
     return mode != CN_MODE_GENERATOR && m->f_observed == 0.0 && m->grad_f_norm == 0.0;
 }
 
+/* What the log point, the outputs and the rollback path of one run share. */
+typedef struct train_loop {
+    cn_runtime *rt;
+    const cn_config *config; /* as the run was started (coop.config takes the rollbacks' smaller rates) */
+    const cn_train_options *o;
+    cn_coop coop;
+    int writer;              /* rank 0: writes the run's files (metrics, h and tb are its alone) */
+    history h;
+    FILE *metrics;
+    cn_tb_writer tb;
+    uint64_t total;
+    double t0, last_log;     /* the loop's start, and the last log point's */
+    uint64_t last_log_it;
+    int rollbacks;
+    int warned_grace;        /* said once that mpirun's kill delay is shorter than an iteration */
+    cn_trace trace;          /* tests only: COOPNETS_TRACE */
+} train_loop;
+
 /* ---- the divergence guard ---------------------------------------------------------------------- */
 
 /* Training diverged (e says where and how): reloads the run's newest checkpoint (finite: a
@@ -286,8 +304,8 @@ static int descriptor_dead(cn_mode mode, const cn_metrics *m) {
  * metrics.jsonl, the curves and the TensorBoard files to it and records the rollback there. Gives up, with e's message
  * extended, after training.max_retries rollbacks or when there is no checkpoint. *back is the
  * iteration to continue from. */
-static cn_status roll_back(cn_runtime *rt, cn_coop *coop, uint64_t diverged_at, const cn_train_options *o,
-                           int *rollbacks, history *h, FILE **metrics, cn_tb_writer *tb, uint64_t *back, cn_error *e) {
+static cn_status roll_back(train_loop *l, uint64_t diverged_at, uint64_t *back, cn_error *e) {
+    cn_coop *coop = &l->coop;
     cn_config *c = &coop->config;
     const char *out = c->training.output;
     char why[sizeof e->message], ckpt[CN_PATH_MAX], path[CN_PATH_MAX + 64];
@@ -298,43 +316,44 @@ static cn_status roll_back(cn_runtime *rt, cn_coop *coop, uint64_t diverged_at, 
                             "%s; there is no checkpoint to roll back to yet: start again with a smaller "
                             "descriptor.optimizer.lr or descriptor.langevin.step_size (or training.checkpoint_every)",
                             why);
-    if (*rollbacks >= c->training.max_retries)
+    if (l->rollbacks >= c->training.max_retries)
         return cn_error_set(e, CN_ERR_DIVERGED,
                             "%s; gave up after %d rollbacks (training.max_retries). The checkpoints in %s/checkpoints "
                             "are from before it: resume with a smaller descriptor.optimizer.lr or "
                             "descriptor.langevin.step_size",
-                            why, *rollbacks, out);
-    CN_TRY(cn_checkpoint_load(rt, coop, ckpt, back, e));
-    ++*rollbacks;
+                            why, l->rollbacks, out);
+    CN_TRY(cn_checkpoint_load(l->rt, coop, ckpt, back, e));
+    ++l->rollbacks;
+    l->last_log = cn_seconds_now(), l->last_log_it = *back;
     int writer = cn_dist_rank(coop->dist) == 0; /* every rank rolls back; rank 0 rewrites the files */
     double factor = c->training.retry_lr_factor;
     cn_optimizer_config *opt = c->mode == CN_MODE_GENERATOR ? &c->generator.optimizer : &c->descriptor.optimizer;
     opt->lr *= factor;
     if (c->mode == CN_MODE_GENERATOR) coop->generator.adam.lr = (float)opt->lr;
     else coop->descriptor.adam.lr = (float)opt->lr, c->descriptor.langevin_step_size *= factor;
-    CN_TRY(cn_coop_prepare_save(rt, coop, e));
+    CN_TRY(cn_coop_prepare_save(l->rt, coop, e));
     if (!writer) return CN_OK;
-    CN_TRY(cn_checkpoint_save(rt, coop, *back, ckpt, e));
+    CN_TRY(cn_checkpoint_save(l->rt, coop, *back, ckpt, e));
     char *json = cn_config_to_json(c);
     snprintf(path, sizeof path, "%s/config.json", out);
     cn_status s = json ? write_text_file(path, json, e) : cn_error_set(e, CN_ERR_NOMEM, "out of memory");
-    if (s == CN_OK && cn_tb_is_open(tb)) s = cn_tb_rewind(tb, *back, json, e);
+    if (s == CN_OK && cn_tb_is_open(&l->tb)) s = cn_tb_rewind(&l->tb, *back, json, e);
     free(json);
     CN_TRY(s);
-    fclose(*metrics);
-    *metrics = NULL;
-    history_free(h);
-    memset(h, 0, sizeof *h);
+    fclose(l->metrics);
+    l->metrics = NULL;
+    history_free(&l->h);
+    memset(&l->h, 0, sizeof l->h);
     snprintf(path, sizeof path, "%s/metrics.jsonl", out);
-    CN_TRY(metrics_resume(path, *back, h, e));
-    if (!(*metrics = fopen(path, "a"))) return cn_error_set(e, CN_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    CN_TRY(metrics_resume(path, *back, &l->h, e));
+    if (!(l->metrics = fopen(path, "a"))) return cn_error_set(e, CN_ERR_IO, "cannot write %s: %s", path, strerror(errno));
     const char *net = c->mode == CN_MODE_GENERATOR ? "generator" : "descriptor";
     cJSON *event = cJSON_CreateObject();
     cJSON_AddNumberToObject(event, "iteration", (double)*back);
     cJSON_AddStringToObject(event, "event", "rollback");
     cJSON_AddNumberToObject(event, "diverged_at", (double)diverged_at);
     cJSON_AddStringToObject(event, "reason", why);
-    cJSON_AddNumberToObject(event, "rollback", *rollbacks);
+    cJSON_AddNumberToObject(event, "rollback", l->rollbacks);
     cJSON_AddNumberToObject(event, "max_retries", c->training.max_retries);
     cJSON_AddStringToObject(event, "checkpoint", ckpt);
     cJSON_AddNumberToObject(event, c->mode == CN_MODE_GENERATOR ? "generator_lr" : "descriptor_lr", opt->lr);
@@ -342,12 +361,12 @@ static cn_status roll_back(cn_runtime *rt, cn_coop *coop, uint64_t diverged_at, 
     char *line = cJSON_PrintUnformatted(event);
     cJSON_Delete(event);
     if (!line) return cn_error_set(e, CN_ERR_NOMEM, "out of memory writing %s", path);
-    fprintf(*metrics, "%s\n", line);
-    fflush(*metrics);
+    fprintf(l->metrics, "%s\n", line);
+    fflush(l->metrics);
     free(line);
     char step[64] = "";
     if (c->mode != CN_MODE_GENERATOR) snprintf(step, sizeof step, ", Langevin step size %g", c->descriptor.langevin_step_size);
-    say(o, "%s: rolled back to %s (rollback %d of %d); %s learning rate now %g%s", why, ckpt, *rollbacks,
+    say(l->o, "%s: rolled back to %s (rollback %d of %d); %s learning rate now %g%s", why, ckpt, l->rollbacks,
         c->training.max_retries, net, opt->lr, step);
     return CN_OK;
 }
@@ -414,24 +433,6 @@ static cn_status shared_checkpoint(cn_runtime *rt, cn_coop *coop, const char *ou
 
 /* ---- the loop's parts ------------------------------------------------------------------------- */
 
-/* What the log point, the outputs and the rollback path of one run share. */
-typedef struct train_loop {
-    cn_runtime *rt;
-    const cn_config *config; /* as the run was started (coop.config takes the rollbacks' smaller rates) */
-    const cn_train_options *o;
-    cn_coop coop;
-    int writer;              /* rank 0: writes the run's files (metrics, h and tb are its alone) */
-    history h;
-    FILE *metrics;
-    cn_tb_writer tb;
-    uint64_t total;
-    double t0, last_log;     /* the loop's start, and the last log point's */
-    uint64_t last_log_it;
-    int rollbacks;
-    int warned_grace;        /* said once that mpirun's kill delay is shorter than an iteration */
-    cn_trace trace;          /* tests only: COOPNETS_TRACE */
-} train_loop;
-
 /* The log point after iteration `done` (counted from 1): the metrics over all ranks, the slowest
  * rank's time, the replica check; rank 0 writes them out. Non-finite metrics or a dead descriptor
  * are CN_ERR_DIVERGED. */
@@ -491,14 +492,6 @@ static cn_status write_outputs(train_loop *l, uint64_t done, int stopping, cn_er
     return CN_OK;
 }
 
-/* The rollback path after a divergence at iteration `diverged_at` (on every rank): *it becomes the
- * iteration to continue from, the newest checkpoint's. */
-static cn_status recover(train_loop *l, uint64_t diverged_at, uint64_t *it, cn_error *e) {
-    CN_TRY(roll_back(l->rt, &l->coop, diverged_at, l->o, &l->rollbacks, &l->h, &l->metrics, &l->tb, it, e));
-    l->last_log = cn_seconds_now(), l->last_log_it = *it;
-    return CN_OK;
-}
-
 /* The iterations from `start` to the goal, with a log point, the outputs and, after a divergence,
  * the rollback path. perm holds the data set's shuffled order, batch one batch. */
 static cn_status train_iterations(train_loop *l, const cn_dataset *data, uint32_t *perm, float *batch, uint64_t start,
@@ -529,7 +522,7 @@ static cn_status train_iterations(train_loop *l, const cn_dataset *data, uint32_
         if (log) s = log_point(l, done, epoch, e);
         if (s == CN_OK) s = write_outputs(l, done, stopping, e);
         if (s == CN_ERR_DIVERGED) {
-            s = recover(l, done, &it, e);
+            s = roll_back(l, done, &it, e);
             continue;
         }
         if (s == CN_OK && stopping)
