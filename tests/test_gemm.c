@@ -1,9 +1,9 @@
 /* cn_gemm against a host double-precision product, for both backends and our kernels' variants
- * (register tiles of several sizes, local-memory tiles, packed panels): the four transpose
- * combinations, odd sizes (1, smaller than a tile, tiles plus edges,
- * whole tiles), batches with offsets, padded leading dimensions and gaps between products, alpha
- * and beta; beta = 0 must not read C; what lies outside C must stay untouched; bad arguments are
- * refused in words; AUTO measures once and then reads its record. */
+ * (register tiles of several sizes, local-memory tiles, packed panels; see check_own_variants for
+ * which run where): the four transpose combinations, odd sizes (1, smaller than a tile, tiles plus
+ * edges, whole tiles), batches with offsets, padded leading dimensions and gaps between products,
+ * alpha and beta; beta = 0 must not read C; what lies outside C must stay untouched; bad arguments
+ * are refused in words; AUTO measures once and then reads its record. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,13 +216,13 @@ static void check_pack_blocks(cn_runtime *rt) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(rt, &cases[i], &rng);
 }
 
-/* Variants of our kernels the device can run; at least one local-memory one must be among them
- * (the smallest, 8/8, needs a work-group of 8 and 512 bytes of local memory). Where kernels
- * compile to machine code (PoCL), each compiles once per variant, the most of this test's time
- * with a cold cache: there the heuristic and the first variant of each kind get every case, and
- * the other sizes, the same kernel source with other constants, are left to the quick run. The
- * quick run (CN_TEST_QUICK=1, test_oclgrind on the simulator, which fits every candidate:
- * work-groups of 1024, 32 KiB of local memory) checks every variant on the small cases. */
+/* Variants of our kernels the device can run; at least one local-memory one must be among them (the
+ * smallest, 8/8, needs a work-group of 8 and 512 bytes of local memory). Where kernels compile to
+ * machine code (PoCL), every kernel compiles once per variant, most of this test's time with a cold
+ * cache: there the heuristic and the first variant of each kind get every case, and the other
+ * sizes, the same kernel source with other constants, are left to the quick run. The quick run
+ * (CN_TEST_QUICK=1, test_oclgrind on the simulator, which fits every candidate: work-groups of
+ * 1024, 32 KiB of local memory) checks every variant on the small cases. */
 static void check_own_variants(cn_runtime *rt) {
     cn_kernel_variant candidates[32];
     size_t count = cn_tuning_candidates(rt, CN_TUNED_GEMM, candidates, 32);
