@@ -11,16 +11,14 @@ build=$1
 log=$build/Testing/Temporary/LastTest.log
 failed=$build/Testing/Temporary/LastTestsFailed.log
 [ -s "$failed" ] || { echo "no failed tests recorded in $failed"; exit 1; }
-only_tracer=0
+only_tracer=1 # until a failure shows another cause
 while IFS=: read -r _ name; do
   section=$(awk -v t="$name" '$0 ~ "^[0-9]+/[0-9]+ Testing: " t "$" {on = 1} on {print} on && /^Test (Passed|Failed)/ {on = 0}' "$log")
   echo "--- $name failed; what it said:"
   grep -E 'FAIL|ERROR|runtime error|Sanitizer|fatal|Tracer|Segmentation|Abort|Timeout|Exception' <<<"$section" | head -n 20
-  if grep -q 'LeakSanitizer has encountered a fatal error' <<<"$section" &&
-     ! grep -qE '^FAIL|ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' <<<"$section"; then
-    [ $only_tracer = 0 ] && only_tracer=1
-  else
-    only_tracer=2
+  if ! grep -q 'LeakSanitizer has encountered a fatal error' <<<"$section" ||
+     grep -qE '^FAIL|ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' <<<"$section"; then
+    only_tracer=0
   fi
 done <"$failed"
 [ $only_tracer = 1 ]

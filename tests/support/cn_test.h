@@ -102,7 +102,7 @@ char *cn_test_losses_of(const char *run);
 int cn_test_finish(void);
 
 /* CN_TEST_QUICK=1, which the Oclgrind test sets (it interprets every work-item): the kernel-variant
- * tests take small shapes and the first three variants. */
+ * tests take small shapes and the first three variants (test_gemm: every variant). */
 int cn_test_quick(void);
 /* The variants of family f the device can run, the heuristic first (cn_tuning_candidates): at most
  * max, and at most three under cn_test_quick. */
