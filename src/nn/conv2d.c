@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "coopnets/cn_gemm.h"
+#include "coopnets/cn_tuning.h"
 
 /* A chunk's workspace stays below this many floats (32 MiB) unless one image alone needs more. */
 #define CN_CONV2D_CHUNK_FLOATS ((size_t)8 << 20)
@@ -101,9 +102,17 @@ static size_t chunk_images(const cn_conv2d_shape *s, size_t n) {
  * images are then transposed into dx. (im2col the same way measured no faster than cn_im2col.) */
 static int col2im_by_channels(const cn_conv2d_shape *s) { return s->in_c % CN_CONV2D_COL2IM_CHANNELS == 0; }
 
-size_t cn_conv2d_workspace_floats(const cn_conv2d_shape *s, size_t n) {
+static size_t lowered_workspace_floats(const cn_conv2d_shape *s, size_t n) {
     const size_t channel_last = col2im_by_channels(s) ? in_floats(s) : 0;
-    return n == 0 ? 0 : weight_floats(s) + chunk_images(s, n) * (chunk_floats_per_image(s) + channel_last);
+    return weight_floats(s) + chunk_images(s, n) * (chunk_floats_per_image(s) + channel_last);
+}
+
+static size_t direct_workspace_floats(const cn_conv2d_shape *s, size_t n);
+
+size_t cn_conv2d_workspace_floats(const cn_conv2d_shape *s, size_t n) {
+    if (n == 0) return 0;
+    const size_t lowered = lowered_workspace_floats(s, n), direct = direct_workspace_floats(s, n);
+    return lowered > direct ? lowered : direct;
 }
 
 /* ---- checks ----------------------------------------------------------------------------------- */
@@ -184,6 +193,127 @@ static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offs
                              sizeof args / sizeof *args, e);
 }
 
+/* ---- the direct path (cl/conv_direct.cl) ------------------------------------------------------ */
+
+/* A stride-1 conv as the direct kernels run it: the conv itself (forward), or the conv that its
+ * backward data pass is (input: the output gradient; weights transposed and flipped). */
+typedef struct {
+    int inputs, in_h, in_w, outputs, out_h, out_w, k_h, k_w, top, left, flip;
+} direct_conv;
+
+static direct_conv direct_forward_conv(const cn_conv2d_shape *s) {
+    return (direct_conv){s->in_c, s->in_h, s->in_w, s->out_c, s->out_h, s->out_w, s->k_h, s->k_w,
+                         s->pad_top, s->pad_left, 0};
+}
+
+static direct_conv direct_backward_conv(const cn_conv2d_shape *s) {
+    return (direct_conv){s->out_c, s->out_h, s->out_w, s->in_c, s->in_h, s->in_w, s->k_h, s->k_w,
+                         s->k_h - 1 - s->pad_top, s->k_w - 1 - s->pad_left, 1};
+}
+
+/* The kernels' vector widths and output-channel blocks (cl/conv_direct.cl instantiates these). */
+static const int direct_blocks_8[] = {4, 8, 12}, direct_blocks_16[] = {4, 8, 12, 16, 24};
+
+/* The output channels a work-item keeps for vector width v: the blocks as even as the
+ * instantiated sizes allow, at most the largest (what fits the vector registers). */
+static int direct_block(int v, int outputs) {
+    const int *sizes = v == 16 ? direct_blocks_16 : direct_blocks_8;
+    const int count = v == 16 ? (int)(sizeof direct_blocks_16 / sizeof *sizes) : (int)(sizeof direct_blocks_8 / sizeof *sizes);
+    const int largest = sizes[count - 1], blocks = (outputs + largest - 1) / largest;
+    const int need = (outputs + blocks - 1) / blocks;
+    int i = 0;
+    while (sizes[i] < need) i++;
+    return sizes[i];
+}
+
+static int direct_vector(const cn_runtime *rt) {
+    cl_uint width = 0;
+    clGetDeviceInfo(rt->device.id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
+    return width >= 16 ? 16 : 8;
+}
+
+/* The padded images' rows and columns: every vector a work-item reads lies inside. */
+static size_t direct_padded_h(const direct_conv *d) { return (size_t)d->out_h + d->k_h - 1; }
+static size_t direct_padded_w(const direct_conv *d, int v) {
+    return cn_round_up((size_t)d->out_w, (size_t)v) + d->k_w - 1;
+}
+static size_t direct_padded_floats(const direct_conv *d, int v, size_t n) {
+    return n * d->inputs * direct_padded_h(d) * direct_padded_w(d, v);
+}
+static size_t direct_weight_floats(const direct_conv *d, int v) {
+    const int ob = direct_block(v, d->outputs), blocks = (d->outputs + ob - 1) / ob;
+    return (size_t)blocks * ob * d->inputs * d->k_h * d->k_w;
+}
+
+/* Workspace: the padded images at 0, then the arranged weights; the most either pass and either
+ * vector width needs (a tuned variant may switch to this path after the workspace was sized). */
+static size_t direct_workspace_floats(const cn_conv2d_shape *s, size_t n) {
+    if (s->stride != 1) return 0;
+    size_t most = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int v = 8; v <= 16; v += 8) {
+            const direct_conv d = pass ? direct_backward_conv(s) : direct_forward_conv(s);
+            const size_t floats = direct_padded_floats(&d, v, n) + direct_weight_floats(&d, v);
+            if (floats > most) most = floats;
+        }
+    return most;
+}
+
+/* Whether the pass runs direct: a stride-1 conv whose product is at most as many output channels
+ * wide as the conv variant allows (cn_tuning: measured by `tune`, else the heuristic). */
+static int runs_direct(cn_runtime *rt, const cn_conv2d_shape *s, const direct_conv *d) {
+    if (s->stride != 1) return 0;
+    const cn_kernel_variant v = cn_tuning_variant(rt, CN_TUNED_CONV, NULL);
+    return v.kind == CN_VARIANT_DIRECT && d->outputs <= (int)v.p;
+}
+
+static cn_status direct_kernel(cn_runtime *rt, const char *name, cl_kernel *k, cn_error *e) {
+    return cn_kernel_get(rt, "conv_direct", NULL, name, k, e);
+}
+
+/* out ([n][d->outputs][out_h][out_w]) = the direct conv d of in with the weights w. */
+static cn_status direct_run(cn_runtime *rt, const direct_conv *d, size_t n, const cn_buffer *in, const cn_buffer *w,
+                            cn_buffer *out, cn_buffer *ws, cn_error *e) {
+    const int v = direct_vector(rt), ob = direct_block(v, d->outputs), blocks = (d->outputs + ob - 1) / ob;
+    const size_t hp = direct_padded_h(d), wp = direct_padded_w(d, v), taps = (size_t)d->k_h * d->k_w;
+    const size_t weights_at = direct_padded_floats(d, v, n);
+    const int cpu = (rt->device.type & CL_DEVICE_TYPE_CPU) != 0;
+    cl_kernel k;
+    size_t local[3];
+
+    CN_TRY(direct_kernel(rt, "cn_conv_direct_pad", &k, e));
+    const cn_arg pad_args[] = {CN_MEM(in), CN_MEM(ws), CN_I32(d->in_h), CN_I32(d->in_w),
+                               CN_I32((int)hp), CN_I32((int)wp), CN_I32(d->top), CN_I32(d->left)};
+    CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL_0, CN_CONV2D_LOCAL_1, 1}, local, e));
+    const size_t pad_global[3] = {cn_round_up(wp, local[0]), cn_round_up(hp, local[1]), n * d->inputs};
+    const double padded = (double)direct_padded_floats(d, v, n);
+    CN_TRY(cn_launch_counted(rt, k, 3, pad_global, local, pad_args, sizeof pad_args / sizeof *pad_args, 0,
+                             (padded + (double)n * d->inputs * d->in_h * d->in_w) * sizeof(float), e));
+
+    CN_TRY(direct_kernel(rt, "cn_conv_direct_weights", &k, e));
+    const cn_arg weight_args[] = {CN_MEM(w), CN_MEM(ws), CN_U64(weights_at), CN_I32(d->outputs), CN_I32(d->inputs),
+                                  CN_I32(d->k_h), CN_I32(d->k_w), CN_I32(ob), CN_I32(blocks), CN_I32(d->flip)};
+    CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL_0, CN_CONV2D_LOCAL_1, 1}, local, e));
+    const size_t weight_global[3] = {cn_round_up((size_t)blocks * ob, local[0]),
+                                     cn_round_up((size_t)d->inputs * taps, local[1]), 1};
+    CN_TRY(cn_launch_counted(rt, k, 3, weight_global, local, weight_args, sizeof weight_args / sizeof *weight_args,
+                             0, 2.0 * (double)direct_weight_floats(d, v) * sizeof(float), e));
+
+    char name[48];
+    snprintf(name, sizeof name, "cn_conv_direct_v%d_%d", v, ob);
+    CN_TRY(direct_kernel(rt, name, &k, e));
+    const cn_arg args[] = {CN_MEM(ws), CN_I32(d->inputs), CN_I32((int)hp), CN_I32((int)wp), CN_MEM(ws),
+                           CN_U64(weights_at), CN_MEM(out), CN_I32(d->outputs),
+                           CN_I32(d->out_h), CN_I32(d->out_w), CN_I32(d->k_h), CN_I32(d->k_w)};
+    /* CPUs (PoCL) run a work-item per work-group, as the GEMM's register kernels do. */
+    CN_TRY(cn_local_size(rt, k, 3, cpu ? (const size_t[]){1, 1, 1} : (const size_t[]){4, 8, 1}, local, e));
+    const size_t global[3] = {cn_round_up(cn_round_up((size_t)d->out_w, (size_t)v) / v, local[0]),
+                              cn_round_up((size_t)d->out_h, local[1]), n * blocks};
+    const double flops = 2.0 * (double)n * d->outputs * d->out_h * d->out_w * d->inputs * taps;
+    const double moved = padded + (double)direct_weight_floats(d, v) + (double)n * d->outputs * d->out_h * d->out_w;
+    return cn_launch_counted(rt, k, 3, global, local, args, sizeof args / sizeof *args, flops, moved * sizeof(float), e);
+}
+
 /* ---- the three passes ------------------------------------------------------------------------- */
 
 /* Workspace: per chunk the column matrix [columns][K] (at 0) and the output-shaped tensor in
@@ -218,6 +348,8 @@ static cn_status conv_forward(cn_runtime *rt, const char *pass, const cn_conv2d_
                               const cn_buffer *x, const cn_buffer *w, cn_buffer *y, cn_buffer *ws, cn_error *e) {
     CN_TRY(check_pass(pass, s, n, x, y, w, ws, e));
     if (n == 0) return CN_OK;
+    const direct_conv d = direct_forward_conv(s);
+    if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, x, w, y, ws, e);
     const size_t wt = transposed_weights_offset(s, n);
     CN_TRY(transpose(rt, w, 0, ws, wt, (size_t)s->out_c, kernel_rows(s), 1, e));
     for (size_t first = 0; first < n; first += chunk_images(s, n)) {
@@ -239,6 +371,8 @@ static cn_status conv_backward_data(cn_runtime *rt, const char *pass, const cn_c
                                     cn_error *e) {
     CN_TRY(check_pass(pass, s, n, dx, dy, w, ws, e));
     if (n == 0) return CN_OK;
+    const direct_conv d = direct_backward_conv(s);
+    if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, dy, w, dx, ws, e);
     const int by_channels = col2im_by_channels(s);
     const size_t taps = (size_t)s->k_h * s->k_w, permuted = transposed_weights_offset(s, n);
     const size_t channel_last = permuted + weight_floats(s);
