@@ -5,8 +5,8 @@
  * a multiple of 8 (backward_data's col2im by channels), and a batch large enough to be cut into
  * chunks). The reference gradients are checked by finite differences of the reference forward;
  * the device's gradients are checked to be bitwise repeatable. Every case runs with both conv
- * variants (cn_tuning): lowered, and direct for every stride-1 conv (cl/conv_direct.cl: forward and
- * backward_data), with cases for its edges: rows that end in a part vector, more output channels
+ * variants (cn_tuning): lowered, and direct for every stride-1 conv (cl/conv_direct.cl: all three
+ * passes), with cases for its edges: rows that end in a part vector, more output channels
  * than a work-item keeps, padding wider than the kernel; a profile shows which path ran. */
 #include <stdlib.h>
 #include <string.h>
@@ -121,18 +121,21 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
     CHECK_OK(cn_profile_attach(rt, profile, TE));
     CHECK_OK(cn_conv2d_forward(rt, s, n, &d.bx, &d.bw, &d.by, &ws, TE));
     CHECK_OK(cn_conv2d_backward_data(rt, s, n, &d.bdy, &d.bw, &d.bdx, &ws, TE));
+    CHECK_OK(cn_conv2d_backward_params(rt, s, n, &d.bx, &d.bdy, &d.bdw, &ws, TE));
     CHECK_OK(cn_profile_attach(rt, NULL, TE));
     cn_profile_total *totals = NULL;
-    size_t count = 0, direct_launches = 0, lowering_launches = 0;
+    size_t count = 0, direct_launches = 0, params_launches = 0, lowering_launches = 0;
     CHECK_OK(cn_profile_resolve(rt, profile, &totals, &count, TE));
     for (size_t i = 0; i < count; i++) {
         if (strncmp(totals[i].name, "cn_conv_direct_v", 16) == 0) direct_launches += totals[i].calls;
+        if (strncmp(totals[i].name, "cn_conv_direct_params_v", 23) == 0) params_launches += totals[i].calls;
         if (strncmp(totals[i].name, "cn_im2col", 9) == 0 || strncmp(totals[i].name, "cn_col2im", 9) == 0)
             lowering_launches += totals[i].calls;
     }
-    CHECK(direct ? direct_launches == 2 && lowering_launches == 0 : direct_launches == 0 && lowering_launches >= 2,
-          "%s path expected: %zu direct and %zu im2col/col2im launches", direct ? "direct" : "lowered",
-          direct_launches, lowering_launches);
+    CHECK(direct ? direct_launches == 2 && params_launches == 1 && lowering_launches == 0
+                 : direct_launches == 0 && params_launches == 0 && lowering_launches >= 3,
+          "%s path expected: %zu direct, %zu direct weight-gradient and %zu im2col/col2im launches",
+          direct ? "direct" : "lowered", direct_launches, params_launches, lowering_launches);
     free(totals);
     cn_profile_free(profile);
     cn_test_download(rt, &d.by, d.y, ny);
@@ -142,15 +145,11 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
     CHECK(memcmp(again, d.y, ny * sizeof *again) == 0, "forward must repeat bit for bit");
     cn_test_download(rt, &d.bdx, d.dx, nx);
     cn_test_close_sums("backward_data dx", d.dx, d.want_dx, nx, dx_terms);
-    CHECK_OK(cn_conv2d_backward_data(rt, s, n, &d.bdy, &d.bw, &d.bdx, &ws, TE));
-    cn_test_download(rt, &d.bdx, d.dx, nx);
-    cn_test_close_sums("backward_data dx", d.dx, d.want_dx, nx, dx_terms);
+    cn_test_download(rt, &d.bdw, d.dw, nw);
+    cn_test_close_sums("backward_params dw", d.dw, d.want_dw, nw, dw_terms);
     CHECK_OK(cn_conv2d_backward_data(rt, s, n, &d.bdy, &d.bw, &d.bdx, &ws, TE));
     cn_test_download(rt, &d.bdx, again, nx);
     CHECK(memcmp(again, d.dx, nx * sizeof *again) == 0, "backward_data must repeat bit for bit");
-    CHECK_OK(cn_conv2d_backward_params(rt, s, n, &d.bx, &d.bdy, &d.bdw, &ws, TE));
-    cn_test_download(rt, &d.bdw, d.dw, nw);
-    cn_test_close_sums("backward_params dw", d.dw, d.want_dw, nw, dw_terms);
     CHECK_OK(cn_conv2d_backward_params(rt, s, n, &d.bx, &d.bdy, &d.bdw, &ws, TE));
     cn_test_download(rt, &d.bdw, again, nw);
     CHECK(memcmp(again, d.dw, nw * sizeof *again) == 0, "backward_params must repeat bit for bit");
