@@ -166,11 +166,6 @@ __kernel void cn_conv_direct_params_dy(__global const float *dy, __global float 
         }                                                                                                    \
     }
 
+/* 4 channels: see direct_params_tile in src/nn/conv2d.c. */
 CN_CONV_PARAMS_KERNEL(8, 4)
-CN_CONV_PARAMS_KERNEL(8, 8)
-CN_CONV_PARAMS_KERNEL(8, 12)
 CN_CONV_PARAMS_KERNEL(16, 4)
-CN_CONV_PARAMS_KERNEL(16, 8)
-CN_CONV_PARAMS_KERNEL(16, 12)
-CN_CONV_PARAMS_KERNEL(16, 16)
-CN_CONV_PARAMS_KERNEL(16, 24)

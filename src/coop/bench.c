@@ -52,8 +52,9 @@ cn_bench_family cn_bench_family_of(const char *name, int tag) {
         {"write", CN_FAMILY_TRANSFER},          {"read", CN_FAMILY_TRANSFER},
         {"fill", CN_FAMILY_TRANSFER},           {"copy", CN_FAMILY_TRANSFER},
     };
-    if (starts_with(name, "cn_conv_direct_v")) return CN_FAMILY_CONV_DIRECT;
-    /* The direct path's padded copies and weight orders are lowering too: data moved, no product. */
+    if (starts_with(name, "cn_conv_direct_v") || starts_with(name, "cn_conv_direct_params_v")) return CN_FAMILY_CONV_DIRECT;
+    /* The direct path's padded copies and weight and gradient orders are lowering too: data moved,
+     * no product. */
     if (starts_with(name, "cn_im2col") || starts_with(name, "cn_col2im") || starts_with(name, "cn_transpose") ||
         starts_with(name, "cn_conv_direct_"))
         return tag_is_step(tag) && cn_coop_steps[tag - 1].generator ? CN_FAMILY_DECONV : CN_FAMILY_CONV;

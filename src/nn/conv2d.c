@@ -6,6 +6,7 @@
  * backward_data's col2im runs channel-last instead (see col2im_by_channels). */
 #include "coopnets/cn_conv2d.h"
 
+#include <limits.h>
 #include <stdio.h>
 
 #include "coopnets/cn_gemm.h"
@@ -216,7 +217,8 @@ typedef struct {
     int v, nv, ob;
 } direct_tile;
 
-/* The tiles cl/conv_direct.cl instantiates, by vector width and vectors, channels ascending. */
+/* The forward tiles cl/conv_direct.cl instantiates, by vector width and vectors, channels
+ * ascending (its weight-gradient kernels: v x 1 x 4). */
 static const direct_tile direct_tiles[] = {
     {8, 1, 4}, {8, 1, 8}, {8, 1, 12}, {8, 2, 4}, {8, 2, 6},
     {16, 1, 4}, {16, 1, 8}, {16, 1, 12}, {16, 1, 16}, {16, 1, 24}, {16, 2, 4}, {16, 2, 8}, {16, 2, 12},
@@ -229,12 +231,12 @@ static int direct_vector(const cn_runtime *rt) {
     return width >= 16 ? 16 : 8;
 }
 
-/* The tile of nv vectors of width v: the channel blocks as even as the instantiated sizes allow,
- * at most the largest (what fits the vector registers). */
-static direct_tile direct_tile_of(int v, int nv, const direct_conv *d) {
+/* The tile of nv vectors of width v: the channel blocks as even as the instantiated sizes of at
+ * most `most` channels allow, at most the largest (what fits the vector registers). */
+static direct_tile direct_tile_of(int v, int nv, int most, const direct_conv *d) {
     int largest = 0;
     for (size_t i = 0; i < DIRECT_TILE_COUNT; i++)
-        if (direct_tiles[i].v == v && direct_tiles[i].nv == nv) largest = direct_tiles[i].ob;
+        if (direct_tiles[i].v == v && direct_tiles[i].nv == nv && direct_tiles[i].ob <= most) largest = direct_tiles[i].ob;
     const int blocks = (d->outputs + largest - 1) / largest, need = (d->outputs + blocks - 1) / blocks;
     for (size_t i = 0; i < DIRECT_TILE_COUNT; i++)
         if (direct_tiles[i].v == v && direct_tiles[i].nv == nv && direct_tiles[i].ob >= need) return direct_tiles[i];
@@ -244,10 +246,15 @@ static direct_tile direct_tile_of(int v, int nv, const direct_conv *d) {
 /* The forward kernels' tile: two vectors along the row where the row is longer than one (each
  * weight broadcast then feeds two FMAs: measured 1.2-1.9x one vector's GFLOP/s on
  * configs/texture.json, four no better than two). */
-static direct_tile direct_tile_for(int v, const direct_conv *d) { return direct_tile_of(v, d->out_w > v ? 2 : 1, d); }
+static direct_tile direct_tile_for(int v, const direct_conv *d) {
+    return direct_tile_of(v, d->out_w > v ? 2 : 1, INT_MAX, d);
+}
 
-/* The weight gradient's: one vector per work-item, its OB channels' vectors read from memory. */
-static direct_tile direct_params_tile(int v, const direct_conv *d) { return direct_tile_of(v, 1, d); }
+/* The weight gradient's: one vector per work-item and at most 4 channels, whose gradient vectors
+ * it reads from memory for every FMA: a work-item streams n * out_h * out_w * 4 floats of them,
+ * which stay in a CPU's L2 for the work-items of the neighbouring taps (on configs/texture.json
+ * 4 channels measured 1.5x faster than 24, 8 in between). */
+static direct_tile direct_params_tile(int v, const direct_conv *d) { return direct_tile_of(v, 1, 4, d); }
 
 static int direct_blocks(const direct_conv *d, direct_tile t) { return (d->outputs + t.ob - 1) / t.ob; }
 
@@ -268,18 +275,18 @@ static size_t direct_gradient_floats(const direct_conv *d, direct_tile p, size_t
 }
 
 /* Workspace: the padded images at 0, then the arranged weights or the ordered output gradient;
- * the most any pass and tile needs (a tuned variant may switch to this path after the workspace
- * was sized). */
+ * the most any pass needs with either vector width (a tuned variant may switch to this path after
+ * the workspace was sized). */
 static size_t direct_workspace_floats(const cn_conv2d_shape *s, size_t n) {
     if (s->stride != 1) return 0;
     size_t most = 0;
     for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < DIRECT_TILE_COUNT; i++) {
+        for (int v = 8; v <= 16; v += 8) {
             const direct_conv d = pass ? direct_backward_conv(s) : direct_forward_conv(s);
-            const direct_tile t = direct_tiles[i];
-            size_t floats = direct_padded_floats(&d, t, n) + direct_weight_floats(&d, t);
-            if (pass == 0 && floats < direct_padded_floats(&d, t, n) + direct_gradient_floats(&d, t, n))
-                floats = direct_padded_floats(&d, t, n) + direct_gradient_floats(&d, t, n);
+            const direct_tile t = direct_tile_for(v, &d), p = direct_params_tile(v, &d);
+            const size_t padded = direct_padded_floats(&d, t, n), weights = direct_weight_floats(&d, t);
+            const size_t gradient = pass ? 0 : direct_gradient_floats(&d, p, n); /* backward_params */
+            const size_t floats = padded + (weights > gradient ? weights : gradient);
             if (floats > most) most = floats;
         }
     return most;
