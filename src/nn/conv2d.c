@@ -3,7 +3,9 @@
  * with the output-shaped tensor transposed to pixel-major order ([images * P][out_c]) around it.
  * In that orientation every product streams short-strided rows (measured on PoCL: ~65 GFLOP/s,
  * where products striding across the whole chunk ran at 12). When in_c is a multiple of 8,
- * backward_data's col2im runs channel-last instead (see col2im_by_channels). */
+ * backward_data's col2im runs channel-last instead (see col2im_by_channels). Thin stride-1 convs
+ * take the direct path when the conv variant allows (see runs_direct): there the column matrix,
+ * k_h * k_w times the input, costs more than the product, which is only out_c wide. */
 #include "coopnets/cn_conv2d.h"
 
 #include <limits.h>
