@@ -64,6 +64,7 @@ static void note_failure(cn_tune_report *r, cn_kernel_family f, cn_kernel_varian
     snprintf(r->failure, sizeof r->failure, "%s %s failed: %s", cn_kernel_family_name(f), name, why->message);
 }
 
+/* Adds one measurement (seconds < 0: failed) to the report and to the round's line. */
 static void record(cn_tune_report *r, cn_kernel_family f, cn_kernel_variant v, double seconds, char *line,
                    size_t size, size_t *used) {
     char name[64];
