@@ -14,8 +14,8 @@ import time
 import zlib
 
 STEPS = ["generate", "revise", "update_descriptor", "infer_latent", "update_generator"]
-FAMILIES = {"conv": "conv (im2col, col2im, transposes)", "deconv": "transposed conv (im2col, col2im, transposes)",
-            "gemm": "GEMM", "batchnorm": "batch norm", "activation": "activations", "langevin": "Langevin",
+FAMILIES = {"conv": "conv (im2col, col2im, transposes, pads)", "deconv": "transposed conv (im2col, col2im, transposes, pads)",
+            "gemm": "GEMM", "conv_direct": "direct conv (stride 1)", "batchnorm": "batch norm", "activation": "activations", "langevin": "Langevin",
             "adam": "Adam", "reduce": "reductions", "elementwise": "scaled differences"}
 
 

@@ -4,12 +4,16 @@
  * (stride 1 and 2, non-square, 1x1, a kernel covering the whole input, batch 1 and 3, input channels
  * a multiple of 8 (backward_data's col2im by channels), and a batch large enough to be cut into
  * chunks). The reference gradients are checked by finite differences of the reference forward;
- * the device's gradients are checked to be bitwise repeatable. */
+ * the device's gradients are checked to be bitwise repeatable. Every case runs with both conv
+ * variants (cn_tuning): lowered, and direct for every stride-1 conv (cl/conv_direct.cl: all three
+ * passes), with cases for its edges: rows that end in a part vector, more output channels
+ * than a work-item keeps, padding wider than the kernel; a profile shows which path ran. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "coopnets/cn_conv2d.h"
 #include "coopnets/cn_gemm.h"
+#include "coopnets/cn_tuning.h"
 #include "support/cn_test.h"
 
 /* ---- host reference --------------------------------------------------------------------------- */
@@ -105,23 +109,47 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
     cn_buffer ws;
     CHECK_OK(cn_buffer_alloc(rt, &ws, (nws ? nws : 1) * sizeof(float), "workspace", TE));
     printf("  workspace %.2f MB\n", nws * 4e-6);
-    float *again = malloc((nx > nw ? nx : nw) * sizeof *again);
+    const size_t most = nx > nw ? nx : nw;
+    float *again = malloc((most > ny ? most : ny) * sizeof *again);
 
     const size_t k_terms = (size_t)s->in_c * s->k_h * s->k_w;
     const size_t dx_terms = (size_t)s->out_c * s->k_h * s->k_w;
     const size_t dw_terms = n * s->out_h * s->out_w;
+    const int direct = cn_tuning_variant(rt, CN_TUNED_CONV, NULL).kind == CN_VARIANT_DIRECT && s->stride == 1;
+    cn_profile *profile;
+    CHECK_OK(cn_profile_create(&profile, TE));
+    CHECK_OK(cn_profile_attach(rt, profile, TE));
     CHECK_OK(cn_conv2d_forward(rt, s, n, &d.bx, &d.bw, &d.by, &ws, TE));
+    CHECK_OK(cn_conv2d_backward_data(rt, s, n, &d.bdy, &d.bw, &d.bdx, &ws, TE));
+    CHECK_OK(cn_conv2d_backward_params(rt, s, n, &d.bx, &d.bdy, &d.bdw, &ws, TE));
+    CHECK_OK(cn_profile_attach(rt, NULL, TE));
+    cn_profile_total *totals = NULL;
+    size_t count = 0, direct_launches = 0, params_launches = 0, lowering_launches = 0;
+    CHECK_OK(cn_profile_resolve(rt, profile, &totals, &count, TE));
+    for (size_t i = 0; i < count; i++) {
+        if (strncmp(totals[i].name, "cn_conv_direct_v", 16) == 0) direct_launches += totals[i].calls;
+        if (strncmp(totals[i].name, "cn_conv_direct_params_v", 23) == 0) params_launches += totals[i].calls;
+        if (strncmp(totals[i].name, "cn_im2col", 9) == 0 || strncmp(totals[i].name, "cn_col2im", 9) == 0)
+            lowering_launches += totals[i].calls;
+    }
+    CHECK(direct ? direct_launches == 2 && params_launches == 1 && lowering_launches == 0
+                 : direct_launches == 0 && params_launches == 0 && lowering_launches >= 3,
+          "%s path expected: %zu direct, %zu direct weight-gradient and %zu im2col/col2im launches",
+          direct ? "direct" : "lowered", direct_launches, params_launches, lowering_launches);
+    free(totals);
+    cn_profile_free(profile);
     cn_test_download(rt, &d.by, d.y, ny);
     cn_test_close_sums("forward y", d.y, d.want_y, ny, k_terms);
-    CHECK_OK(cn_conv2d_backward_data(rt, s, n, &d.bdy, &d.bw, &d.bdx, &ws, TE));
+    CHECK_OK(cn_conv2d_forward(rt, s, n, &d.bx, &d.bw, &d.by, &ws, TE));
+    cn_test_download(rt, &d.by, again, ny);
+    CHECK(memcmp(again, d.y, ny * sizeof *again) == 0, "forward must repeat bit for bit");
     cn_test_download(rt, &d.bdx, d.dx, nx);
     cn_test_close_sums("backward_data dx", d.dx, d.want_dx, nx, dx_terms);
+    cn_test_download(rt, &d.bdw, d.dw, nw);
+    cn_test_close_sums("backward_params dw", d.dw, d.want_dw, nw, dw_terms);
     CHECK_OK(cn_conv2d_backward_data(rt, s, n, &d.bdy, &d.bw, &d.bdx, &ws, TE));
     cn_test_download(rt, &d.bdx, again, nx);
     CHECK(memcmp(again, d.dx, nx * sizeof *again) == 0, "backward_data must repeat bit for bit");
-    CHECK_OK(cn_conv2d_backward_params(rt, s, n, &d.bx, &d.bdy, &d.bdw, &ws, TE));
-    cn_test_download(rt, &d.bdw, d.dw, nw);
-    cn_test_close_sums("backward_params dw", d.dw, d.want_dw, nw, dw_terms);
     CHECK_OK(cn_conv2d_backward_params(rt, s, n, &d.bx, &d.bdy, &d.bdw, &ws, TE));
     cn_test_download(rt, &d.bdw, again, nw);
     CHECK(memcmp(again, d.dw, nw * sizeof *again) == 0, "backward_params must repeat bit for bit");
@@ -177,7 +205,11 @@ static void check_refusals(cn_runtime *rt) {
 }
 
 int main(void) {
-    cn_runtime *rt = cn_test_runtime();
+    cn_runtime *rt = NULL;
+    cn_runtime_options options = cn_runtime_default_options();
+    options.profiling = 1; /* to see which path each pass took */
+    CHECK_OK(cn_runtime_open(&rt, &options, TE));
+    if (!rt) return cn_test_finish();
     cn_test_rng rng = {7};
     check_shapes();
     check_known_answer(rt);
@@ -202,13 +234,26 @@ int main(void) {
         {"k3 s2 VALID, 24 channels (col2im by channels), last column unused",
          24, 9, 8, 2, 3, 2, CN_CONV_PAD_VALID, 0, 3},
         {"cut into chunks (13 + 1 images)", 16, 64, 64, 4, 3, 1, CN_CONV_PAD_SAME, 0, 14},
+        {"k7 s1 SAME 37 wide: part vectors, 30 outputs in two blocks, 20 inputs", 20, 11, 37, 30, 7, 1,
+         CN_CONV_PAD_SAME, 0, 2},
+        {"k3 s1 explicit pad 4 (wider than the kernel), 1 input", 1, 5, 6, 3, 3, 1, CN_CONV_PAD_EXPLICIT, 4, 2},
+        {"k5 s1 VALID non-square, 13 outputs", 2, 12, 19, 13, 5, 1, CN_CONV_PAD_VALID, 0, 3},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        cn_conv2d_shape s;
-        CHECK_OK(cn_conv2d_shape_make(&s, cases[i].in_c, cases[i].in_h, cases[i].in_w, cases[i].out_c, cases[i].k,
-                                      cases[i].stride, cases[i].pad, cases[i].explicit_pad, TE));
-        check_device(rt, cases[i].label, &s, cases[i].n, &rng);
+    /* Lowered everywhere, then direct for every stride-1 conv however many outputs. */
+    const cn_kernel_variant variants[] = {{CN_VARIANT_LOWERED, 0, 0}, {CN_VARIANT_DIRECT, 4096, 0}};
+    for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
+        char name[64];
+        cn_kernel_variant_format(variants[v], name, sizeof name);
+        printf("--- conv variant %s\n", name);
+        CHECK_OK(cn_tuning_set(rt, CN_TUNED_CONV, variants[v], TE));
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            cn_conv2d_shape s;
+            CHECK_OK(cn_conv2d_shape_make(&s, cases[i].in_c, cases[i].in_h, cases[i].in_w, cases[i].out_c,
+                                          cases[i].k, cases[i].stride, cases[i].pad, cases[i].explicit_pad, TE));
+            check_device(rt, cases[i].label, &s, cases[i].n, &rng);
+        }
     }
     printf("GEMM backend used: %s\n", cn_gemm_backend_name(cn_gemm_backend_in_use(rt)));
+    cn_runtime_close(rt);
     return cn_test_finish();
 }

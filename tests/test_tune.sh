@@ -37,27 +37,29 @@ db=$(ls "$tmp"/cache/tuning-*.json 2>/dev/null | head -1)
 check "tune wrote one database file" test -n "$db" -a "$(ls "$tmp"/cache/tuning-*.json | wc -l)" = 1
 [ -n "$db" ] || { summary; exit 1; }
 flat=$(tr -d ' \n\t' < "$db")
-for key in format device driver_version source_fnv1a measured_on kernels gemm batchnorm reduce measurements; do
+for key in format device driver_version source_fnv1a measured_on kernels gemm batchnorm reduce conv measurements; do
   check "the database has \"$key\"" grep -q "\"$key\":" <<<"$flat"
 done
-check "the database records two candidates of each family" test "$(grep -o '"family":' <<<"$flat" | wc -l)" = 6
+check "the database records two candidates of each family" test "$(grep -o '"family":' <<<"$flat" | wc -l)" = 8
 expect 0 'kernels: gemm [a-z0-9/ x]+ \(tuned\), batchnorm [a-z0-9 ]+ \(tuned\), reduce [a-z0-9 ]+ \(tuned\)' -- tiny tuned
 
 # A database choosing the GPU-shaped variants drives training and bench, reproducibly.
 header=$(sed -n '/"kernels"/q;p' "$db")
-write_db() { # GEMM_VARIANT P Q BN_VARIANT P REDUCE_VARIANT P
+write_db() { # GEMM_VARIANT P Q BN_VARIANT P REDUCE_VARIANT P [CONV_VARIANT P]
   { echo "$header"
     printf '"kernels": {"gemm": {"variant": "%s", "p": %s, "q": %s}, "batchnorm": {"variant": "%s", "p": %s},\n' "$1" "$2" "$3" "$4" "$5"
+    if [ $# -gt 7 ]; then printf '"conv": {"variant": "%s", "p": %s},\n' "$8" "$9"; fi
     printf '"reduce": {"variant": "%s", "p": %s}}}\n' "$6" "$7"; } > "$db"
 }
-write_db local 8 8 group 64 group 16
-expect 0 'kernels: gemm local 8/8 \(tuned\), batchnorm group 64 \(tuned\), reduce group 16 \(tuned\)' -- tiny run
+# tiny's stride-1 deconv would run direct on a CPU (the heuristic): the database says lowered.
+write_db local 8 8 group 64 group 16 lowered 0
+expect 0 'kernels: gemm local 8/8 \(tuned\), batchnorm group 64 \(tuned\), reduce group 16 \(tuned\), conv lowered \(tuned\)' -- tiny run
 mv "$tmp/run" "$tmp/first" # the checkpoint holds the run folder's name: the second run writes to the same
 expect 0 'done: ' -- tiny run
 check "a run with the tuned variants gives the same losses twice" \
   cmp <(grep -oE '"loss_[dg]":[^,]*' "$tmp/first/metrics.jsonl") <(grep -oE '"loss_[dg]":[^,]*' "$tmp/run/metrics.jsonl")
 check "... and the same checkpoint bytes" cmp "$tmp/first/checkpoints/ckpt-000002.cnck" "$tmp/run/checkpoints/ckpt-000002.cnck"
-expect 0 'local 8/8 \(tuned\) / group 64 \(tuned\) / group 16 \(tuned\)' -- \
+expect 0 'local 8/8 \(tuned\) / group 64 \(tuned\) / group 16 \(tuned\) / lowered \(tuned\)' -- \
   "$CLI" bench "$CONFIG" --iters 1 --warmup 0 --json "$tmp/bench.json"
 check "bench's JSON names the variants" grep -q '"gemm":.*"local 8/8 (tuned)"' "$tmp/bench.json"
 # A device too small for an entry: that family falls back to its heuristic, with a warning.

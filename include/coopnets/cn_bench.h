@@ -20,7 +20,7 @@
 
 /* The kernel families a profiled iteration's commands are summed into. */
 typedef enum cn_bench_family {
-    CN_FAMILY_CONV, CN_FAMILY_DECONV, CN_FAMILY_GEMM, CN_FAMILY_BATCHNORM, CN_FAMILY_ACTIVATION, CN_FAMILY_BIAS,
+    CN_FAMILY_CONV, CN_FAMILY_DECONV, CN_FAMILY_GEMM, CN_FAMILY_CONV_DIRECT, CN_FAMILY_BATCHNORM, CN_FAMILY_ACTIVATION, CN_FAMILY_BIAS,
     CN_FAMILY_LANGEVIN, CN_FAMILY_NOISE, CN_FAMILY_ADAM, CN_FAMILY_REDUCE, CN_FAMILY_ELEMENTWISE, CN_FAMILY_TRANSFER,
     CN_FAMILY_OTHER, CN_FAMILY_COUNT
 } cn_bench_family;
@@ -31,8 +31,9 @@ typedef struct cn_bench_family_name {
 } cn_bench_family_name;
 extern const cn_bench_family_name cn_bench_families[CN_FAMILY_COUNT];
 
-/* The family of a profiled command (cn_profile_total name and tag). im2col, col2im and the
- * transposes around them serve both conv and transposed conv: the step says which net. */
+/* The family of a profiled command (cn_profile_total name and tag). im2col, col2im, the
+ * transposes around them and the direct conv's padded copies serve both conv and transposed conv:
+ * the step says which net. The direct conv's products are a family of their own. */
 cn_bench_family cn_bench_family_of(const char *name, int tag);
 /* The profile tag's name: the step's (tag s + 1 is cn_coop_steps[s]) or "upload" (tag 0). */
 const char *cn_bench_tag_name(int tag);

@@ -37,7 +37,9 @@ typedef struct cn_tune_report {
  * profiled; a family's time is the device time of its kernels (OpenCL events). A round that
  * fails is run again one family at a time, so a candidate that cannot run on the device (a
  * compiler that rejects it, a kernel work-group limit) is recorded as failed and the others are
- * still measured. The fastest of each family is written with cn_tuning_save. */
+ * still measured. The conv family comes after those rounds, one candidate a round with the other
+ * families on their winners, timed as its conv kernels plus every GEMM (the lowered path's products
+ * are GEMMs). The fastest of each family is written with cn_tuning_save. */
 cn_status cn_tune_config(cn_runtime *rt, const cn_config *c, const cn_tune_options *o, cn_tune_report *r, cn_error *e);
 
 #ifdef __cplusplus

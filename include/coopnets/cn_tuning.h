@@ -10,10 +10,14 @@
  *   batchnorm  item (a work-item per channel); group (a work-group of p per channel, local tree)
  *   reduce     item (chunks of 4096 values per work-item, then a second pass); group (a
  *              work-group of p per row, one pass)
+ *   conv       lowered (im2col or col2im around a GEMM, every conv); direct (stride-1 conv passes
+ *              whose product is at most p output channels wide run cl/conv_direct.cl, without a
+ *              column matrix; the others lowered)
  * Heuristics: gemm packed 14 x 32 on a CPU with 16-wide vectors, packed 6 x 16 on one with 8-wide
  * vectors, register 8 x 16 elsewhere (GPUs; 6 x 16 on a CPU-and-GPU device with 8-wide vectors,
  * such as Oclgrind), with the backend of cn_gemm_select; batchnorm and
- * reduce item: the measured best on PoCL (DESIGN §4).
+ * reduce item: the measured best on PoCL (DESIGN §4); conv direct 32 on a CPU (measured ahead of
+ * the lowered path on configs/texture.json's thin stride-1 convs), lowered elsewhere.
  *
  * The database is one JSON file per device and driver in the runtime's cache folder,
  * tuning-<hash>.json, naming the device, the driver and the hash of the tuned kernels' source; an
@@ -32,9 +36,9 @@
 extern "C" {
 #endif
 
-typedef enum { CN_TUNED_GEMM, CN_TUNED_BATCHNORM, CN_TUNED_REDUCE, CN_TUNED_FAMILY_COUNT } cn_kernel_family;
+typedef enum { CN_TUNED_GEMM, CN_TUNED_BATCHNORM, CN_TUNED_REDUCE, CN_TUNED_CONV, CN_TUNED_FAMILY_COUNT } cn_kernel_family;
 typedef enum { CN_VARIANT_CLBLAST, CN_VARIANT_REGISTER, CN_VARIANT_LOCAL, CN_VARIANT_ITEM, CN_VARIANT_GROUP,
-               CN_VARIANT_PACKED } cn_variant_kind;
+               CN_VARIANT_PACKED, CN_VARIANT_LOWERED, CN_VARIANT_DIRECT } cn_variant_kind;
 
 typedef struct cn_kernel_variant {
     cn_variant_kind kind;
@@ -44,8 +48,8 @@ typedef struct cn_kernel_variant {
 /* Where the variant in use came from. */
 typedef enum { CN_VARIANT_FROM_HEURISTIC, CN_VARIANT_FROM_DATABASE, CN_VARIANT_FROM_CALLER } cn_variant_origin;
 
-const char *cn_kernel_family_name(cn_kernel_family f); /* "gemm", "batchnorm", "reduce" */
-/* "clblast", "register 8x16", "local 16/4", "packed 14x32", "item", "group 64" */
+const char *cn_kernel_family_name(cn_kernel_family f); /* "gemm", "batchnorm", "reduce", "conv" */
+/* "clblast", "register 8x16", "local 16/4", "packed 14x32", "item", "group 64", "lowered", "direct 32" */
 void cn_kernel_variant_format(cn_kernel_variant v, char *out, size_t size);
 
 /* The variant family f runs with on rt's device: one given by cn_tuning_set, else the database's

@@ -25,7 +25,8 @@ static double total_cold(const cn_cold_start *c) { return c->setup + c->first_it
 /* Giga-units per second; NAN without work or time. */
 static double rate(double work, double seconds) { return work > 0 && seconds > 0 ? work / seconds * 1e-9 : NAN; }
 
-/* The GB/s of the conv lowering: im2col, col2im and the transposes of conv and transposed conv. */
+/* The GB/s of the conv lowering: im2col, col2im and the transposes of conv and transposed conv,
+ * and the direct conv's padded copies. */
 static double lowering_gbps(const cn_bench_result *r) {
     const cn_bench_totals *c = &r->families[CN_FAMILY_CONV], *d = &r->families[CN_FAMILY_DECONV];
     return rate(c->bytes + d->bytes, c->seconds + d->seconds);
@@ -46,8 +47,8 @@ static void print_detail(const cn_bench *in, const cn_bench_result *r) {
     const cn_device_info *d = &r->device;
     printf("\ndevice %d: %s (%s, %s), GEMM %s\n", d->index, d->name, cn_device_type_name(d->type), d->version,
            r->gemm);
-    printf("  variants     gemm %s, batchnorm %s, reduce %s\n", r->variants[CN_TUNED_GEMM],
-           r->variants[CN_TUNED_BATCHNORM], r->variants[CN_TUNED_REDUCE]);
+    printf("  variants     gemm %s, batchnorm %s, reduce %s, conv %s\n", r->variants[CN_TUNED_GEMM],
+           r->variants[CN_TUNED_BATCHNORM], r->variants[CN_TUNED_REDUCE], r->variants[CN_TUNED_CONV]);
     printf("  iteration    median %.4f s (min %.4f, max %.4f) over %ld, %.2f images/s\n", r->median, r->min, r->max,
            in->iters, r->images_per_second);
     printf("  cold start   with the program cache: %.3f s = set-up %.3f s (%u programs from the cache, %u compiled,\n"
@@ -91,14 +92,20 @@ static void print_detail(const cn_bench *in, const cn_bench_result *r) {
         printf(", CLBlast");
         print_share(r->sgemm_clblast, r->peak_gflops, "peak");
     }
-    printf("\n               conv lowering (im2col, col2im, transposes) %.2f GB/s", lowering);
+    printf("\n               conv lowering (im2col, col2im, transposes, pads) %.2f GB/s", lowering);
     print_share(lowering, r->peak_gbps, "bandwidth");
+    const cn_bench_totals *direct = &r->families[CN_FAMILY_CONV_DIRECT];
+    if (direct->calls) {
+        const double direct_gflops = rate(direct->flops, direct->seconds);
+        printf("\n               direct conv %.1f GFLOP/s", direct_gflops);
+        print_share(direct_gflops, r->peak_gflops, "peak");
+    }
     printf("\n");
 }
 
 static void print_summary(const cn_bench_result *r, size_t count) {
     printf("\n%-44s %26s %9s %22s %8s  %s\n", "device", "s/iteration median (min-max)", "images/s",
-           "cold start cache/none", "GEMM", "variants: gemm / batchnorm / reduce");
+           "cold start cache/none", "GEMM", "variants: gemm / batchnorm / reduce / conv");
     for (size_t i = 0; i < count; i++) {
         char name[64];
         snprintf(name, sizeof name, "[%d] %s", r[i].device.index, r[i].device.name);
@@ -109,8 +116,9 @@ static void print_summary(const cn_bench_result *r, size_t count) {
         char range[64], cold[64];
         snprintf(range, sizeof range, "%.3f (%.3f-%.3f)", r[i].median, r[i].min, r[i].max);
         snprintf(cold, sizeof cold, "%.2f s / %.2f s", total_cold(&r[i].cold_cached), total_cold(&r[i].cold_uncached));
-        printf("%-44.44s %26s %9.2f %22s %8s  %s / %s / %s\n", name, range, r[i].images_per_second, cold, r[i].gemm,
-               r[i].variants[CN_TUNED_GEMM], r[i].variants[CN_TUNED_BATCHNORM], r[i].variants[CN_TUNED_REDUCE]);
+        printf("%-44.44s %26s %9.2f %22s %8s  %s / %s / %s / %s\n", name, range, r[i].images_per_second, cold,
+               r[i].gemm, r[i].variants[CN_TUNED_GEMM], r[i].variants[CN_TUNED_BATCHNORM],
+               r[i].variants[CN_TUNED_REDUCE], r[i].variants[CN_TUNED_CONV]);
     }
 }
 

@@ -109,7 +109,8 @@ int cn_cmd_train(cn_cli *cli, int argc, char **argv) {
             printf("done: %s (GEMM: %s)\n", config.training.output, cn_gemm_backend_name(cn_gemm_backend_in_use(rt)));
             char variant[CN_TUNED_FAMILY_COUNT][96];
             for (int f = 0; f < CN_TUNED_FAMILY_COUNT; f++) cn_tuning_describe(rt, (cn_kernel_family)f, variant[f], sizeof variant[f]);
-            printf("kernels: gemm %s, batchnorm %s, reduce %s\n", variant[0], variant[1], variant[2]);
+            printf("kernels: gemm %s, batchnorm %s, reduce %s, conv %s\n", variant[CN_TUNED_GEMM],
+                   variant[CN_TUNED_BATCHNORM], variant[CN_TUNED_REDUCE], variant[CN_TUNED_CONV]);
         }
     } else if (s == CN_ERR_INTERRUPTED) {
         if (cn_dist_rank(cli->dist) == 0) fprintf(stderr, "coopnets_cl: %s\n", e.message);

@@ -37,7 +37,8 @@ int cn_cmd_tune(cn_cli *cli, int argc, char **argv) {
     }
     if (!cli->quiet)
         printf("tuning %s on device %d: %s (%s)\n  rounds of 2 iterations (the first pays the compiles, the second is "
-               "timed); seconds are each family's device time in one iteration\n",
+               "timed); seconds are each family's device time in one iteration (conv: with every GEMM, measured\n"
+               "  last with the other families' winners)\n",
                config_path, rt->device.index, rt->device.name, rt->device.driver_version);
     cn_tune_options o = {.max_candidates = (size_t)max_candidates, .source = config_path, .on_round = print_round,
                          .user = cli};

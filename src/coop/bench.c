@@ -24,8 +24,8 @@ static void say(const cn_bench *b, const char *fmt, ...) {
 /* ---- kernel families -------------------------------------------------------------------------- */
 
 const cn_bench_family_name cn_bench_families[CN_FAMILY_COUNT] = {
-    {"conv", "conv: im2col, col2im, transpose"}, {"deconv", "deconv: im2col, col2im, transpose"}, {"gemm", "GEMM"},
-    {"batchnorm", "batch norm"}, {"activation", "activations"}, {"bias", "bias"}, {"langevin", "Langevin"},
+    {"conv", "conv: im2col, col2im, transpose, pad"}, {"deconv", "deconv: im2col, col2im, transpose, pad"}, {"gemm", "GEMM"},
+    {"conv_direct", "conv direct (stride 1)"}, {"batchnorm", "batch norm"}, {"activation", "activations"}, {"bias", "bias"}, {"langevin", "Langevin"},
     {"noise", "noise"}, {"adam", "Adam"}, {"reduce", "reductions"}, {"elementwise", "scaled differences"},
     {"transfers", "transfers"}, {"other", "other"},
 };
@@ -52,7 +52,11 @@ cn_bench_family cn_bench_family_of(const char *name, int tag) {
         {"write", CN_FAMILY_TRANSFER},          {"read", CN_FAMILY_TRANSFER},
         {"fill", CN_FAMILY_TRANSFER},           {"copy", CN_FAMILY_TRANSFER},
     };
-    if (starts_with(name, "cn_im2col") || starts_with(name, "cn_col2im") || starts_with(name, "cn_transpose"))
+    if (starts_with(name, "cn_conv_direct_v") || starts_with(name, "cn_conv_direct_params_v")) return CN_FAMILY_CONV_DIRECT;
+    /* The direct path's padded copies and weight and gradient orders are lowering too: data moved,
+     * no product. */
+    if (starts_with(name, "cn_im2col") || starts_with(name, "cn_col2im") || starts_with(name, "cn_transpose") ||
+        starts_with(name, "cn_conv_direct_"))
         return tag_is_step(tag) && cn_coop_steps[tag - 1].generator ? CN_FAMILY_DECONV : CN_FAMILY_CONV;
     for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
         if (starts_with(name, prefixes[i].prefix)) return prefixes[i].f;

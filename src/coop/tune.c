@@ -14,6 +14,9 @@ static cn_kernel_family family_of(const char *kernel) {
     if (strncmp(kernel, "cn_gemm_", 8) == 0 || strcmp(kernel, "clblast_sgemm") == 0) return CN_TUNED_GEMM;
     if (strncmp(kernel, "cn_batchnorm_", 13) == 0) return CN_TUNED_BATCHNORM;
     if (strncmp(kernel, "cn_reduce_", 10) == 0) return CN_TUNED_REDUCE;
+    if (strncmp(kernel, "cn_conv_direct_", 15) == 0 || strncmp(kernel, "cn_im2col", 9) == 0 ||
+        strncmp(kernel, "cn_col2im", 9) == 0 || strncmp(kernel, "cn_transpose", 12) == 0)
+        return CN_TUNED_CONV;
     return CN_TUNED_FAMILY_COUNT;
 }
 
@@ -61,6 +64,44 @@ static void note_failure(cn_tune_report *r, cn_kernel_family f, cn_kernel_varian
     snprintf(r->failure, sizeof r->failure, "%s %s failed: %s", cn_kernel_family_name(f), name, why->message);
 }
 
+/* Adds one measurement (seconds < 0: failed) to the report and to the round's line. */
+static void record(cn_tune_report *r, cn_kernel_family f, cn_kernel_variant v, double seconds, char *line,
+                   size_t size, size_t *used) {
+    char name[64];
+    cn_kernel_variant_format(v, name, sizeof name);
+    r->measured[r->count++] = (cn_tuning_measurement){f, v, seconds};
+    if (seconds >= 0 && seconds < r->winner_seconds[f]) {
+        r->winner_seconds[f] = seconds;
+        r->winners[f] = v;
+    }
+    if (*used < size)
+        *used += (size_t)(seconds >= 0 ? snprintf(line + *used, size - *used, " %s %s %.4f s", cn_kernel_family_name(f), name, seconds)
+                                       : snprintf(line + *used, size - *used, " %s %s failed", cn_kernel_family_name(f), name));
+}
+
+/* The conv variants decide between the lowered path (whose products are GEMMs) and the direct
+ * kernels, so each is measured by the conv kernels and every GEMM together, after the other
+ * families, which run their winners: a GEMM candidate measured alongside would blur the choice. */
+static void tune_conv(cn_runtime *rt, const cn_tune_options *o, cn_coop *coop, cn_profile *profile,
+                      const float *batch, const cn_kernel_variant *candidates, size_t count, uint64_t *iteration,
+                      cn_tune_report *r) {
+    for (size_t i = 0; i < count; i++) {
+        cn_kernel_variant v[CN_TUNED_FAMILY_COUNT];
+        memcpy(v, r->winners, sizeof v);
+        v[CN_TUNED_CONV] = candidates[i];
+        double seconds[CN_TUNED_FAMILY_COUNT];
+        cn_error why = {0};
+        const int ok = measure_round(rt, coop, profile, batch, v, iteration, seconds, &why) == CN_OK;
+        if (!ok) note_failure(r, CN_TUNED_CONV, candidates[i], &why);
+        cn_error_clear(&why);
+        char line[256];
+        size_t used = (size_t)snprintf(line, sizeof line, "conv round %zu/%zu:", i + 1, count);
+        record(r, CN_TUNED_CONV, candidates[i], ok ? seconds[CN_TUNED_CONV] + seconds[CN_TUNED_GEMM] : -1, line,
+               sizeof line, &used);
+        if (o->on_round) o->on_round(o->user, line);
+    }
+}
+
 static cn_status tune_rounds(cn_runtime *rt, const cn_tune_options *o, cn_coop *coop, cn_profile *profile,
                              const float *batch, cn_tune_report *r, cn_error *e) {
     cn_kernel_variant candidates[CN_TUNED_FAMILY_COUNT][CN_TUNE_MAX_CANDIDATES];
@@ -70,7 +111,7 @@ static cn_status tune_rounds(cn_runtime *rt, const cn_tune_options *o, cn_coop *
     for (int f = 0; f < CN_TUNED_FAMILY_COUNT; f++) {
         counts[f] = cn_tuning_candidates(rt, (cn_kernel_family)f, candidates[f], CN_TUNE_MAX_CANDIDATES);
         if (counts[f] > most) counts[f] = most;
-        if (counts[f] > rounds) rounds = counts[f];
+        if (counts[f] > rounds && f != CN_TUNED_CONV) rounds = counts[f];
         r->winner_seconds[f] = INFINITY;
         r->winners[f] = candidates[f][0];
     }
@@ -80,7 +121,7 @@ static cn_status tune_rounds(cn_runtime *rt, const cn_tune_options *o, cn_coop *
         cn_kernel_variant v[CN_TUNED_FAMILY_COUNT];
         int measured[CN_TUNED_FAMILY_COUNT];
         for (int f = 0; f < CN_TUNED_FAMILY_COUNT; f++) {
-            measured[f] = round < counts[f];
+            measured[f] = round < counts[f] && f != CN_TUNED_CONV; /* conv: in tune_conv */
             v[f] = candidates[f][measured[f] ? round : 0];
         }
         double seconds[CN_TUNED_FAMILY_COUNT];
@@ -105,22 +146,11 @@ static cn_status tune_rounds(cn_runtime *rt, const cn_tune_options *o, cn_coop *
         cn_error_clear(&round_error);
         char line[512];
         size_t used = (size_t)snprintf(line, sizeof line, "round %zu/%zu:", round + 1, rounds);
-        for (int f = 0; f < CN_TUNED_FAMILY_COUNT; f++) {
-            if (!measured[f]) continue;
-            char name[64];
-            cn_kernel_variant_format(v[f], name, sizeof name);
-            r->measured[r->count++] = (cn_tuning_measurement){(cn_kernel_family)f, v[f], seconds[f]};
-            if (seconds[f] >= 0 && seconds[f] < r->winner_seconds[f]) {
-                r->winner_seconds[f] = seconds[f];
-                r->winners[f] = v[f];
-            }
-            if (used < sizeof line)
-                used += (size_t)(seconds[f] >= 0
-                                     ? snprintf(line + used, sizeof line - used, " %s %s %.4f s", cn_kernel_family_name(f), name, seconds[f])
-                                     : snprintf(line + used, sizeof line - used, " %s %s failed", cn_kernel_family_name(f), name));
-        }
+        for (int f = 0; f < CN_TUNED_FAMILY_COUNT; f++)
+            if (measured[f]) record(r, (cn_kernel_family)f, v[f], seconds[f], line, sizeof line, &used);
         if (o->on_round) o->on_round(o->user, line);
     }
+    tune_conv(rt, o, coop, profile, batch, candidates[CN_TUNED_CONV], counts[CN_TUNED_CONV], &iteration, r);
     for (int f = 0; f < CN_TUNED_FAMILY_COUNT; f++)
         if (isinf(r->winner_seconds[f]))
             return cn_error_set(e, CN_ERR_CL, "no %s variant ran on device %d (%s): %s", cn_kernel_family_name(f),

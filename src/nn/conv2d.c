@@ -3,12 +3,16 @@
  * with the output-shaped tensor transposed to pixel-major order ([images * P][out_c]) around it.
  * In that orientation every product streams short-strided rows (measured on PoCL: ~65 GFLOP/s,
  * where products striding across the whole chunk ran at 12). When in_c is a multiple of 8,
- * backward_data's col2im runs channel-last instead (see col2im_by_channels). */
+ * backward_data's col2im runs channel-last instead (see col2im_by_channels). Thin stride-1 convs
+ * take the direct path when the conv variant allows (see runs_direct): there the column matrix,
+ * k_h * k_w times the input, costs more than the product, which is only out_c wide. */
 #include "coopnets/cn_conv2d.h"
 
+#include <limits.h>
 #include <stdio.h>
 
 #include "coopnets/cn_gemm.h"
+#include "coopnets/cn_tuning.h"
 
 /* A chunk's workspace stays below this many floats (32 MiB) unless one image alone needs more. */
 #define CN_CONV2D_CHUNK_FLOATS ((size_t)8 << 20)
@@ -101,9 +105,17 @@ static size_t chunk_images(const cn_conv2d_shape *s, size_t n) {
  * images are then transposed into dx. (im2col the same way measured no faster than cn_im2col.) */
 static int col2im_by_channels(const cn_conv2d_shape *s) { return s->in_c % CN_CONV2D_COL2IM_CHANNELS == 0; }
 
-size_t cn_conv2d_workspace_floats(const cn_conv2d_shape *s, size_t n) {
+static size_t lowered_workspace_floats(const cn_conv2d_shape *s, size_t n) {
     const size_t channel_last = col2im_by_channels(s) ? in_floats(s) : 0;
-    return n == 0 ? 0 : weight_floats(s) + chunk_images(s, n) * (chunk_floats_per_image(s) + channel_last);
+    return weight_floats(s) + chunk_images(s, n) * (chunk_floats_per_image(s) + channel_last);
+}
+
+static size_t direct_workspace_floats(const cn_conv2d_shape *s, size_t n);
+
+size_t cn_conv2d_workspace_floats(const cn_conv2d_shape *s, size_t n) {
+    if (n == 0) return 0;
+    const size_t lowered = lowered_workspace_floats(s, n), direct = direct_workspace_floats(s, n);
+    return lowered > direct ? lowered : direct;
 }
 
 /* ---- checks ----------------------------------------------------------------------------------- */
@@ -184,6 +196,206 @@ static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offs
                              sizeof args / sizeof *args, e);
 }
 
+/* ---- the direct path (cl/conv_direct.cl) ------------------------------------------------------ */
+
+/* A stride-1 conv as the direct kernels run it: the conv itself (forward), or the conv that its
+ * backward data pass is (input: the output gradient; weights transposed and flipped). */
+typedef struct {
+    int inputs, in_h, in_w, outputs, out_h, out_w, k_h, k_w, top, left, flip;
+} direct_conv;
+
+static direct_conv direct_forward_conv(const cn_conv2d_shape *s) {
+    return (direct_conv){s->in_c, s->in_h, s->in_w, s->out_c, s->out_h, s->out_w, s->k_h, s->k_w,
+                         s->pad_top, s->pad_left, 0};
+}
+
+static direct_conv direct_backward_conv(const cn_conv2d_shape *s) {
+    return (direct_conv){s->out_c, s->out_h, s->out_w, s->in_c, s->in_h, s->in_w, s->k_h, s->k_w,
+                         s->k_h - 1 - s->pad_top, s->k_w - 1 - s->pad_left, 1};
+}
+
+/* A direct kernel's work-item: nv vectors of v output pixels times ob output channels. */
+typedef struct {
+    int v, nv, ob;
+} direct_tile;
+
+/* The forward tiles cl/conv_direct.cl instantiates, by vector width and vectors, channels
+ * ascending (its weight-gradient kernels: v x 1 x 4). */
+static const direct_tile direct_tiles[] = {
+    {8, 1, 4}, {8, 1, 8}, {8, 1, 12}, {8, 2, 4}, {8, 2, 6},
+    {16, 1, 4}, {16, 1, 8}, {16, 1, 12}, {16, 1, 16}, {16, 1, 24}, {16, 2, 4}, {16, 2, 8}, {16, 2, 12},
+};
+#define DIRECT_TILE_COUNT (sizeof direct_tiles / sizeof *direct_tiles)
+
+static int direct_vector(const cn_runtime *rt) {
+    cl_uint width = 0;
+    clGetDeviceInfo(rt->device.id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
+    return width >= 16 ? 16 : 8;
+}
+
+/* The tile of nv vectors of width v: the channel blocks as even as the instantiated sizes of at
+ * most `most` channels allow, at most the largest (what fits the vector registers). */
+static direct_tile direct_tile_of(int v, int nv, int most, const direct_conv *d) {
+    int largest = 0;
+    for (size_t i = 0; i < DIRECT_TILE_COUNT; i++)
+        if (direct_tiles[i].v == v && direct_tiles[i].nv == nv && direct_tiles[i].ob <= most) largest = direct_tiles[i].ob;
+    const int blocks = (d->outputs + largest - 1) / largest, need = (d->outputs + blocks - 1) / blocks;
+    for (size_t i = 0; i < DIRECT_TILE_COUNT; i++)
+        if (direct_tiles[i].v == v && direct_tiles[i].nv == nv && direct_tiles[i].ob >= need) return direct_tiles[i];
+    return direct_tiles[0]; /* not reached: the largest is at least need */
+}
+
+/* The forward kernels' tile: two vectors along the row where the row is longer than one (each
+ * weight broadcast then feeds two FMAs: measured 1.2-1.9x one vector's GFLOP/s on
+ * configs/texture.json, four no better than two). */
+static direct_tile direct_tile_for(int v, const direct_conv *d) {
+    return direct_tile_of(v, d->out_w > v ? 2 : 1, INT_MAX, d);
+}
+
+/* The weight gradient's: one vector per work-item and at most 4 channels, whose gradient vectors
+ * it reads from memory for every FMA: a work-item streams n * out_h * out_w * 4 floats of them,
+ * which stay in a CPU's L2 for the work-items of the neighbouring taps (on configs/texture.json
+ * 4 channels measured 1.5x faster than 24, 8 in between). */
+static direct_tile direct_params_tile(int v, const direct_conv *d) { return direct_tile_of(v, 1, 4, d); }
+
+static int direct_blocks(const direct_conv *d, direct_tile t) { return (d->outputs + t.ob - 1) / t.ob; }
+
+/* The padded images' rows and columns: every vector a work-item reads lies inside. */
+static size_t direct_padded_h(const direct_conv *d) { return (size_t)d->out_h + d->k_h - 1; }
+static size_t direct_padded_w(const direct_conv *d, direct_tile t) {
+    return cn_round_up((size_t)d->out_w, (size_t)t.v * t.nv) + d->k_w - 1;
+}
+static size_t direct_padded_floats(const direct_conv *d, direct_tile t, size_t n) {
+    return n * d->inputs * direct_padded_h(d) * direct_padded_w(d, t);
+}
+static size_t direct_weight_floats(const direct_conv *d, direct_tile t) {
+    return (size_t)direct_blocks(d, t) * t.ob * d->inputs * d->k_h * d->k_w;
+}
+/* cn_conv_direct_params_dy's order of the output gradient (p: the params tile). */
+static size_t direct_gradient_floats(const direct_conv *d, direct_tile p, size_t n) {
+    return n * direct_blocks(d, p) * p.ob * d->out_h * cn_round_up((size_t)d->out_w, (size_t)p.v);
+}
+
+/* Workspace: the padded images at 0, then the arranged weights or the ordered output gradient;
+ * the most any pass needs with either vector width (a tuned variant may switch to this path after
+ * the workspace was sized). */
+static size_t direct_workspace_floats(const cn_conv2d_shape *s, size_t n) {
+    if (s->stride != 1) return 0;
+    size_t most = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int v = 8; v <= 16; v += 8) {
+            const direct_conv d = pass ? direct_backward_conv(s) : direct_forward_conv(s);
+            const direct_tile t = direct_tile_for(v, &d), p = direct_params_tile(v, &d);
+            const size_t padded = direct_padded_floats(&d, t, n), weights = direct_weight_floats(&d, t);
+            const size_t gradient = pass ? 0 : direct_gradient_floats(&d, p, n); /* backward_params */
+            const size_t floats = padded + (weights > gradient ? weights : gradient);
+            if (floats > most) most = floats;
+        }
+    return most;
+}
+
+/* Whether the pass runs direct: a stride-1 conv whose product is at most as many output channels
+ * wide as the conv variant allows (cn_tuning: measured by `tune`, else the heuristic). */
+static int runs_direct(cn_runtime *rt, const cn_conv2d_shape *s, const direct_conv *d) {
+    if (s->stride != 1) return 0;
+    const cn_kernel_variant v = cn_tuning_variant(rt, CN_TUNED_CONV, NULL);
+    return v.kind == CN_VARIANT_DIRECT && d->outputs <= (int)v.p;
+}
+
+static cn_status direct_kernel(cn_runtime *rt, const char *name, cl_kernel *k, cn_error *e) {
+    return cn_kernel_get(rt, "conv_direct", NULL, name, k, e);
+}
+
+/* The images `in` of the direct conv d, padded for tile t, at the start of ws. */
+static cn_status direct_pad(cn_runtime *rt, const direct_conv *d, direct_tile t, size_t n, const cn_buffer *in,
+                            cn_buffer *ws, cn_error *e) {
+    const size_t hp = direct_padded_h(d), wp = direct_padded_w(d, t);
+    cl_kernel k;
+    size_t local[3];
+    CN_TRY(direct_kernel(rt, "cn_conv_direct_pad", &k, e));
+    const cn_arg args[] = {CN_MEM(in), CN_MEM(ws), CN_I32(d->in_h), CN_I32(d->in_w),
+                           CN_I32((int)hp), CN_I32((int)wp), CN_I32(d->top), CN_I32(d->left)};
+    CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL_0, CN_CONV2D_LOCAL_1, 1}, local, e));
+    const size_t global[3] = {cn_round_up(wp, local[0]), cn_round_up(hp, local[1]), n * d->inputs};
+    const double moved = (double)direct_padded_floats(d, t, n) + (double)n * d->inputs * d->in_h * d->in_w;
+    return cn_launch_counted(rt, k, 3, global, local, args, sizeof args / sizeof *args, 0, moved * sizeof(float), e);
+}
+
+/* out ([n][d->outputs][out_h][out_w]) = the direct conv d of in with the weights w. */
+static cn_status direct_run(cn_runtime *rt, const direct_conv *d, size_t n, const cn_buffer *in, const cn_buffer *w,
+                            cn_buffer *out, cn_buffer *ws, cn_error *e) {
+    const direct_tile t = direct_tile_for(direct_vector(rt), d);
+    const int blocks = direct_blocks(d, t);
+    const size_t hp = direct_padded_h(d), wp = direct_padded_w(d, t), taps = (size_t)d->k_h * d->k_w;
+    const size_t weights_at = direct_padded_floats(d, t, n);
+    const int cpu = (rt->device.type & CL_DEVICE_TYPE_CPU) != 0;
+    cl_kernel k;
+    size_t local[3];
+
+    CN_TRY(direct_pad(rt, d, t, n, in, ws, e));
+    const double padded = (double)direct_padded_floats(d, t, n);
+
+    CN_TRY(direct_kernel(rt, "cn_conv_direct_weights", &k, e));
+    const cn_arg weight_args[] = {CN_MEM(w), CN_MEM(ws), CN_U64(weights_at), CN_I32(d->outputs), CN_I32(d->inputs),
+                                  CN_I32(d->k_h), CN_I32(d->k_w), CN_I32(t.ob), CN_I32(blocks), CN_I32(d->flip)};
+    CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL_0, CN_CONV2D_LOCAL_1, 1}, local, e));
+    const size_t weight_global[3] = {cn_round_up((size_t)blocks * t.ob, local[0]),
+                                     cn_round_up((size_t)d->inputs * taps, local[1]), 1};
+    CN_TRY(cn_launch_counted(rt, k, 3, weight_global, local, weight_args, sizeof weight_args / sizeof *weight_args,
+                             0, 2.0 * (double)direct_weight_floats(d, t) * sizeof(float), e));
+
+    char name[48];
+    snprintf(name, sizeof name, "cn_conv_direct_v%dx%d_%d", t.v, t.nv, t.ob);
+    CN_TRY(direct_kernel(rt, name, &k, e));
+    const cn_arg args[] = {CN_MEM(ws), CN_I32(d->inputs), CN_I32((int)hp), CN_I32((int)wp), CN_MEM(ws),
+                           CN_U64(weights_at), CN_MEM(out), CN_I32(d->outputs),
+                           CN_I32(d->out_h), CN_I32(d->out_w), CN_I32(d->k_h), CN_I32(d->k_w)};
+    /* CPUs (PoCL) run a work-item per work-group, as the GEMM's register kernels do. */
+    CN_TRY(cn_local_size(rt, k, 3, cpu ? (const size_t[]){1, 1, 1} : (const size_t[]){4, 8, 1}, local, e));
+    const size_t global[3] = {cn_round_up(cn_round_up((size_t)d->out_w, (size_t)t.v * t.nv) / (t.v * t.nv), local[0]),
+                              cn_round_up((size_t)d->out_h, local[1]), n * blocks};
+    const double flops = 2.0 * (double)n * d->outputs * d->out_h * d->out_w * d->inputs * taps;
+    const double moved = padded + (double)direct_weight_floats(d, t) + (double)n * d->outputs * d->out_h * d->out_w;
+    return cn_launch_counted(rt, k, 3, global, local, args, sizeof args / sizeof *args, flops, moved * sizeof(float), e);
+}
+
+/* dw = the weight gradient of the direct conv d (a forward one) from its input x and output
+ * gradient dy, summed over the n images. */
+static cn_status direct_params(cn_runtime *rt, const direct_conv *d, size_t n, const cn_buffer *x,
+                               const cn_buffer *dy, cn_buffer *dw, cn_buffer *ws, cn_error *e) {
+    const int v = direct_vector(rt);
+    const direct_tile t = direct_tile_for(v, d), p = direct_params_tile(v, d);
+    const int blocks = direct_blocks(d, p), vectors = (int)(cn_round_up((size_t)d->out_w, (size_t)v) / v);
+    const size_t gradient_at = direct_padded_floats(d, t, n), taps = (size_t)d->k_h * d->k_w;
+    cl_kernel k;
+    size_t local[3];
+    CN_TRY(direct_pad(rt, d, t, n, x, ws, e));
+
+    CN_TRY(direct_kernel(rt, "cn_conv_direct_params_dy", &k, e));
+    const cn_arg order_args[] = {CN_MEM(dy), CN_MEM(ws), CN_U64(gradient_at), CN_I32(d->outputs), CN_I32(d->out_h),
+                                 CN_I32(d->out_w), CN_I32(v), CN_I32(p.ob), CN_I32(blocks)};
+    CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL_0, CN_CONV2D_LOCAL_1, 1}, local, e));
+    const size_t order_global[3] = {cn_round_up((size_t)vectors * p.ob * v, local[0]),
+                                    cn_round_up((size_t)d->out_h, local[1]), n * blocks};
+    const double gradient = (double)direct_gradient_floats(d, p, n);
+    CN_TRY(cn_launch_counted(rt, k, 3, order_global, local, order_args, sizeof order_args / sizeof *order_args, 0,
+                             (gradient + (double)n * d->outputs * d->out_h * d->out_w) * sizeof(float), e));
+
+    char name[48];
+    snprintf(name, sizeof name, "cn_conv_direct_params_v%d_%d", p.v, p.ob);
+    CN_TRY(direct_kernel(rt, name, &k, e));
+    const cn_arg args[] = {CN_MEM(ws), CN_I32(d->inputs), CN_I32((int)direct_padded_h(d)),
+                           CN_I32((int)direct_padded_w(d, t)), CN_MEM(ws), CN_U64(gradient_at), CN_MEM(dw),
+                           CN_I32(d->outputs), CN_I32(d->out_h), CN_I32(d->out_w), CN_I32(d->k_h), CN_I32(d->k_w),
+                           CN_I32((int)n)};
+    const int cpu = (rt->device.type & CL_DEVICE_TYPE_CPU) != 0;
+    CN_TRY(cn_local_size(rt, k, 3, cpu ? (const size_t[]){1, 1, 1} : (const size_t[]){8, 4, 1}, local, e));
+    const size_t global[3] = {cn_round_up(taps, local[0]), cn_round_up((size_t)d->inputs, local[1]), (size_t)blocks};
+    const double flops = 2.0 * (double)n * d->outputs * d->out_h * d->out_w * d->inputs * taps;
+    const double moved = (double)direct_padded_floats(d, t, n) + gradient + (double)d->outputs * d->inputs * taps;
+    return cn_launch_counted(rt, k, 3, global, local, args, sizeof args / sizeof *args, flops, moved * sizeof(float), e);
+}
+
 /* ---- the three passes ------------------------------------------------------------------------- */
 
 /* Workspace: per chunk the column matrix [columns][K] (at 0) and the output-shaped tensor in
@@ -218,6 +430,8 @@ static cn_status conv_forward(cn_runtime *rt, const char *pass, const cn_conv2d_
                               const cn_buffer *x, const cn_buffer *w, cn_buffer *y, cn_buffer *ws, cn_error *e) {
     CN_TRY(check_pass(pass, s, n, x, y, w, ws, e));
     if (n == 0) return CN_OK;
+    const direct_conv d = direct_forward_conv(s);
+    if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, x, w, y, ws, e);
     const size_t wt = transposed_weights_offset(s, n);
     CN_TRY(transpose(rt, w, 0, ws, wt, (size_t)s->out_c, kernel_rows(s), 1, e));
     for (size_t first = 0; first < n; first += chunk_images(s, n)) {
@@ -239,6 +453,8 @@ static cn_status conv_backward_data(cn_runtime *rt, const char *pass, const cn_c
                                     cn_error *e) {
     CN_TRY(check_pass(pass, s, n, dx, dy, w, ws, e));
     if (n == 0) return CN_OK;
+    const direct_conv d = direct_backward_conv(s);
+    if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, dy, w, dx, ws, e);
     const int by_channels = col2im_by_channels(s);
     const size_t taps = (size_t)s->k_h * s->k_w, permuted = transposed_weights_offset(s, n);
     const size_t channel_last = permuted + weight_floats(s);
@@ -269,6 +485,8 @@ static cn_status conv_backward_params(cn_runtime *rt, const char *pass, const cn
                                       cn_error *e) {
     CN_TRY(check_pass(pass, s, n, x, dy, dw, ws, e));
     if (n == 0) return cn_buffer_fill_f32(rt, dw, 0.0f, 0, weight_floats(s), e);
+    const direct_conv d = direct_forward_conv(s);
+    if (runs_direct(rt, s, &d)) return direct_params(rt, &d, n, x, dy, dw, ws, e);
     for (size_t first = 0; first < n; first += chunk_images(s, n)) {
         const chunk c = chunk_at(s, n, first);
         CN_TRY(to_pixel_major(rt, s, &c, dy, ws, e));

@@ -25,10 +25,10 @@ struct cn_tuning {
 };
 
 /* The programs whose source a tuned choice depends on. */
-static const char *const tuned_programs[] = {"gemm", "batchnorm", "reduce"};
+static const char *const tuned_programs[] = {"gemm", "batchnorm", "reduce", "im2col", "conv_direct"};
 
-static const char *const family_names[CN_TUNED_FAMILY_COUNT] = {"gemm", "batchnorm", "reduce"};
-static const char *const kind_names[] = {"clblast", "register", "local", "item", "group", "packed"};
+static const char *const family_names[CN_TUNED_FAMILY_COUNT] = {"gemm", "batchnorm", "reduce", "conv"};
+static const char *const kind_names[] = {"clblast", "register", "local", "item", "group", "packed", "lowered", "direct"};
 
 const char *cn_kernel_family_name(cn_kernel_family f) {
     return f >= 0 && f < CN_TUNED_FAMILY_COUNT ? family_names[f] : "unknown";
@@ -40,6 +40,7 @@ void cn_kernel_variant_format(cn_kernel_variant v, char *out, size_t size) {
     case CN_VARIANT_LOCAL: snprintf(out, size, "local %u/%u", v.p, v.q); break;
     case CN_VARIANT_PACKED: snprintf(out, size, "packed %ux%u", v.p, v.q); break;
     case CN_VARIANT_GROUP: snprintf(out, size, "group %u", v.p); break;
+    case CN_VARIANT_DIRECT: snprintf(out, size, "direct %u", v.p); break;
     default: snprintf(out, size, "%s", kind_names[v.kind]);
     }
 }
@@ -75,8 +76,10 @@ static int variant_valid(cn_kernel_family f, cn_kernel_variant v) {
     case CN_VARIANT_REGISTER: return f == CN_TUNED_GEMM && v.p >= 1 && v.p <= 16 && (v.q == 4 || v.q == 8 || v.q == 16);
     case CN_VARIANT_LOCAL:
         return f == CN_TUNED_GEMM && is_power_of_two(v.p) && v.p <= 64 && v.q >= 1 && v.p % v.q == 0;
-    case CN_VARIANT_ITEM: return f != CN_TUNED_GEMM;
-    case CN_VARIANT_GROUP: return f != CN_TUNED_GEMM && is_power_of_two(v.p) && v.p <= 4096;
+    case CN_VARIANT_ITEM: return f == CN_TUNED_BATCHNORM || f == CN_TUNED_REDUCE;
+    case CN_VARIANT_GROUP: return (f == CN_TUNED_BATCHNORM || f == CN_TUNED_REDUCE) && is_power_of_two(v.p) && v.p <= 4096;
+    case CN_VARIANT_LOWERED: return f == CN_TUNED_CONV;
+    case CN_VARIANT_DIRECT: return f == CN_TUNED_CONV && v.p >= 1 && v.p <= 4096;
     case CN_VARIANT_PACKED:
         return f == CN_TUNED_GEMM && v.p >= 1 && v.p <= 32 && is_power_of_two(v.q) && v.q >= 8 && v.q <= 64;
     }
@@ -110,6 +113,9 @@ static int variant_fits(const cn_runtime *rt, cn_kernel_variant v, char *why, si
 }
 
 cn_kernel_variant cn_tuning_heuristic(const cn_runtime *rt, cn_kernel_family f) {
+    const int cpu_only = (rt->device.type & CL_DEVICE_TYPE_CPU) && !(rt->device.type & CL_DEVICE_TYPE_GPU);
+    /* The direct conv keeps a vector of output pixels per register, a CPU's shape; see cn_tuning.h. */
+    if (f == CN_TUNED_CONV) return cpu_only ? (cn_kernel_variant){CN_VARIANT_DIRECT, 32, 0} : (cn_kernel_variant){CN_VARIANT_LOWERED, 0, 0};
     if (f != CN_TUNED_GEMM) return (cn_kernel_variant){CN_VARIANT_ITEM, 0, 0};
     /* CPUs get packed panels with a register tile sized to the vector registers: with 16-wide
      * floats (AVX-512, 32 registers) 14 x 32 keeps 28 accumulators, two B vectors and the
@@ -181,8 +187,12 @@ size_t cn_tuning_candidates(cn_runtime *rt, cn_kernel_family f, cn_kernel_varian
         {CN_VARIANT_PACKED, 12, 32}};
     static const cn_kernel_variant groups[] = {
         {CN_VARIANT_GROUP, 64, 0}, {CN_VARIANT_GROUP, 256, 0}, {CN_VARIANT_GROUP, 16, 0}, {CN_VARIANT_GROUP, 128, 0}};
-    const cn_kernel_variant *list = f == CN_TUNED_GEMM ? gemm : groups;
-    const size_t length = f == CN_TUNED_GEMM ? sizeof gemm / sizeof *gemm : sizeof groups / sizeof *groups;
+    static const cn_kernel_variant convs[] = {
+        {CN_VARIANT_LOWERED, 0, 0}, {CN_VARIANT_DIRECT, 32, 0}, {CN_VARIANT_DIRECT, 16, 0}, {CN_VARIANT_DIRECT, 64, 0}};
+    const cn_kernel_variant *list = f == CN_TUNED_GEMM ? gemm : f == CN_TUNED_CONV ? convs : groups;
+    const size_t length = f == CN_TUNED_GEMM  ? sizeof gemm / sizeof *gemm
+                          : f == CN_TUNED_CONV ? sizeof convs / sizeof *convs
+                                               : sizeof groups / sizeof *groups;
     const char *forced = getenv("COOPNETS_GEMM");
     const int clblast_allowed = !rt->binaries && !(forced && strcmp(forced, "own") == 0);
     cn_kernel_variant all[24];

@@ -1,0 +1,171 @@
+/* Direct stride-1 convolution on NCHW tensors, for convs with few output channels, where the
+ * lowered path (src/nn/conv2d.c: im2col, then a GEMM) writes and reads a column matrix k_h * k_w
+ * times the input's size for a product only out_c wide, and the GEMM's register tile is mostly
+ * padding. Here nothing is lowered: the input is copied once into a zero-padded image, and each
+ * work-item slides over it.
+ *
+ * Forward: a work-item computes NV vectors of V neighbouring output pixels of one output row for
+ * OB output channels: per tap (c, i, j) NV unaligned vector loads of the padded input and OB
+ * weight broadcasts, each feeding NV FMAs; the NV * OB accumulators stay in registers. Taps run in
+ * the fixed order (c, i, j), so results are reproducible. The backward data pass of a stride-1 conv
+ * is itself a stride-1 conv (of the padded output gradient, with the weights transposed and
+ * flipped), so it runs the same kernels. The weight gradient has its own kernel (below).
+ *
+ * The kernels come in every (V, NV, OB) the host may choose (V: the device's preferred float
+ * vector width, 8 or 16; NV * OB accumulators sized to the vector registers), so the program needs
+ * no build options and exports as a binary like the others. */
+
+#pragma clang diagnostic ignored "-Wpsabi"
+
+/* xp[b][c][py][px] = x[b][c][py - top][px - left], 0 outside x: the images padded to hp x wp.
+ * One work-item per entry, no loops (PoCL vectorises it across work-items).
+ * global = (>= wp, >= hp, images * channels). */
+__kernel void cn_conv_direct_pad(__global const float *x, __global float *xp, const int h,
+                                 const int w, const int hp, const int wp, const int top, const int left) {
+    const int px = (int)get_global_id(0), py = (int)get_global_id(1);
+    const size_t plane = get_global_id(2);
+    const int y = py - top, xx = px - left;
+    const bool inside = y >= 0 && y < h && xx >= 0 && xx < w;
+    const float v = x[inside ? (plane * h + y) * w + xx : 0];
+    if (px < wp && py < hp) xp[(plane * hp + py) * wp + px] = inside ? v : 0.0f;
+}
+
+/* The weights in the order the direct kernels read them, wb[block][c][i][j][o] for o < ob: the
+ * conv's weights w[o][c][i][j] (flip 0), or for the backward data pass, whose output channels are
+ * the conv's inputs, w[c][o][k_h - 1 - i][k_w - 1 - j] of the conv's [channels][outputs][k_h][k_w]
+ * weights (flip 1). Channels past `outputs` are zero. global = (>= blocks * ob, >= inputs * taps). */
+__kernel void cn_conv_direct_weights(__global const float *w, __global float *wb, const ulong wb_offset, const int outputs,
+                                     const int inputs, const int k_h, const int k_w, const int ob, const int blocks,
+                                     const int flip) {
+    const int slot = (int)get_global_id(0), row = (int)get_global_id(1), taps = k_h * k_w;
+    if (slot >= blocks * ob || row >= inputs * taps) return;
+    const int block = slot / ob, o = slot - block * ob, out = block * ob + o;
+    const int c = row / taps, t = row - c * taps;
+    float v = 0.0f;
+    if (out < outputs) v = flip ? w[((size_t)c * outputs + out) * taps + (taps - 1 - t)] : w[((size_t)out * inputs + c) * taps + t];
+    wb[wb_offset + ((size_t)block * inputs * taps + row) * ob + o] = v;
+}
+
+#define CN_UNROLLED _Pragma("unroll")
+
+/* y[b][block * OB + o][oy][ox0 + l] for o < OB, l < NV * V: NV vectors of V pixels along the row
+ * times OB channels, NV * OB accumulators; per tap NV vector loads and OB weight broadcasts for
+ * NV * OB FMAs. xp: the images padded to hp x wp (wp covers every vector a row reads), wb:
+ * cn_conv_direct_weights' order. global = (ceil(out_w / (NV * V)), out_h, images * blocks). */
+#define CN_CONV_DIRECT_KERNEL(V, NV, OB)                                                                       \
+    __kernel void cn_conv_direct_v##V##x##NV##_##OB(__global const float *xp, const int in_c, const int hp,  \
+                                                    const int wp, __global const float *wb,                  \
+                                                    const ulong wb_offset, __global float *y, const int out_c, \
+                                                    const int out_h, const int out_w, const int k_h,         \
+                                                    const int k_w) {                                         \
+        const int ox0 = (int)get_global_id(0) * (NV * V), oy = (int)get_global_id(1);                       \
+        const int blocks = (out_c + OB - 1) / OB, b = (int)get_global_id(2) / blocks;                        \
+        const int block = (int)get_global_id(2) - b * blocks;                                                \
+        if (ox0 >= out_w || oy >= out_h) return;                                                             \
+        float##V acc[NV][OB];                                                                                \
+        CN_UNROLLED for (int n = 0; n < NV; n++) CN_UNROLLED for (int o = 0; o < OB; o++) acc[n][o] = 0.0f;  \
+        __global const float *image = xp + (size_t)b * in_c * hp * wp + (size_t)oy * wp + ox0;              \
+        __global const float *wt = wb + wb_offset + (size_t)block * in_c * k_h * k_w * OB;                   \
+        for (int c = 0; c < in_c; c++)                                                                       \
+            for (int i = 0; i < k_h; i++) {                                                                  \
+                __global const float *row = image + ((size_t)c * hp + i) * wp;                               \
+                for (int j = 0; j < k_w; j++, wt += OB) {                                                    \
+                    float##V xv[NV];                                                                         \
+                    CN_UNROLLED for (int n = 0; n < NV; n++) xv[n] = vload##V(0, row + j + n * V);           \
+                    CN_UNROLLED for (int o = 0; o < OB; o++) {                                               \
+                        const float##V wv = (float##V)(wt[o]);                                               \
+                        CN_UNROLLED for (int n = 0; n < NV; n++) acc[n][o] = fma(wv, xv[n], acc[n][o]);      \
+                    }                                                                                        \
+                }                                                                                            \
+            }                                                                                                \
+        CN_UNROLLED for (int o = 0; o < OB; o++) {                                                           \
+            const int channel = block * OB + o;                                                              \
+            if (channel >= out_c) break;                                                                     \
+            __global float *out = y + (((size_t)b * out_c + channel) * out_h + oy) * out_w + ox0;            \
+            CN_UNROLLED for (int n = 0; n < NV; n++) {                                                       \
+                const int first = n * V;                                                                     \
+                if (first + V <= out_w - ox0) {                                                              \
+                    vstore##V(acc[n][o], 0, out + first);                                                    \
+                } else {                                                                                     \
+                    float lanes[V];                                                                          \
+                    vstore##V(acc[n][o], 0, lanes);                                                          \
+                    for (int l = 0; first + l < out_w - ox0 && l < V; l++) out[first + l] = lanes[l];        \
+                }                                                                                            \
+            }                                                                                                \
+        }                                                                                                    \
+    }
+
+/* Accumulators: 8-wide vectors (AVX2: 16 registers) at most 12, 16-wide (AVX-512: 32) at most 24. */
+CN_CONV_DIRECT_KERNEL(8, 1, 4)
+CN_CONV_DIRECT_KERNEL(8, 1, 8)
+CN_CONV_DIRECT_KERNEL(8, 1, 12)
+CN_CONV_DIRECT_KERNEL(8, 2, 4)
+CN_CONV_DIRECT_KERNEL(8, 2, 6)
+CN_CONV_DIRECT_KERNEL(16, 1, 4)
+CN_CONV_DIRECT_KERNEL(16, 1, 8)
+CN_CONV_DIRECT_KERNEL(16, 1, 12)
+CN_CONV_DIRECT_KERNEL(16, 1, 16)
+CN_CONV_DIRECT_KERNEL(16, 1, 24)
+CN_CONV_DIRECT_KERNEL(16, 2, 4)
+CN_CONV_DIRECT_KERNEL(16, 2, 8)
+CN_CONV_DIRECT_KERNEL(16, 2, 12)
+
+/* dyt[b][block][oy][xv][o][l] = dy[b][block * ob + o][oy][xv * v + l], 0 past the row's end or
+ * past the channels: the output gradient in the order cn_conv_direct_params reads it, each pixel
+ * vector's ob channel vectors side by side. One work-item per entry, no loops.
+ * global = (>= vectors * ob * v, >= out_h, images * blocks). */
+__kernel void cn_conv_direct_params_dy(__global const float *dy, __global float *dyt, const ulong dyt_offset,
+                                       const int out_c, const int out_h, const int out_w, const int v,
+                                       const int ob, const int blocks) {
+    const int q = (int)get_global_id(0), oy = (int)get_global_id(1), z = (int)get_global_id(2);
+    const int vectors = (out_w + v - 1) / v;
+    if (q >= vectors * ob * v || oy >= out_h) return;
+    const int b = z / blocks, block = z - b * blocks;
+    const int xv = q / (ob * v), r = q - xv * ob * v, o = r / v, l = r - o * v;
+    const int channel = block * ob + o, ox = xv * v + l;
+    float value = 0.0f;
+    if (channel < out_c && ox < out_w) value = dy[(((size_t)b * out_c + channel) * out_h + oy) * out_w + ox];
+    dyt[dyt_offset + (((size_t)z * out_h + oy) * vectors) * ob * v + q] = value;
+}
+
+/* The weight gradient dw[block * OB + o][c][i][j] = sum over images b and output pixels (oy, ox)
+ * of dy[b][.][oy][ox] * xp[b][c][oy + i][ox + j], a work-item per (tap, input channel, block):
+ * per vector of V output pixels one unaligned load of the padded input and OB FMAs with the
+ * gradient's vectors (cn_conv_direct_params_dy's order). Each lane sums its pixels in a fixed
+ * order, then the lanes are added in order: reproducible, no atomics.
+ * global = (>= k_h * k_w, in_c, blocks). */
+#define CN_CONV_PARAMS_KERNEL(V, OB)                                                                           \
+    __kernel void cn_conv_direct_params_v##V##_##OB(__global const float *xp, const int in_c, const int hp,  \
+                                                    const int wp, __global const float *dyt,                 \
+                                                    const ulong dyt_offset, __global float *dw,              \
+                                                    const int out_c, const int out_h, const int out_w,       \
+                                                    const int k_h, const int k_w, const int images) {        \
+        const int t = (int)get_global_id(0), c = (int)get_global_id(1), block = (int)get_global_id(2);        \
+        const int taps = k_h * k_w, blocks = (out_c + OB - 1) / OB, vectors = (out_w + V - 1) / V;           \
+        if (t >= taps || c >= in_c) return;                                                                  \
+        const int i = t / k_w, j = t - i * k_w;                                                              \
+        float##V acc[OB];                                                                                    \
+        CN_UNROLLED for (int o = 0; o < OB; o++) acc[o] = 0.0f;                                              \
+        for (int b = 0; b < images; b++)                                                                     \
+            for (int oy = 0; oy < out_h; oy++) {                                                             \
+                __global const float *row = xp + (((size_t)b * in_c + c) * hp + oy + i) * wp + j;            \
+                __global const float *grad =                                                                 \
+                    dyt + dyt_offset + (((size_t)(b * blocks + block) * out_h + oy) * vectors) * OB * V;     \
+                for (int xv = 0; xv < vectors; xv++, grad += OB * V) {                                       \
+                    const float##V x = vload##V(xv, row);                                                    \
+                    CN_UNROLLED for (int o = 0; o < OB; o++) acc[o] = fma(vload##V(o, grad), x, acc[o]);     \
+                }                                                                                            \
+            }                                                                                                \
+        CN_UNROLLED for (int o = 0; o < OB; o++) {                                                           \
+            const int channel = block * OB + o;                                                              \
+            if (channel >= out_c) break;                                                                     \
+            float lanes[V], sum = 0.0f;                                                                      \
+            vstore##V(acc[o], 0, lanes);                                                                     \
+            for (int l = 0; l < V; l++) sum += lanes[l];                                                     \
+            dw[((size_t)channel * in_c + c) * taps + t] = sum;                                               \
+        }                                                                                                    \
+    }
+
+/* 4 channels: see direct_params_tile in src/nn/conv2d.c. */
+CN_CONV_PARAMS_KERNEL(8, 4)
+CN_CONV_PARAMS_KERNEL(16, 4)
