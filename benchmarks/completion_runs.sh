@@ -69,9 +69,9 @@ for it in $at; do
   done
 done
 
-last=${at##* }
+last=${at##* } first_mask=${masks%% *}
 for kind in coop generator; do
-  cp "$runs/scores/$kind-$last-${masks%% *}"/completion.png "$results/completion_${kind}_$last.png" 2>/dev/null || true
+  cp "$runs/scores/$kind-$last-${first_mask/:/}/completion.png" "$results/completion_${kind}_$last.png"
 done
 python3 benchmarks/completion_report.py --scores "$runs/scores" --at "$at" --masks "$masks" \
   --md "$results/COMPLETION.md"
