@@ -36,6 +36,13 @@ def mean(doc, group, row):
     return doc[group][row]["mean"]
 
 
+def stats_cell(doc, kind):
+    """The statistics mean over the finite distances, and how many samples were flat (infinite)."""
+    row = doc["statistics"][kind]
+    flat = row.get("infinite", 0)
+    return f"{row['mean']:.2f}" + (f" ({flat} of {row['count']} flat)" if flat else "")
+
+
 def verdicts(doc):
     """What the README asks of a synthesiser, per sample kind (generated, revised)."""
     out = []
@@ -80,7 +87,7 @@ def main():
             f"| {t} | {d['iteration']} "
             f"| {f1(mean(d, 'not_a_copy', 'generated'))} / {f1(mean(d, 'not_a_copy', 'revised'))} "
             f"| {f1(mean(d, 'not_a_copy', 'real_crops'))} "
-            f"| {f2(mean(d, 'statistics', 'generated'))} / {f2(mean(d, 'statistics', 'revised'))} "
+            f"| {stats_cell(d, 'generated')} / {stats_cell(d, 'revised')} "
             f"| {f2(mean(d, 'statistics', 'real_crops'))} "
             f"| {f2(mean(d, 'statistics', 'phase_randomised'))} / {f2(mean(d, 'statistics', 'noise'))} "
             f"| {f1(mean(d, 'diversity', 'generated'))} / {f1(mean(d, 'diversity', 'revised'))} |")

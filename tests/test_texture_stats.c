@@ -269,6 +269,16 @@ static void test_report(void) {
           "phase randomised: %g", rep.stats_phase_randomised.mean);
     CHECK(rep.stats_phase_randomised.min > rep.stats_real_crops.max, "phase randomised %g above the real halves %g",
           rep.stats_phase_randomised.min, rep.stats_real_crops.max);
+    /* A flat sample (a saturated chain) is infinitely far in statistics; the summary counts it apart
+     * and keeps the mean of the others finite. */
+    for (int i = 0; i < S * S; i++) noise[i] = 1;
+    CHECK_OK(cn_texture_evaluate(observed, copies, noise, N, 1, S, 1, &rep, TE));
+    CHECK(rep.stats_revised.count == N && rep.stats_revised.infinite == 1, "one flat sample of %zu: %zu infinite",
+          rep.stats_revised.count, rep.stats_revised.infinite);
+    CHECK(isfinite(rep.stats_revised.mean) && isfinite(rep.stats_revised.max) && rep.stats_revised.min > 0.2,
+          "the other three: mean %g, min %g, max %g", rep.stats_revised.mean, rep.stats_revised.min,
+          rep.stats_revised.max);
+    CHECK(rep.stats_generated.infinite == 0, "no flat copy");
     CHECK_OK(cn_texture_evaluate(observed, copies, NULL, N, 1, S, 1, &rep, TE));
     CHECK(rep.copy_revised.count == 0 && rep.diversity_revised.count == 0, "no revised samples, no revised numbers");
     cn_status s = cn_texture_evaluate(observed, copies, NULL, 1, 1, S, 1, &rep, TE);

@@ -77,10 +77,13 @@ cn_status cn_texture_phase_randomise(cn_texture_view v, uint64_t seed, float *ou
  * channel (drawn from seed, then standardised). */
 cn_status cn_texture_matched_noise(cn_texture_view v, uint64_t seed, float *out, cn_error *e);
 
-/* Mean, smallest and largest of a set of measurements. */
+/* Mean, smallest and largest of a set of measurements, over its finite ones; `infinite` counts the
+ * others: a statistics distance is infinite when one image has a filter with no response at all
+ * and the other has none such (a flat sample: see cn_texture_stats_distance). With no finite
+ * measurement, mean, min and max are infinite. */
 typedef struct cn_texture_summary {
     double mean, min, max;
-    size_t count;
+    size_t count, infinite;
 } cn_texture_summary;
 
 /* The three numbers for n samples (generated, and revised when not NULL), each

@@ -16,6 +16,7 @@ static cJSON *summary_json(const cn_texture_summary *s) {
     cJSON_AddNumberToObject(o, "min", s->min);
     cJSON_AddNumberToObject(o, "max", s->max);
     cJSON_AddNumberToObject(o, "count", (double)s->count);
+    cJSON_AddNumberToObject(o, "infinite", (double)s->infinite);
     return o;
 }
 
@@ -24,7 +25,10 @@ static cJSON *summary_json(const cn_texture_summary *s) {
 static void report_set(cJSON *group, const char *name, const cn_texture_summary *s, const char *note) {
     if (s->count == 0) return;
     cJSON_AddItemToObject(group, name, summary_json(s));
-    printf("  %-17s %8.4g  (min %.4g, max %.4g, %zu)%s\n", name, s->mean, s->min, s->max, s->count, note);
+    char flat[96] = "";
+    if (s->infinite)
+        snprintf(flat, sizeof flat, "; %zu infinite: a filter without response, a flat image", s->infinite);
+    printf("  %-17s %8.4g  (min %.4g, max %.4g, %zu%s)%s\n", name, s->mean, s->min, s->max, s->count, flat, note);
 }
 
 int cn_cli_evaluate_texture(cn_cli *cli, cn_runtime *rt, cn_coop *coop, const char *ckpt, uint64_t iteration,

@@ -305,9 +305,14 @@ cn_status cn_texture_matched_noise(cn_texture_view v, uint64_t seed, float *out,
 /* ---- the report ----------------------------------------------------------------------------- */
 
 static void summary_add(cn_texture_summary *s, double v) {
-    if (s->count == 0 || v < s->min) s->min = v;
-    if (s->count == 0 || v > s->max) s->max = v;
-    s->mean += (v - s->mean) / (double)++s->count;
+    size_t finite = s->count++ - s->infinite;
+    if (isinf(v)) {
+        if (++s->infinite == s->count) s->mean = s->min = s->max = v;
+        return;
+    }
+    if (finite == 0 || v < s->min) s->min = v;
+    if (finite == 0 || v > s->max) s->max = v;
+    s->mean = finite == 0 ? v : s->mean + (v - s->mean) / (double)(finite + 1);
 }
 
 /* Statistics are compared crop against crop, so that samples, floor and ceilings share one
