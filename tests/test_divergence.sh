@@ -8,7 +8,7 @@
 #   3. NaN before the first checkpoint: nothing to roll back to, a clear message and exit 1;
 #   4. a real divergence (absurd lr): caught (a checkpoint of NaN weights is never written),
 #      rolled back, and the run completes;
-#   5. a dead descriptor (COOPNETS_FAULT=dead:N: f and df/dY exactly 0) is rolled back the same way.
+#   5. a dead descriptor (COOPNETS_FAULT=dead:N: f(Y~) and df/dY exactly 0) is rolled back the same way.
 set -u
 CLI=${1:?usage: test_divergence.sh PATH/TO/coopnets_cl}
 tmp=$(mktemp -d /tmp/cn_test_divergence.XXXXXX)

@@ -268,13 +268,15 @@ static int finite_metrics(cn_mode mode, const cn_metrics *m) {
     return (mode == CN_MODE_GENERATOR || descriptor_ok) && (mode == CN_MODE_DESCRIPTOR || isfinite(m->loss_g));
 }
 
-/* A descriptor with every unit off on the observed images and on the chains (f = 0 and df/dY = 0
- * exactly) can learn nothing more. A ReLU net gets there in a few oversized Adam steps: the brick
- * texture run did at iteration 1418 of 1500 after f(Y~) spiked. The guard treats it as a
- * divergence: back to the last checkpoint with a smaller learning rate. (Leaky ReLU nets never
- * get there.) */
+/* A descriptor with every unit off on the chains (f(Y~) = 0 and df/dY = 0 exactly) teaches
+ * nothing more: the chains feel only the prior and the noise, and its own gradient soon switches off
+ * the observed images' last units too. A ReLU net gets there in a few oversized Adam steps: brick
+ * texture runs did at iterations 1418 and 1102, f(X) falling 3.8e7 -> 1.6e5 -> 3946 -> 1.5 -> 0 over
+ * 8 iterations. Waiting for f(X) = 0 as well let a checkpoint of the already dead net be written and
+ * chosen for every rollback. The guard treats it as a divergence: back to the last checkpoint with a
+ * smaller learning rate. (Leaky ReLU nets never get there.) */
 static int descriptor_dead(cn_mode mode, const cn_metrics *m) {
-    return mode != CN_MODE_GENERATOR && m->f_observed == 0.0 && m->grad_f_norm == 0.0;
+    return mode != CN_MODE_GENERATOR && m->f_revised == 0.0 && m->grad_f_norm == 0.0;
 }
 
 /* What the log point, the outputs and the rollback path of one run share. */
@@ -444,7 +446,7 @@ static cn_status log_point(train_loop *l, uint64_t done, uint64_t epoch, cn_erro
     CN_TRY(cn_dist_max_doubles(o->dist, &seconds, 1, "the iteration time", e));
     CN_TRY(cn_coop_check_replicas(l->rt, &l->coop, e));
     if (cn_fault_hit("nan")) p.metrics.loss_d = p.metrics.loss_g = NAN; /* tests of the guard */
-    if (cn_fault_hit("dead")) p.metrics.f_observed = p.metrics.grad_f_norm = 0.0;
+    if (cn_fault_hit("dead")) p.metrics.f_observed = p.metrics.f_revised = p.metrics.grad_f_norm = 0.0;
     double now = cn_seconds_now();
     p.elapsed_seconds = now - l->t0;
     p.seconds_per_iteration = seconds / (double)(done - l->last_log_it);
@@ -471,7 +473,8 @@ static cn_status log_point(train_loop *l, uint64_t done, uint64_t epoch, cn_erro
                             (unsigned long long)done, m->loss_d, m->loss_g);
     if (descriptor_dead(l->config->mode, m))
         return cn_error_set(e, CN_ERR_DIVERGED,
-                            "the descriptor died at iteration %llu (f and df/dY are exactly 0: every unit is off)",
+                            "the descriptor died at iteration %llu (f(Y~) and df/dY are exactly 0: every unit is off "
+                            "on the chains)",
                             (unsigned long long)done);
     return CN_OK;
 }
