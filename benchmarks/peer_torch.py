@@ -111,6 +111,12 @@ def adam(params, opt):
     return torch.optim.Adam(params, lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]), eps=opt["eps"])
 
 
+def scheduled_lr(opt, iteration):
+    """optimizer.lr under the step schedule of optimizer.decay_every / decay_factor (cn_optimizer_lr)."""
+    every = opt.get("decay_every", 0)
+    return opt["lr"] * opt.get("decay_factor", 0.1) ** (iteration // every) if every > 0 else opt["lr"]
+
+
 class CoopNets:
     def __init__(self, c):
         d, g, t = c["descriptor"], c["generator"], c["training"]
@@ -190,6 +196,12 @@ class CoopNets:
                 self.logged["loss_g"] = loss.detach()
             loss.backward()
             self.opt_g.step()
+
+    def set_iteration(self, iteration):
+        """The learning rates of iteration `iteration` (from 0)."""
+        for opt, cfg in ((self.opt_d, self.d_cfg["optimizer"]), (self.opt_g, self.g_cfg["optimizer"])):
+            for group in opt.param_groups:
+                group["lr"] = scheduled_lr(cfg, iteration)
 
     def iteration(self, x, steps):
         for i, step in enumerate((self.generate, self.revise, lambda: self.update_descriptor(x), self.infer_latent,

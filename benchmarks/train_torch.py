@@ -258,6 +258,7 @@ def main():
     steps, t0 = [0.0] * 5, time.perf_counter()
     for it in range(start, args.iters):
         x = images[batch_indices(len(images), net.n, it, args.seed)]
+        net.set_iteration(it)
         net.iteration(x, steps)
         done = it + 1
         if done % log_every == 0 or done == args.iters:

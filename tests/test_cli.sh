@@ -74,6 +74,21 @@ expect 2 'short-idx3-ubyte' -- "$CLI" train configs/tiny.json --out "$tmp/x" --s
 
 # not_matching PATTERN COMMAND...: COMMAND's output does not match PATTERN
 not_matching() { local pattern=$1; shift; ! "$@" 2>&1 | grep -qE -- "$pattern"; }
+# the learning-rate schedule: iteration t (from 0) runs at lr * decay_factor^floor(t / decay_every),
+# recorded per log point, and a resume in the middle of it continues the same run
+sched=(--set training.log_every=1 --set training.checkpoint_every=2 --set descriptor.optimizer.decay_every=2
+       --set descriptor.optimizer.decay_factor=0.5 --set generator.optimizer.decay_every=3)
+expect 0 'iter +4/4' -- "$CLI" train configs/tiny.json --iters 4 --out "$tmp/sched" "${sched[@]}"
+rates() { grep -oE '"(descriptor|generator)_lr":[^,}]*' "$1/metrics.jsonl" | cut -d: -f2 | tr '\n' ' '; }
+check "descriptor lr 0.007 0.007 0.0035 0.0035, generator lr 1e-4 1e-4 1e-4 1e-5 (got: $(rates "$tmp/sched"))" \
+  [ "$(rates "$tmp/sched")" = "0.007 0.0001 0.007 0.0001 0.0035 0.0001 0.0035 1e-05 " ]
+expect 0 'iter +2/2' -- "$CLI" train configs/tiny.json --iters 2 --out "$tmp/sched2" "${sched[@]}"
+expect 0 'iter +4/4' -- "$CLI" train --resume "$tmp/sched2" --iters 4
+check "a resume at iteration 2 gives the uninterrupted run's losses" \
+  cmp -s <(grep -oE '"(loss_[dg]|f_[a-z]+)":[^,]*' "$tmp/sched/metrics.jsonl") \
+  <(grep -oE '"(loss_[dg]|f_[a-z]+)":[^,]*' "$tmp/sched2/metrics.jsonl")
+expect 2 'descriptor\.optimizer\.decay_factor' -- "$CLI" train configs/tiny.json --set descriptor.optimizer.decay_factor=0
+expect 2 'generator\.optimizer\.decay_every' -- "$CLI" train configs/tiny.json --set generator.optimizer.decay_every=-1
 # rough edges: mode descriptor alone starts its chains from noise; data that tools/fetch_data.sh
 # provides names the script when missing; a config that is not text says so
 expect 0 'iter +1/1' -- "$CLI" train configs/tiny.json --iters 1 --out "$tmp/dnoise" --set mode=descriptor

@@ -249,7 +249,8 @@ static void test_round_trip_every_field(void) {
     d->refsig = 0.5;
     d->langevin_noise = 0;
     d->chain_init = CN_CHAINS_PERSISTENT;
-    d->optimizer = (cn_optimizer_config){.lr = 0.01, .beta1 = 0.4, .beta2 = 0.99, .eps = 1e-6};
+    d->optimizer = (cn_optimizer_config){.lr = 0.01, .beta1 = 0.4, .beta2 = 0.99, .eps = 1e-6,
+                                         .decay_every = 100, .decay_factor = 0.3};
     d->updates_per_iteration = 2;
     cn_generator_config *g = &c.generator;
     memset(g->preset, 0, sizeof g->preset);
@@ -266,7 +267,8 @@ static void test_round_trip_every_field(void) {
     g->langevin_step_size = 0.2;
     g->sigma = 0.4;
     g->langevin_noise = 0;
-    g->optimizer = (cn_optimizer_config){.lr = 3e-4, .beta1 = 0.6, .beta2 = 0.98, .eps = 1e-7};
+    g->optimizer = (cn_optimizer_config){.lr = 3e-4, .beta1 = 0.6, .beta2 = 0.98, .eps = 1e-7,
+                                         .decay_every = 7, .decay_factor = 0.9};
     g->updates_per_iteration = 3;
     c.training = (cn_training_config){.batch_size = 11, .chains = 13, .epochs = 2, .iterations = 0, .log_every = 3,
                                       .sample_every = 0, .checkpoint_every = 0, .keep_checkpoints = 2,

@@ -22,10 +22,13 @@ cn_status cn_algorithm_prepare(cn_runtime *rt, cn_coop *coop, size_t dataset_cou
  * CN_STREAM_CHAINS_INIT). Enqueued, not waited for. */
 cn_status cn_algorithm_init_chains(cn_runtime *rt, cn_coop *coop, uint64_t iteration, cn_error *e);
 
+/* The learning rate of iteration `iteration` (from 0) under opt's step schedule. */
+double cn_optimizer_lr(const cn_optimizer_config *opt, uint64_t iteration);
+
 /* One iteration of the mode on the observed batch uploaded by cn_coop_set_observed. The batch is
  * images perm[start], perm[start + 1], ... (wrapping around the data set), as cn_dataset_gather
  * takes them: Algorithm G reads and writes back their latent vectors (a blocking read at the end
- * of the iteration). `log` enqueues the metric reductions (cn_coop_read_metrics). */
+ * of the iteration). It first sets both nets' Adam learning rates by cn_optimizer_lr. `log` enqueues the metric reductions (cn_coop_read_metrics). */
 cn_status cn_algorithm_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, const uint32_t *perm,
                                  size_t start, int log, cn_error *e);
 

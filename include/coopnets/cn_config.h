@@ -42,8 +42,12 @@ typedef struct cn_layer_config {
     cn_activation activation;
 } cn_layer_config;
 
+/* Adam, with an optional step schedule: iteration t (from 0) runs at
+ * lr * decay_factor^floor(t / decay_every), as the reference's per-100-iteration rate vectors do. */
 typedef struct cn_optimizer_config {
     double lr, beta1, beta2, eps;
+    int decay_every;     /* iterations per step of the schedule; 0: a constant rate */
+    double decay_factor; /* in (0, 1] */
 } cn_optimizer_config;
 
 typedef struct cn_descriptor_config {

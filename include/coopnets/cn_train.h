@@ -12,6 +12,7 @@ typedef struct cn_progress {
     uint64_t iteration, total; /* iterations completed, and the goal */
     uint64_t epoch;
     double seconds_per_iteration, images_per_second, elapsed_seconds, eta_seconds;
+    double descriptor_lr, generator_lr; /* the last iteration's Adam rates (NaN: the mode does not train it) */
     cn_metrics metrics;
 } cn_progress;
 

@@ -27,7 +27,8 @@ void cn_config_defaults(cn_config *c) {
     d->refsig = 0.016;
     d->langevin_noise = 1;
     d->chain_init = CN_CHAINS_GENERATOR;
-    d->optimizer = (cn_optimizer_config){.lr = 0.007, .beta1 = 0.5, .beta2 = 0.999, .eps = 1e-8};
+    d->optimizer = (cn_optimizer_config){.lr = 0.007, .beta1 = 0.5, .beta2 = 0.999, .eps = 1e-8,
+                                       .decay_factor = 0.1};
     d->updates_per_iteration = 1;
     cn_generator_config *g = &c->generator;
     snprintf(g->preset, sizeof g->preset, "mnist28");
@@ -40,7 +41,8 @@ void cn_config_defaults(cn_config *c) {
     g->langevin_step_size = 0.1;
     g->sigma = 0.3;
     g->langevin_noise = 1;
-    g->optimizer = (cn_optimizer_config){.lr = 1e-4, .beta1 = 0.5, .beta2 = 0.999, .eps = 1e-8};
+    g->optimizer = (cn_optimizer_config){.lr = 1e-4, .beta1 = 0.5, .beta2 = 0.999, .eps = 1e-8,
+                                       .decay_factor = 0.1};
     g->updates_per_iteration = 1;
     c->training = (cn_training_config){.batch_size = 100, .chains = 144, .epochs = 0, .iterations = 1000,
                                        .log_every = 10, .sample_every = 100, .checkpoint_every = 100,

@@ -75,6 +75,8 @@ static const cn_field optimizer_fields[] = {
     F_DOUBLE("beta1", cn_optimizer_config, beta1, CN_RANGE_UNIT, 0),
     F_DOUBLE("beta2", cn_optimizer_config, beta2, CN_RANGE_UNIT, 0),
     F_DOUBLE("eps", cn_optimizer_config, eps, CN_RANGE_ABOVE, 0),
+    F_INT("decay_every", cn_optimizer_config, decay_every, CN_RANGE_AT_LEAST, 0),
+    F_DOUBLE("decay_factor", cn_optimizer_config, decay_factor, CN_RANGE_FRACTION, 0),
     F_END,
 };
 

@@ -1,6 +1,7 @@
 /* The training modes (include/coopnets/cn_algorithms.h): CoopNets, Algorithm D, Algorithm G. */
 #include "coopnets/cn_algorithms.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,8 +86,16 @@ static cn_status algorithm_g(cn_runtime *rt, cn_coop *coop, uint64_t iteration, 
     return s;
 }
 
+double cn_optimizer_lr(const cn_optimizer_config *opt, uint64_t iteration) {
+    if (opt->decay_every <= 0) return opt->lr;
+    return opt->lr * pow(opt->decay_factor, (double)(iteration / (uint64_t)opt->decay_every));
+}
+
 cn_status cn_algorithm_iteration(cn_runtime *rt, cn_coop *coop, uint64_t iteration, const uint32_t *perm,
                                  size_t start, int log, cn_error *e) {
+    /* set every iteration, so a resume, a rollback (which scales optimizer.lr) and the schedule agree */
+    coop->descriptor.adam.lr = (float)cn_optimizer_lr(&coop->config.descriptor.optimizer, iteration);
+    coop->generator.adam.lr = (float)cn_optimizer_lr(&coop->config.generator.optimizer, iteration);
     switch (coop->config.mode) {
     case CN_MODE_DESCRIPTOR: return algorithm_d(rt, coop, iteration, log, e);
     case CN_MODE_GENERATOR: return algorithm_g(rt, coop, iteration, perm, start, log, e);

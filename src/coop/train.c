@@ -160,6 +160,8 @@ static cn_status tb_log(cn_tb_writer *tb, const cn_progress *p, cn_error *e) {
         {"speed/images_per_second", p->images_per_second},
         {"time/elapsed_seconds", p->elapsed_seconds},
         {"progress/epoch", (double)p->epoch},
+        {"optimizer/descriptor_lr", p->descriptor_lr},
+        {"optimizer/generator_lr", p->generator_lr},
     };
     CN_TRY(cn_tb_scalars(tb, p->iteration, scalars, sizeof scalars / sizeof *scalars, e));
     return cn_tb_sync(tb, e);
@@ -330,9 +332,8 @@ static cn_status roll_back(train_loop *l, uint64_t diverged_at, uint64_t *back, 
     int writer = cn_dist_rank(coop->dist) == 0; /* every rank rolls back; rank 0 rewrites the files */
     double factor = c->training.retry_lr_factor;
     cn_optimizer_config *opt = c->mode == CN_MODE_GENERATOR ? &c->generator.optimizer : &c->descriptor.optimizer;
-    opt->lr *= factor;
-    if (c->mode == CN_MODE_GENERATOR) coop->generator.adam.lr = (float)opt->lr;
-    else coop->descriptor.adam.lr = (float)opt->lr, c->descriptor.langevin_step_size *= factor;
+    opt->lr *= factor; /* the next iteration's learning rate follows (cn_algorithm_iteration) */
+    if (c->mode != CN_MODE_GENERATOR) c->descriptor.langevin_step_size *= factor;
     CN_TRY(cn_coop_prepare_save(l->rt, coop, e));
     if (!writer) return CN_OK;
     CN_TRY(cn_checkpoint_save(l->rt, coop, *back, ckpt, e));
@@ -388,6 +389,8 @@ static void write_metrics_line(FILE *metrics, const cn_progress *p) {
     json_number(metrics, "seconds_per_iteration", p->seconds_per_iteration);
     json_number(metrics, "images_per_second", p->images_per_second);
     json_number(metrics, "elapsed_seconds", p->elapsed_seconds);
+    json_number(metrics, "descriptor_lr", p->descriptor_lr);
+    json_number(metrics, "generator_lr", p->generator_lr);
     fprintf(metrics, "}\n");
     fflush(metrics);
 }
@@ -440,7 +443,10 @@ static cn_status shared_checkpoint(cn_runtime *rt, cn_coop *coop, const char *ou
  * are CN_ERR_DIVERGED. */
 static cn_status log_point(train_loop *l, uint64_t done, uint64_t epoch, cn_error *e) {
     const cn_train_options *o = l->o;
-    cn_progress p = {.iteration = done, .total = l->total, .epoch = epoch};
+    const cn_config *c = &l->coop.config; /* a rollback's smaller rates live here */
+    cn_progress p = {.iteration = done, .total = l->total, .epoch = epoch, .descriptor_lr = NAN, .generator_lr = NAN};
+    if (c->mode != CN_MODE_GENERATOR) p.descriptor_lr = cn_optimizer_lr(&c->descriptor.optimizer, done - 1);
+    if (c->mode != CN_MODE_DESCRIPTOR) p.generator_lr = cn_optimizer_lr(&c->generator.optimizer, done - 1);
     CN_TRY(cn_coop_read_metrics(l->rt, &l->coop, &p.metrics, e)); /* waits for the queue */
     double seconds = cn_seconds_now() - l->last_log; /* the slowest rank's, in data-parallel training */
     CN_TRY(cn_dist_max_doubles(o->dist, &seconds, 1, "the iteration time", e));

@@ -29,6 +29,7 @@ TAGS = {
     "f_generated": "score/f_generated", "f_revised": "score/f_revised", "grad_f_norm": "langevin/grad_f_norm",
     "seconds_per_iteration": "speed/seconds_per_iteration", "images_per_second": "speed/images_per_second",
     "elapsed_seconds": "time/elapsed_seconds", "epoch": "progress/epoch",
+    "descriptor_lr": "optimizer/descriptor_lr", "generator_lr": "optimizer/generator_lr",
 }
 IMAGES = {"generated": "samples/generated", "revised": "samples/revised", "texture": "samples/texture"}
 
