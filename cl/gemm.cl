@@ -294,6 +294,95 @@ CN_GEMM_PACK_KERNEL(cn_gemm_pack_a_t, CN_GEMM_PM, CN_B_N)
 CN_GEMM_PACK_KERNEL(cn_gemm_pack_b_n, CN_GEMM_PN, CN_B_N)
 CN_GEMM_PACK_KERNEL(cn_gemm_pack_b_t, CN_GEMM_PN, CN_B_T)
 
+/* Gathered packing: the conv lowering's matrices read where they lie, so that neither a column
+ * matrix nor a transposed copy is written out (cn_gemm_layout). Row r of either matrix is output
+ * pixel p = r mod P of image b = r / P, images counted from `offset`:
+ *   pixels   [images * P][channels] of an NCHW tensor t: entry (r, q) is t[b][q][p];
+ *   patches  [images * P][channels * k_h * k_w], im2col of an NCHW input x: entry (r, q), q = the
+ *            tap (c, i, j), is x[b][c][oy * stride - pad_top + i][ox * stride - pad_left + j] for
+ *            p = (oy, ox), zero outside the image.
+ * They write the panels cn_gemm_pack_* write, with the block's origin (r0, q0) in the stored matrix
+ * in place of an offset and a leading dimension: _a_n packs op(A) = A, panels across its
+ * rows (Y[kk][col] = S(r0 + col, q0 + kk)); _a_t and _b_n pack op(A) = A^T or op(B) = B,
+ * panels across its columns (Y[kk][col] = S(r0 + kk, q0 + col)). Indices stay below 2^32. */
+#define CN_GATHER_ARGS                                                                                       \
+    const ulong k, const ulong cols, __global const float *src, const ulong offset, const ulong r0,           \
+        const ulong q0, __global float *dst, const uint channels, const uint pixels, const uint out_w,         \
+        const uint in_h, const uint in_w, const uint k_h, const uint k_w, const uint stride, const int pad_top, \
+        const int pad_left
+
+/* The panel a packing work-item writes into and the steps of K it copies; returns 0 past the end. */
+#define CN_GATHER_BEGIN(WIDTH)                                                                               \
+    const size_t kk0 = get_global_id(0) * CN_GEMM_PACK_K, panel = get_global_id(1), col0 = panel * (WIDTH);   \
+    if (kk0 >= k || col0 >= cols) return;                                                                    \
+    src += offset;                                                                                           \
+    dst += (panel * k + kk0) * (WIDTH);                                                                      \
+    const uint steps = (uint)min((size_t)CN_GEMM_PACK_K, k - kk0);
+
+/* Output pixel r of a patches matrix: its image's first float and its window's top-left corner. */
+static inline void cn_gather_window(uint r, uint pixels, uint out_w, uint image_floats, uint stride, int pad_top,
+                                    int pad_left, uint *image, int *y0, int *x0) {
+    const uint b = r / pixels, p = r - b * pixels, oy = p / out_w;
+    *image = b * image_floats;
+    *y0 = (int)(oy * stride) - pad_top;
+    *x0 = (int)((p - oy * out_w) * stride) - pad_left;
+}
+
+/* Tap q = (c, i, j) of a patches matrix: channel c's offset in the image, and the tap (i, j). */
+static inline void cn_gather_tap(uint q, uint k_h, uint k_w, uint plane, uint *channel, int *i, int *j) {
+    const uint taps = k_h * k_w, c = q / taps, t = q - c * taps, row = t / k_w;
+    *channel = c * plane;
+    *i = (int)row;
+    *j = (int)(t - row * k_w);
+}
+
+static inline float cn_gather_patch(__global const float *x, uint image, uint channel, int y, int xx, uint in_h,
+                                    uint in_w) {
+    const bool inside = y >= 0 && y < (int)in_h && xx >= 0 && xx < (int)in_w;
+    return inside ? x[image + channel + (uint)y * in_w + (uint)xx] : 0.0f;
+}
+
+__kernel void cn_gemm_pack_a_n_pixels(CN_GATHER_ARGS) {
+    CN_GATHER_BEGIN(CN_GEMM_PM)
+    uint at[CN_GEMM_PM]; /* entry (r, q0 + kk0) of each column's pixel r */
+    CN_UNROLLED for (uint j = 0; j < CN_GEMM_PM; j++) {
+        const uint r = (uint)(r0 + min(col0 + j, (size_t)cols - 1)), b = r / pixels;
+        at[j] = (b * channels + (uint)(q0 + kk0)) * pixels + (r - b * pixels);
+    }
+    for (uint t = 0; t < steps; t++)
+        CN_UNROLLED for (uint j = 0; j < CN_GEMM_PM; j++)
+            dst[t * CN_GEMM_PM + j] = col0 + j < cols ? src[at[j] + t * pixels] : 0.0f;
+}
+
+__kernel void cn_gemm_pack_a_t_pixels(CN_GATHER_ARGS) {
+    CN_GATHER_BEGIN(CN_GEMM_PM)
+    for (uint t = 0; t < steps; t++) {
+        const uint r = (uint)(r0 + kk0 + t), b = r / pixels;
+        const uint at = (b * channels + (uint)(q0 + col0)) * pixels + (r - b * pixels);
+        CN_UNROLLED for (uint j = 0; j < CN_GEMM_PM; j++)
+            dst[t * CN_GEMM_PM + j] = col0 + j < cols ? src[at + j * pixels] : 0.0f;
+    }
+}
+
+__kernel void cn_gemm_pack_b_n_patches(CN_GATHER_ARGS) {
+    CN_GATHER_BEGIN(CN_GEMM_PN)
+    const uint plane = in_h * in_w;
+    uint channel[CN_GEMM_PN];
+    int ti[CN_GEMM_PN], tj[CN_GEMM_PN];
+    CN_UNROLLED for (uint j = 0; j < CN_GEMM_PN; j++)
+        cn_gather_tap((uint)(q0 + min(col0 + j, (size_t)cols - 1)), k_h, k_w, plane, &channel[j], &ti[j], &tj[j]);
+    for (uint t = 0; t < steps; t++) {
+        uint image;
+        int y0, x0;
+        cn_gather_window((uint)(r0 + kk0 + t), pixels, out_w, channels * plane, stride, pad_top, pad_left, &image,
+                         &y0, &x0);
+        CN_UNROLLED for (uint j = 0; j < CN_GEMM_PN; j++) {
+            const float v = cn_gather_patch(src, image, channel[j], y0 + ti[j], x0 + tj[j], in_h, in_w);
+            dst[t * CN_GEMM_PN + j] = col0 + j < cols ? v : 0.0f;
+        }
+    }
+}
+
 /* C = alpha * op(A) op(B) + beta * C for an m x n block of C starting at c_offset, from the
  * panels of one block of K; global dims 0 and 1 over the B and A panels (A first when rows_first). */
 __kernel void cn_gemm_packed(const ulong m, const ulong n, const ulong k, const float alpha, const float beta,

@@ -5,8 +5,8 @@
  * a multiple of 8 (backward_data's col2im by channels), and a batch large enough to be cut into
  * chunks). The reference gradients are checked by finite differences of the reference forward;
  * the device's gradients are checked to be bitwise repeatable. Every case runs with both conv
- * variants (cn_tuning): lowered, and direct for every stride-1 conv (cl/conv_direct.cl: all three
- * passes), with cases for its edges: rows that end in a part vector, more output channels
+ * variants (cn_tuning): lowered (with a GEMM that gathers the patches, and with one that has them
+ * written out), and direct for every stride-1 conv (cl/conv_direct.cl: all three passes), with cases for its edges: rows that end in a part vector, more output channels
  * than a work-item keeps, padding wider than the kernel; a profile shows which path ran. */
 #include <stdlib.h>
 #include <string.h>
@@ -130,18 +130,26 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
     CHECK_OK(cn_conv2d_backward_params(rt, s, n, &d.bx, &d.bdy, &d.bdw, &ws, TE));
     CHECK_OK(cn_profile_attach(rt, NULL, TE));
     cn_profile_total *totals = NULL;
-    size_t count = 0, direct_launches = 0, params_launches = 0, lowering_launches = 0;
+    size_t count = 0, direct_launches = 0, params_launches = 0, im2col_launches = 0, col2im_launches = 0;
     CHECK_OK(cn_profile_resolve(rt, profile, &totals, &count, TE));
     for (size_t i = 0; i < count; i++) {
         if (strncmp(totals[i].name, "cn_conv_direct_v", 16) == 0) direct_launches += totals[i].calls;
         if (strncmp(totals[i].name, "cn_conv_direct_params_v", 23) == 0) params_launches += totals[i].calls;
-        if (strncmp(totals[i].name, "cn_im2col", 9) == 0 || strncmp(totals[i].name, "cn_col2im", 9) == 0)
-            lowering_launches += totals[i].calls;
+        if (strncmp(totals[i].name, "cn_im2col", 9) == 0) im2col_launches += totals[i].calls;
+        if (strncmp(totals[i].name, "cn_col2im", 9) == 0) col2im_launches += totals[i].calls;
     }
-    CHECK(direct ? direct_launches == 2 && params_launches == 1 && lowering_launches == 0
-                 : direct_launches == 0 && params_launches == 0 && lowering_launches >= 3,
-          "%s path expected: %zu direct, %zu direct weight-gradient and %zu im2col/col2im launches",
-          direct ? "direct" : "lowered", direct_launches, params_launches, lowering_launches);
+    /* Lowered: forward im2cols once per chunk, and backward_data folds its column matrix with one
+     * col2im per chunk (the same chunks); the weight gradient gathers its patches inside the GEMM,
+     * or im2cols them per chunk as well. */
+    int gathers = 0;
+    CHECK_OK(cn_gemm_gathers(rt, &gathers, TE));
+    const char *path = direct ? "direct" : gathers ? "lowered, gathered" : "lowered, explicit";
+    CHECK(direct ? direct_launches == 2 && params_launches == 1 && im2col_launches + col2im_launches == 0
+                 : direct_launches == 0 && params_launches == 0 && col2im_launches >= 1 &&
+                       im2col_launches == (gathers ? 1 : 2) * col2im_launches,
+          "%s path expected: %zu direct, %zu direct weight-gradient, %zu im2col and %zu col2im launches", path,
+          direct_launches, params_launches, im2col_launches, col2im_launches);
+    printf("  %s: %zu im2col, %zu col2im launches\n", path, im2col_launches, col2im_launches);
     free(totals);
     cn_profile_free(profile);
     cn_test_download(rt, &d.by, d.y, ny);
@@ -245,16 +253,24 @@ int main(void) {
         {"k3 s1 explicit pad 4 (wider than the kernel), 1 input", 1, 5, 6, 3, 3, 1, CN_CONV_PAD_EXPLICIT, 4, 2},
         {"k5 s1 VALID non-square, 13 outputs", 2, 12, 19, 13, 5, 1, CN_CONV_PAD_VALID, 0, 3},
     };
-    /* Lowered everywhere, then direct for every stride-1 conv however many outputs (strided convs
-     * are lowered under either variant: the second pass leaves them out). */
-    const cn_kernel_variant variants[] = {{CN_VARIANT_LOWERED, 0, 0}, {CN_VARIANT_DIRECT, 4096, 0}};
-    for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
-        char name[64];
-        cn_kernel_variant_format(variants[v], name, sizeof name);
-        printf("--- conv variant %s\n", name);
-        CHECK_OK(cn_tuning_set(rt, CN_TUNED_CONV, variants[v], TE));
+    /* Lowered everywhere, with a GEMM that gathers (packed) and then one that does not (a register
+     * tile: im2col and transposes written out); then direct for every stride-1 conv however many
+     * outputs (strided convs are lowered under either variant: the last pass leaves them out). */
+    const struct {
+        cn_kernel_variant conv, gemm;
+    } passes[] = {{{CN_VARIANT_LOWERED, 0, 0}, {CN_VARIANT_PACKED, 6, 16}},
+                  {{CN_VARIANT_LOWERED, 0, 0}, {CN_VARIANT_REGISTER, 8, 16}},
+                  {{CN_VARIANT_DIRECT, 4096, 0}, {CN_VARIANT_PACKED, 6, 16}}};
+    CHECK_OK(cn_gemm_select(rt, CN_GEMM_OWN, TE));
+    for (size_t v = 0; v < sizeof passes / sizeof *passes; v++) {
+        char conv[64], gemm[64];
+        cn_kernel_variant_format(passes[v].conv, conv, sizeof conv);
+        cn_kernel_variant_format(passes[v].gemm, gemm, sizeof gemm);
+        printf("--- conv variant %s, GEMM variant %s\n", conv, gemm);
+        CHECK_OK(cn_tuning_set(rt, CN_TUNED_CONV, passes[v].conv, TE));
+        CHECK_OK(cn_tuning_set(rt, CN_TUNED_GEMM, passes[v].gemm, TE));
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-            if (v > 0 && cases[i].stride != 1) continue;
+            if (passes[v].conv.kind == CN_VARIANT_DIRECT && cases[i].stride != 1) continue;
             cn_conv2d_shape s;
             CHECK_OK(cn_conv2d_shape_make(&s, cases[i].in_c, cases[i].in_h, cases[i].in_w, cases[i].out_c,
                                           cases[i].k, cases[i].stride, cases[i].pad, cases[i].explicit_pad, TE));

@@ -3,7 +3,8 @@
  * which run where): the four transpose combinations, odd sizes (1, smaller than a tile, tiles plus
  * edges, whole tiles), batches with offsets, padded leading dimensions and gaps between products,
  * alpha and beta; beta = 0 must not read C; what lies outside C must stay untouched; bad arguments
- * are refused in words; AUTO measures once and then reads its record. */
+ * are refused in words; AUTO measures once and then reads its record. The packed variant also
+ * gathers a conv's matrices where they lie (check_gathered). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "support/cn_test.h"
+#include "coopnets/cn_conv2d.h"
 #include "coopnets/cn_gemm.h"
 #include "coopnets/cn_tuning.h"
 
@@ -216,6 +218,153 @@ static void check_pack_blocks(cn_runtime *rt) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(rt, &cases[i], &rng);
 }
 
+/* ---- gathered layouts (cn_gemm_layout) --------------------------------------------------------- */
+
+/* The stored matrix of a gathered layout over `images` images of t, dense and row-major. */
+static void host_gathered(cn_gemm_layout layout, const cn_conv2d_shape *s, const float *t, size_t images,
+                          double *out) {
+    const size_t pixels = (size_t)s->out_h * s->out_w, taps = (size_t)s->k_h * s->k_w;
+    const size_t cols = layout == CN_GEMM_PIXELS ? (size_t)s->out_c : s->in_c * taps;
+    for (size_t r = 0; r < images * pixels; r++) {
+        const size_t b = r / pixels, p = r % pixels;
+        const int oy = (int)(p / s->out_w), ox = (int)(p % s->out_w);
+        for (size_t q = 0; q < cols; q++) {
+            double v;
+            if (layout == CN_GEMM_PIXELS) {
+                v = t[(b * s->out_c + q) * pixels + p];
+            } else {
+                const size_t c = q / taps;
+                const int y = oy * s->stride - s->pad_top + (int)(q % taps / s->k_w);
+                const int x = ox * s->stride - s->pad_left + (int)(q % s->k_w);
+                const int inside = y >= 0 && y < s->in_h && x >= 0 && x < s->in_w;
+                v = inside ? t[((b * s->in_c + c) * s->in_h + y) * s->in_w + x] : 0.0;
+            }
+            out[r * cols + q] = v;
+        }
+    }
+}
+
+/* One product with gathered operands against the host double product: a stored matrix of
+ * a_rows x a_cols (b_ likewise) from the tensor or row-major values given; what lies before each
+ * operand (its offset: one image of a gathered one) must not be read, nor C's written. */
+typedef struct {
+    const char *what;
+    int trans_a;
+    cn_gemm_layout a_layout, b_layout;
+    float alpha, beta;
+} gathered_case;
+
+static size_t layout_floats(cn_gemm_layout layout, const cn_conv2d_shape *s, size_t images, size_t rows,
+                            size_t cols) {
+    if (layout == CN_GEMM_PIXELS) return images * s->out_c * s->out_h * s->out_w;
+    if (layout == CN_GEMM_PATCHES) return images * s->in_c * s->in_h * s->in_w;
+    return rows * cols;
+}
+
+static size_t layout_image(cn_gemm_layout layout, const cn_conv2d_shape *s) {
+    return layout_floats(layout, s, 1, 0, 0);
+}
+
+static void run_gathered(cn_runtime *rt, const gathered_case *t, const cn_conv2d_shape *s, size_t images,
+                         cn_test_rng *rng) {
+    const size_t pixels = (size_t)s->out_h * s->out_w, rows = images * pixels;
+    const size_t kr = (size_t)s->in_c * s->k_h * s->k_w;
+    /* The products of a conv's backward passes: data, and the weight gradient. */
+    const size_t m = t->trans_a ? (size_t)s->out_c : rows, n = kr, k = t->trans_a ? rows : (size_t)s->out_c;
+    const size_t ar = t->trans_a ? k : m, ac = t->trans_a ? m : k, br = k, bc = n;
+    const cn_gemm_layout lay[3] = {t->a_layout, t->b_layout, CN_GEMM_ROW_MAJOR};
+    const size_t dims[3][2] = {{ar, ac}, {br, bc}, {m, n}};
+    float *host[3];
+    double *dense[3];
+    cn_buffer dev[3];
+    size_t floats[3], skip[3];
+    for (int i = 0; i < 3; i++) {
+        const int g = lay[i] != CN_GEMM_ROW_MAJOR;
+        skip[i] = g ? layout_image(lay[i], s) : (size_t)i; /* one image (or a few floats) before it */
+        floats[i] = skip[i] + layout_floats(lay[i], s, images, dims[i][0], dims[i][1]);
+        host[i] = malloc(floats[i] * sizeof(float));
+        dense[i] = malloc(dims[i][0] * dims[i][1] * sizeof(double));
+        cn_test_fill_uniform(rng, host[i], floats[i], -1, 1);
+        if (i == 2 && t->beta == 0.0f)
+            for (size_t j = skip[i]; j < floats[i]; j++) host[i][j] = NAN;
+        if (g) host_gathered(lay[i], s, host[i] + skip[i], images, dense[i]);
+        else
+            for (size_t j = 0; j < dims[i][0] * dims[i][1]; j++) dense[i][j] = host[i][skip[i] + j];
+        cn_test_upload(rt, &dev[i], host[i], floats[i], "operand");
+    }
+    double *want = malloc(m * n * sizeof *want);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double sum = 0;
+            for (size_t q = 0; q < k; q++)
+                sum += dense[0][t->trans_a ? q * ac + i : i * ac + q] * dense[1][q * bc + j];
+            want[i * n + j] = t->alpha * sum + (t->beta != 0.0f ? t->beta * dense[2][i * n + j] : 0.0);
+        }
+    const cn_gemm_args g = {.trans_a = t->trans_a, .m = m, .n = n, .k = k,
+                            .alpha = t->alpha, .beta = t->beta,
+                            .a = &dev[0], .a_offset = skip[0], .lda = ac, .a_layout = t->a_layout,
+                            .b = &dev[1], .b_offset = skip[1], .ldb = bc, .b_layout = t->b_layout,
+                            .c = &dev[2], .c_offset = skip[2], .ldc = n, .conv = s};
+    CHECK_OK(cn_gemm(rt, &g, TE));
+    float *got = malloc(floats[2] * sizeof *got);
+    cn_test_download(rt, &dev[2], got, floats[2]);
+    CHECK(memcmp(got, host[2], skip[2] * sizeof(float)) == 0, "%s: C's floats before its offset changed", t->what);
+    char what[200];
+    snprintf(what, sizeof what, "%s: %zux%zux%zu, %zu images of %dx%dx%d k%d s%d", t->what, m, n, k, images,
+             s->in_c, s->in_h, s->in_w, s->k_h, s->stride);
+    const double growth = k > 100 ? sqrt(k / 100.0) : 1.0;
+    cn_test_close(what, got + skip[2], want, m * n, 1e-5 * growth, 4e-6 * growth * sqrt((double)k + 1));
+    for (int i = 0; i < 3; i++) cn_buffer_free(rt, &dev[i]), free(host[i]), free(dense[i]);
+    free(want), free(got);
+}
+
+/* The packed variant's gathering against the host: the products of a conv's backward passes, on convs
+ * with padding on one side, stride 2 and partial panels, and one whose weight gradient sums over
+ * more than one block of K (5 images of 144 pixels = 720 > 512); and the layouts no kernel reads. */
+static void check_gathered(cn_runtime *rt) {
+    int gathers = 0;
+    CHECK_OK(cn_gemm_gathers(rt, &gathers, TE));
+    CHECK(gathers, "the packed variant must gather");
+    printf("packed variant: gathered conv matrices (pixels, patches) against the host double product\n");
+    cn_test_rng rng = {11};
+    const gathered_case cases[] = {
+        {"backward data: pixels x w", 0, CN_GEMM_PIXELS, CN_GEMM_ROW_MAJOR, 1.0f, 0.0f},
+        {"backward data, accumulating", 0, CN_GEMM_PIXELS, CN_GEMM_ROW_MAJOR, 0.5f, -1.5f},
+        {"weight gradient: pixels^T x patches", 1, CN_GEMM_PIXELS, CN_GEMM_PATCHES, 1.0f, 0.0f},
+        {"weight gradient, accumulating", 1, CN_GEMM_PIXELS, CN_GEMM_PATCHES, 0.75f, 1.0f},
+    };
+    cn_conv2d_shape shapes[2];
+    CHECK_OK(cn_conv2d_shape_make(&shapes[0], 3, 7, 6, 5, 4, 2, CN_CONV_PAD_SAME, 0, TE));    /* pads 1, 2 */
+    CHECK_OK(cn_conv2d_shape_make(&shapes[1], 2, 12, 12, 19, 3, 1, CN_CONV_PAD_SAME, 0, TE)); /* 144 pixels */
+    const size_t images[2] = {3, 5};
+    for (size_t sh = 0; sh < 2; sh++)
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_gathered(rt, &cases[i], &shapes[sh], images[sh], &rng);
+
+    cn_buffer buf;
+    float zeros[4096] = {0};
+    cn_test_upload(rt, &buf, zeros, 4096, "operand");
+    const cn_conv2d_shape *s = &shapes[0];
+    const size_t rows = (size_t)s->out_h * s->out_w;
+    cn_gemm_args g = {.m = rows, .n = (size_t)s->out_c, .k = (size_t)s->out_c, .alpha = 1, .a = &buf, .lda = 5,
+                      .b = &buf, .ldb = 5, .b_layout = CN_GEMM_PIXELS, .c = &buf, .ldc = 5, .conv = s};
+    CHECK(cn_gemm(rt, &g, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "no kernel gathers"),
+          "B as pixels must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    g.b_layout = CN_GEMM_ROW_MAJOR, g.a_layout = CN_GEMM_PATCHES;
+    CHECK(cn_gemm(rt, &g, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "no kernel gathers"),
+          "A as patches must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    g.b_layout = CN_GEMM_ROW_MAJOR, g.a_layout = CN_GEMM_PIXELS, g.m = rows + 1;
+    CHECK(cn_gemm(rt, &g, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "whole images"),
+          "a gathered A of part of an image must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    g.m = rows, g.conv = NULL;
+    CHECK(cn_gemm(rt, &g, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "no conv"),
+          "a gathered A without its conv must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    cn_buffer_free(rt, &buf);
+}
+
 /* Variants of our kernels the device can run; at least one local-memory one must be among them (the
  * smallest, 8/8, needs a work-group of 8 and 512 bytes of local memory). Where kernels compile to
  * machine code (PoCL), every kernel compiles once per variant, most of this test's time with a cold
@@ -240,6 +389,7 @@ static void check_own_variants(cn_runtime *rt) {
         CHECK_OK(cn_tuning_set(rt, CN_TUNED_GEMM, candidates[i], TE));
         check_backend(rt, CN_GEMM_OWN, !quick);
         if (!quick && kind == CN_VARIANT_PACKED) check_pack_blocks(rt);
+        if (kind == CN_VARIANT_PACKED) check_gathered(rt);
         kinds_seen[kind] = 1;
     }
     CHECK(local > 0, "no local-memory GEMM variant fits device %d", rt->device.index);
@@ -273,6 +423,9 @@ int main(void) {
     }
     check_own_variants(rt);
     check_backend(rt, CN_GEMM_CLBLAST, 1);
+    int gathers = 1;
+    CHECK_OK(cn_gemm_gathers(rt, &gathers, TE));
+    CHECK(!gathers, "CLBlast must not claim to gather");
     check_refusals(rt);
     check_auto();
     return cn_test_finish();

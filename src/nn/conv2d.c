@@ -1,14 +1,23 @@
-/* Convolution and transposed convolution through one path: the batch is cut into chunks; per
- * chunk, im2col (or col2im) turns the convolution into one GEMM over every image of the chunk,
- * with the output-shaped tensor transposed to pixel-major order ([images * P][out_c]) around it.
- * In that orientation every product streams short-strided rows (measured on PoCL: ~65 GFLOP/s,
- * where products striding across the whole chunk ran at 12). When in_c is a multiple of 8,
- * backward_data's col2im runs channel-last instead (see col2im_by_channels). Thin stride-1 convs
- * take the direct path when the conv variant allows (see runs_direct): there the column matrix,
- * k_h * k_w times the input, costs more than the product, which is only out_c wide. */
+/* Convolution and transposed convolution through one path: the conv as a GEMM over the column
+ * matrix of its input (im2col), with the output-shaped tensor in pixel-major order ([images * P]
+ * [out_c]) around it. In that orientation every product streams short-strided rows (measured on
+ * PoCL: ~65 GFLOP/s, where products striding across the whole chunk ran at 12). The batch is cut
+ * into chunks so that the workspace stays bounded.
+ *
+ * Where the GEMM gathers (cn_gemm_gathers: our packed kernels), backward_data reads the output
+ * gradient in pixel-major order where it lies, and backward_params reads it and the column matrix
+ * of x where they lie: one product over the whole batch, nothing written out but dw. The forward
+ * pass writes its column matrix and transposes y: gathering there measured no faster (the packed
+ * kernel's patch gather cost as much as im2col and packing, storing y in NCHW from the tile more
+ * than the transpose). Elsewhere (CLBlast, our other variants) every pass lowers explicitly.
+ * backward_data folds its column matrix with col2im, channel-last when in_c is a multiple of 8
+ * (see col2im_by_channels). Thin stride-1 convs take the direct path when the conv variant allows
+ * (see runs_direct): there the column matrix, k_h * k_w times the input, costs more than the
+ * product, which is only out_c wide. */
 #include "coopnets/cn_conv2d.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "coopnets/cn_gemm.h"
@@ -426,6 +435,15 @@ static cn_status to_pixel_major(cn_runtime *rt, const cn_conv2d_shape *s, const 
                      c->images, e);
 }
 
+/* Whether the passes gather (see the top of this file): the GEMM can, and the batch's tensors
+ * stay inside the 32-bit indices of its gathering kernels. */
+static cn_status gathers(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, int *yes, cn_error *e) {
+    CN_TRY(cn_gemm_gathers(rt, yes, e));
+    const size_t largest = in_floats(s) > out_floats(s) ? in_floats(s) : out_floats(s);
+    if (n > UINT32_MAX / largest) *yes = 0;
+    return CN_OK;
+}
+
 static cn_status conv_forward(cn_runtime *rt, const char *pass, const cn_conv2d_shape *s, size_t n,
                               const cn_buffer *x, const cn_buffer *w, cn_buffer *y, cn_buffer *ws, cn_error *e) {
     CN_TRY(check_pass(pass, s, n, x, y, w, ws, e));
@@ -455,6 +473,8 @@ static cn_status conv_backward_data(cn_runtime *rt, const char *pass, const cn_c
     if (n == 0) return CN_OK;
     const direct_conv d = direct_backward_conv(s);
     if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, dy, w, dx, ws, e);
+    int gathered;
+    CN_TRY(gathers(rt, s, n, &gathered, e));
     const int by_channels = col2im_by_channels(s);
     const size_t taps = (size_t)s->k_h * s->k_w, permuted = transposed_weights_offset(s, n);
     const size_t channel_last = permuted + weight_floats(s);
@@ -462,12 +482,13 @@ static cn_status conv_backward_data(cn_runtime *rt, const char *pass, const cn_c
     if (by_channels) CN_TRY(transpose(rt, w, 0, ws, permuted, (size_t)s->in_c, taps, (size_t)s->out_c, e));
     for (size_t first = 0; first < n; first += chunk_images(s, n)) {
         const chunk c = chunk_at(s, n, first);
-        CN_TRY(to_pixel_major(rt, s, &c, dy, ws, e));
+        if (!gathered) CN_TRY(to_pixel_major(rt, s, &c, dy, ws, e));
         /* col[columns, K] = dy[columns, out_c] * w[out_c, K], K in (c, i, j) or (i, j, c) order */
-        const cn_gemm_args g = {.m = c.columns, .n = kernel_rows(s), .k = (size_t)s->out_c, .alpha = 1.0f,
-                                .a = ws, .a_offset = c.pixel_offset, .lda = (size_t)s->out_c,
-                                .b = by_channels ? ws : w, .b_offset = by_channels ? permuted : 0,
-                                .ldb = kernel_rows(s), .c = ws, .ldc = kernel_rows(s)};
+        cn_gemm_args g = {.m = c.columns, .n = kernel_rows(s), .k = (size_t)s->out_c, .alpha = 1.0f,
+                          .a = ws, .a_offset = c.pixel_offset, .lda = (size_t)s->out_c,
+                          .b = by_channels ? ws : w, .b_offset = by_channels ? permuted : 0,
+                          .ldb = kernel_rows(s), .c = ws, .ldc = kernel_rows(s)};
+        if (gathered) g.a = dy, g.a_offset = c.first * out_floats(s), g.a_layout = CN_GEMM_PIXELS, g.conv = s;
         CN_TRY(cn_gemm(rt, &g, e));
         if (!by_channels) {
             CN_TRY(col2im(rt, s, ws, dx, c.first, c.images, e));
@@ -487,6 +508,14 @@ static cn_status conv_backward_params(cn_runtime *rt, const char *pass, const cn
     if (n == 0) return cn_buffer_fill_f32(rt, dw, 0.0f, 0, weight_floats(s), e);
     const direct_conv d = direct_forward_conv(s);
     if (runs_direct(rt, s, &d)) return direct_params(rt, &d, n, x, dy, dw, ws, e);
+    int gathered;
+    CN_TRY(gathers(rt, s, n, &gathered, e));
+    if (gathered) { /* dw[out_c, K] = dy^T[out_c, images * P] * patches(x)[images * P, K] */
+        const cn_gemm_args g = {.trans_a = 1, .m = (size_t)s->out_c, .n = kernel_rows(s), .k = n * out_pixels(s),
+                                .alpha = 1.0f, .a = dy, .a_layout = CN_GEMM_PIXELS, .b = x,
+                                .b_layout = CN_GEMM_PATCHES, .c = dw, .ldc = kernel_rows(s), .conv = s};
+        return cn_gemm(rt, &g, e);
+    }
     for (size_t first = 0; first < n; first += chunk_images(s, n)) {
         const chunk c = chunk_at(s, n, first);
         CN_TRY(to_pixel_major(rt, s, &c, dy, ws, e));

@@ -1,11 +1,13 @@
 /* cn_gemm: one interface, two implementations (CLBlast and cl/gemm.cl), chosen per device by
  * measurement and recorded beside the program cache. */
 #include "coopnets/cn_atomic_file.h"
+#include "coopnets/cn_conv2d.h"
 #include "coopnets/cn_gemm.h"
 #include "coopnets/cn_tuning.h"
 #include "coopnets/cn_util.h"
 
 #include <clblast_c.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,9 @@ typedef enum {
     PACK_B_N,
     PACK_B_T,
     PACKED,
+    PACK_A_N_PIXELS,
+    PACK_A_T_PIXELS,
+    PACK_B_N_PATCHES,
     GEMM_KERNEL_COUNT
 } gemm_kernel;
 static const char *const gemm_kernel_names[GEMM_KERNEL_COUNT] = {
@@ -53,6 +58,9 @@ static const char *const gemm_kernel_names[GEMM_KERNEL_COUNT] = {
     [PACK_B_N] = "cn_gemm_pack_b_n",
     [PACK_B_T] = "cn_gemm_pack_b_t",
     [PACKED] = "cn_gemm_packed",
+    [PACK_A_N_PIXELS] = "cn_gemm_pack_a_n_pixels",
+    [PACK_A_T_PIXELS] = "cn_gemm_pack_a_t_pixels",
+    [PACK_B_N_PATCHES] = "cn_gemm_pack_b_n_patches",
 };
 
 /* The NT dot kernel's block of C per work-item (not tuned). */
@@ -144,11 +152,53 @@ static cn_status check_operand(const char *name, const cn_buffer *buf, size_t ro
     return CN_OK;
 }
 
+static const char *layout_name(cn_gemm_layout layout) {
+    return layout == CN_GEMM_PIXELS ? "pixels" : layout == CN_GEMM_PATCHES ? "patches" : "row-major";
+}
+
+/* A gathered matrix (cn_gemm_layout), rows x cols as stored: whole images of the conv, as wide as
+ * the layout says, inside its buffer, indexed below 2^32 (the kernels' indices are 32-bit). */
+static cn_status check_gathered(const char *name, const cn_buffer *buf, cn_gemm_layout layout,
+                                const cn_conv2d_shape *s, size_t rows, size_t cols, size_t offset, size_t batch,
+                                cn_error *e) {
+    if (!buf) return cn_error_set(e, CN_ERR_ARG, "gemm: matrix %s is NULL", name);
+    if (!s) return cn_error_set(e, CN_ERR_ARG, "gemm: %s is gathered as %s but no conv is given", name, layout_name(layout));
+    if (batch > 1) return cn_error_set(e, CN_ERR_ARG, "gemm: %s is gathered, which takes one product, not %zu", name, batch);
+    const size_t pixels = (size_t)s->out_h * s->out_w;
+    const size_t width = layout == CN_GEMM_PIXELS ? (size_t)s->out_c : (size_t)s->in_c * s->k_h * s->k_w;
+    const size_t image = layout == CN_GEMM_PIXELS ? (size_t)s->out_c * pixels : (size_t)s->in_c * s->in_h * s->in_w;
+    if (rows % pixels != 0 || cols != width)
+        return cn_error_set(e, CN_ERR_ARG,
+                            "gemm: %s as %s is %zu x %zu, not whole images of %zu pixels by %zu columns", name,
+                            layout_name(layout), rows, cols, pixels, width);
+    const size_t end = offset + rows / pixels * image;
+    if (end > buf->bytes / sizeof(float))
+        return cn_error_set(e, CN_ERR_ARG, "gemm: %s as %s (%zu images from offset %zu) needs %zu floats, its buffer holds %zu",
+                            name, layout_name(layout), rows / pixels, offset, end, buf->bytes / sizeof(float));
+    if (end > UINT32_MAX)
+        return cn_error_set(e, CN_ERR_ARG, "gemm: %s as %s reaches float %zu, past the 2^32 the kernels index", name,
+                            layout_name(layout), end);
+    return CN_OK;
+}
+
+static int gathered(const cn_gemm_args *g) {
+    return g->a_layout != CN_GEMM_ROW_MAJOR || g->b_layout != CN_GEMM_ROW_MAJOR;
+}
+
 static cn_status check_args(const cn_gemm_args *g, size_t batch, cn_error *e) {
-    CN_TRY(check_operand("A", g->a, g->trans_a ? g->k : g->m, g->trans_a ? g->m : g->k, g->a_offset, g->lda,
-                         g->a_stride, batch, e));
-    CN_TRY(check_operand("B", g->b, g->trans_b ? g->n : g->k, g->trans_b ? g->k : g->n, g->b_offset, g->ldb,
-                         g->b_stride, batch, e));
+    const size_t a_rows = g->trans_a ? g->k : g->m, a_cols = g->trans_a ? g->m : g->k;
+    const size_t b_rows = g->trans_b ? g->n : g->k, b_cols = g->trans_b ? g->k : g->n;
+    if (g->a_layout == CN_GEMM_PATCHES || g->b_layout == CN_GEMM_PIXELS || (g->b_layout != CN_GEMM_ROW_MAJOR && g->trans_b))
+        return cn_error_set(e, CN_ERR_ARG, "gemm: A %s%s, B %s%s: no kernel gathers that way", layout_name(g->a_layout),
+                            g->trans_a ? " transposed" : "", layout_name(g->b_layout), g->trans_b ? " transposed" : "");
+    if (g->a_layout != CN_GEMM_ROW_MAJOR)
+        CN_TRY(check_gathered("A", g->a, g->a_layout, g->conv, a_rows, a_cols, g->a_offset, batch, e));
+    else
+        CN_TRY(check_operand("A", g->a, a_rows, a_cols, g->a_offset, g->lda, g->a_stride, batch, e));
+    if (g->b_layout != CN_GEMM_ROW_MAJOR)
+        CN_TRY(check_gathered("B", g->b, g->b_layout, g->conv, b_rows, b_cols, g->b_offset, batch, e));
+    else
+        CN_TRY(check_operand("B", g->b, b_rows, b_cols, g->b_offset, g->ldb, g->b_stride, batch, e));
     CN_TRY(check_operand("C", g->c, g->m, g->n, g->c_offset, g->ldc, g->c_stride, batch, e));
     if (batch > 1 && g->m > 0 && g->n > 0 && g->c_stride < (g->m - 1) * g->ldc + g->n)
         return cn_error_set(e, CN_ERR_ARG, "gemm: C stride %zu makes the %zu products of %zu x %zu overlap",
@@ -262,6 +312,35 @@ static cn_status pack_panels(cn_runtime *rt, struct cn_gemm *st, gemm_kernel ker
                              2.0 * sizeof(float) * floats, e);
 }
 
+/* Where a product's block starts in its gathered matrices: row and column of each as stored. */
+typedef struct {
+    size_t a_row, a_col, b_row, b_col;
+} gather_origin;
+
+/* The gathering counterpart of pack_panels: k steps of K of the gathered matrix of `layout`,
+ * `cols` panels' worth from (r0, q0) of it as stored (cl/gemm.cl's cn_gemm_pack_*_pixels and
+ * *_patches). */
+static cn_status gather_panels(cn_runtime *rt, struct cn_gemm *st, gemm_kernel kernel, size_t width, size_t k,
+                               size_t cols, const cn_buffer *src, size_t offset, cn_gemm_layout layout,
+                               const cn_conv2d_shape *s, size_t r0, size_t q0, cn_buffer *dst, cn_error *e) {
+    if (k == 0) return CN_OK;
+    cl_kernel handle;
+    CN_TRY(gemm_kernel_handle(rt, st, kernel, &handle, e));
+    size_t local[2];
+    CN_TRY(cn_local_size(rt, handle, 2, st->local, local, e));
+    const size_t global[2] = {cn_round_up(ceil_div(k, CN_GEMM_PACK_K), local[0]),
+                              cn_round_up(ceil_div(cols, width), local[1])};
+    const cn_arg args[] = {CN_U64(k), CN_U64(cols), CN_MEM(src), CN_U64(offset), CN_U64(r0), CN_U64(q0), CN_MEM(dst),
+                           CN_U32((cl_uint)(layout == CN_GEMM_PIXELS ? s->out_c : s->in_c)),
+                           CN_U32((cl_uint)(s->out_h * s->out_w)), CN_U32((cl_uint)s->out_w),
+                           CN_U32((cl_uint)s->in_h), CN_U32((cl_uint)s->in_w), CN_U32((cl_uint)s->k_h),
+                           CN_U32((cl_uint)s->k_w), CN_U32((cl_uint)s->stride), CN_I32(s->pad_top),
+                           CN_I32(s->pad_left)};
+    const double floats = (double)ceil_div(cols, width) * width * k;
+    return cn_launch_counted(rt, handle, 2, global, local, args, sizeof args / sizeof *args, 0,
+                             2.0 * sizeof(float) * floats, e);
+}
+
 /* The longest side of a block of the packed variant whose panels hold at most
  * CN_GEMM_PACK_FLOATS: whole panels of `width`, never more than `length`. */
 static size_t pack_block(size_t length, size_t width, size_t k) {
@@ -269,52 +348,82 @@ static size_t pack_block(size_t length, size_t width, size_t k) {
     return most < width ? width : most < length ? most : length;
 }
 
-/* The packed variant on one block of K, product by product, in blocks of columns and rows that
- * bound the workspace: op(B) packed per block of columns, op(A) per block of rows, each pair
- * multiplied into its part of C. */
-static cn_status own_gemm_packed(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
-                                 cn_error *e) {
-    const size_t pm = st->variant.p, pn = st->variant.q;
-    const size_t rows_block = pack_block(g->m, pm, g->k), cols_block = pack_block(g->n, pn, g->k);
-    CN_TRY(panels_reserve(rt, &st->a_panels, ceil_div(rows_block, pm) * pm * g->k, e));
-    CN_TRY(panels_reserve(rt, &st->b_panels, ceil_div(cols_block, pn) * pn * g->k, e));
+/* op(B)'s panels of columns [col0, col0 + cols) for product p. */
+static cn_status pack_b(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, const gather_origin *o, size_t p,
+                        size_t col0, size_t cols, cn_error *e) {
+    const size_t pn = st->variant.q;
+    if (g->b_layout == CN_GEMM_PATCHES) /* B as is: its rows run along K */
+        return gather_panels(rt, st, PACK_B_N_PATCHES, pn, g->k, cols, g->b, g->b_offset, g->b_layout, g->conv,
+                             o->b_row, o->b_col + col0, &st->b_panels, e);
+    const size_t b_at = g->b_offset + p * g->b_stride + col0 * (g->trans_b ? g->ldb : 1);
+    return pack_panels(rt, st, g->trans_b ? PACK_B_T : PACK_B_N, pn, g->k, cols, g->b, b_at, g->ldb, &st->b_panels, e);
+}
+
+/* op(A)'s panels of rows [row0, row0 + rows) for product p. */
+static cn_status pack_a(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, const gather_origin *o, size_t p,
+                        size_t row0, size_t rows, cn_error *e) {
+    const size_t pm = st->variant.p;
+    if (g->a_layout != CN_GEMM_ROW_MAJOR) {
+        const gemm_kernel kernel = g->trans_a ? PACK_A_T_PIXELS : PACK_A_N_PIXELS;
+        const size_t r0 = g->trans_a ? o->a_row : o->a_row + row0, q0 = g->trans_a ? o->a_col + row0 : o->a_col;
+        return gather_panels(rt, st, kernel, pm, g->k, rows, g->a, g->a_offset, g->a_layout, g->conv, r0, q0,
+                             &st->a_panels, e);
+    }
+    const size_t a_at = g->a_offset + p * g->a_stride + row0 * (g->trans_a ? 1 : g->lda);
+    return pack_panels(rt, st, g->trans_a ? PACK_A_T : PACK_A_N, pm, g->k, rows, g->a, a_at, g->lda, &st->a_panels, e);
+}
+
+/* The product of the packed panels into C's block (row0, col0) of rows x cols, for product p. */
+static cn_status multiply_panels(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t p, size_t row0,
+                                 size_t col0, size_t rows, size_t cols, cn_error *e) {
     cl_kernel product;
     CN_TRY(gemm_kernel_handle(rt, st, PACKED, &product, e));
     size_t local[2];
     CN_TRY(cn_local_size(rt, product, 2, st->local, local, e));
+    /* Neighbouring work-items share the panel of the slower dimension (see launch_region). */
+    const int rows_first = rows < cols;
+    const size_t row_panels = ceil_div(rows, st->variant.p), col_panels = ceil_div(cols, st->variant.q);
+    const size_t global[2] = {cn_round_up(rows_first ? row_panels : col_panels, local[0]),
+                              cn_round_up(rows_first ? col_panels : row_panels, local[1])};
+    const cn_arg args[] = {CN_U64(rows), CN_U64(cols), CN_U64(g->k), CN_F32(g->alpha), CN_F32(g->beta),
+                           CN_MEM(&st->a_panels), CN_MEM(&st->b_panels), CN_MEM(g->c),
+                           CN_U64(g->c_offset + p * g->c_stride + row0 * g->ldc + col0), CN_U64(g->ldc),
+                           CN_I32(rows_first)};
+    return cn_launch_counted(rt, product, 2, global, local, args, sizeof args / sizeof *args,
+                             product_flops(rows, cols, g->k, 1), product_bytes(rows, cols, g->k, 1, g->beta), e);
+}
+
+/* The packed variant on one block of K, product by product, in blocks of columns and rows that
+ * bound the workspace: op(B) packed per block of columns, op(A) per block of rows, each pair
+ * multiplied into its part of C. */
+static cn_status own_gemm_packed(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, const gather_origin *o,
+                                 size_t batch, cn_error *e) {
+    const size_t pm = st->variant.p, pn = st->variant.q;
+    const size_t rows_block = pack_block(g->m, pm, g->k), cols_block = pack_block(g->n, pn, g->k);
+    CN_TRY(panels_reserve(rt, &st->a_panels, ceil_div(rows_block, pm) * pm * g->k, e));
+    CN_TRY(panels_reserve(rt, &st->b_panels, ceil_div(cols_block, pn) * pn * g->k, e));
     for (size_t p = 0; p < batch; p++)
         for (size_t col0 = 0; col0 < g->n; col0 += cols_block) {
             const size_t cols = g->n - col0 < cols_block ? g->n - col0 : cols_block;
-            const size_t b_at = g->b_offset + p * g->b_stride + col0 * (g->trans_b ? g->ldb : 1);
-            CN_TRY(pack_panels(rt, st, g->trans_b ? PACK_B_T : PACK_B_N, pn, g->k, cols, g->b, b_at, g->ldb,
-                               &st->b_panels, e));
+            CN_TRY(pack_b(rt, st, g, o, p, col0, cols, e));
             for (size_t row0 = 0; row0 < g->m; row0 += rows_block) {
                 const size_t rows = g->m - row0 < rows_block ? g->m - row0 : rows_block;
-                const size_t a_at = g->a_offset + p * g->a_stride + row0 * (g->trans_a ? 1 : g->lda);
-                CN_TRY(pack_panels(rt, st, g->trans_a ? PACK_A_T : PACK_A_N, pm, g->k, rows, g->a, a_at, g->lda,
-                                   &st->a_panels, e));
-                /* Neighbouring work-items share the panel of the slower dimension (see launch_region). */
-                const int rows_first = rows < cols;
-                const size_t row_panels = ceil_div(rows, pm), col_panels = ceil_div(cols, pn);
-                const size_t global[2] = {cn_round_up(rows_first ? row_panels : col_panels, local[0]),
-                                          cn_round_up(rows_first ? col_panels : row_panels, local[1])};
-                const cn_arg args[] = {CN_U64(rows),          CN_U64(cols),         CN_U64(g->k),
-                                       CN_F32(g->alpha),      CN_F32(g->beta),      CN_MEM(&st->a_panels),
-                                       CN_MEM(&st->b_panels), CN_MEM(g->c),
-                                       CN_U64(g->c_offset + p * g->c_stride + row0 * g->ldc + col0),
-                                       CN_U64(g->ldc),        CN_I32(rows_first)};
-                CN_TRY(cn_launch_counted(rt, product, 2, global, local, args, sizeof args / sizeof *args,
-                                         product_flops(rows, cols, g->k, 1),
-                                         product_bytes(rows, cols, g->k, 1, g->beta), e));
+                CN_TRY(pack_a(rt, st, g, o, p, row0, rows, e));
+                CN_TRY(multiply_panels(rt, st, g, p, row0, col0, rows, cols, e));
             }
         }
     return CN_OK;
 }
 
-static cn_status own_gemm_block(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch,
-                                cn_error *e) {
+static cn_status own_gemm_block(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, const gather_origin *o,
+                                size_t batch, cn_error *e) {
+    if (st->variant.kind == CN_VARIANT_PACKED) return own_gemm_packed(rt, st, g, o, batch, e);
+    if (gathered(g)) {
+        char name[64];
+        cn_kernel_variant_format(st->variant, name, sizeof name);
+        return cn_error_set(e, CN_ERR_ARG, "gemm: gathered operands need the packed variant, not %s", name);
+    }
     if (st->variant.kind == CN_VARIANT_LOCAL) return launch_local(rt, st, g, batch, e);
-    if (st->variant.kind == CN_VARIANT_PACKED) return own_gemm_packed(rt, st, g, batch, e);
     if (!g->trans_a && g->trans_b)
         return launch_region(rt, st, DOT_NT, g, batch, CN_GEMM_DOT_M, CN_GEMM_DOT_N, 0, g->m, 0, g->n, e);
     const gemm_kernel full = g->trans_a ? (g->trans_b ? TILE_TT : TILE_TN) : TILE_NN;
@@ -328,7 +437,8 @@ static cn_status own_gemm_block(cn_runtime *rt, struct cn_gemm *st, const cn_gem
 
 /* Long reductions run as successive products over blocks of K, each adding into C: a work-item
  * then streams panels that stay in cache (k = 8192 ran at a fifth of the speed of k = 512). The
- * blocks and their order depend only on k, so results are reproducible. */
+ * blocks and their order depend only on k, so results are reproducible. A gathered operand's
+ * block starts kb further along K in its stored matrix; a row-major one's offset moves. */
 static cn_status own_gemm(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch, cn_error *e) {
     own_variant(rt, st);
     const size_t blocks = g->k > CN_GEMM_K_BLOCK ? (g->k + CN_GEMM_K_BLOCK - 1) / CN_GEMM_K_BLOCK : 1;
@@ -336,11 +446,14 @@ static cn_status own_gemm(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args
     size_t kb = 0;
     do { /* once when k = 0: C = beta * C */
         cn_gemm_args part = *g;
+        gather_origin o = {0};
         part.k = g->k - kb < step ? g->k - kb : step;
         part.beta = kb == 0 ? g->beta : 1.0f;
-        part.a_offset += g->trans_a ? kb * g->lda : kb;
-        part.b_offset += g->trans_b ? kb : kb * g->ldb;
-        CN_TRY(own_gemm_block(rt, st, &part, batch, e));
+        if (g->a_layout != CN_GEMM_ROW_MAJOR) *(g->trans_a ? &o.a_row : &o.a_col) = kb;
+        else part.a_offset += g->trans_a ? kb * g->lda : kb;
+        if (g->b_layout != CN_GEMM_ROW_MAJOR) *(g->trans_b ? &o.b_col : &o.b_row) = kb;
+        else part.b_offset += g->trans_b ? kb : kb * g->ldb;
+        CN_TRY(own_gemm_block(rt, st, &part, &o, batch, e));
         kb += step;
     } while (kb < g->k);
     return CN_OK;
@@ -405,6 +518,8 @@ static cn_status gemm_with(cn_runtime *rt, struct cn_gemm *st, cn_gemm_backend b
     CN_TRY(check_args(g, batch, e));
     if (g->m == 0 || g->n == 0) return CN_OK;
     /* CLBlast refuses k = 0, which is C = beta * C: our kernels handle it. */
+    if (backend == CN_GEMM_CLBLAST && gathered(g))
+        return cn_error_set(e, CN_ERR_ARG, "gemm: CLBlast does not gather operands (cn_gemm_gathers)");
     if (backend == CN_GEMM_CLBLAST && g->k > 0) return clblast_gemm(rt, st, g, batch, e);
     return own_gemm(rt, st, g, batch, e);
 }
@@ -412,6 +527,12 @@ static cn_status gemm_with(cn_runtime *rt, struct cn_gemm *st, cn_gemm_backend b
 cn_status cn_gemm(cn_runtime *rt, const cn_gemm_args *g, cn_error *e) {
     if (!rt->gemm || rt->gemm->backend == CN_GEMM_AUTO) CN_TRY(cn_gemm_select(rt, CN_GEMM_AUTO, e));
     return gemm_with(rt, rt->gemm, rt->gemm->backend, g, e);
+}
+
+cn_status cn_gemm_gathers(cn_runtime *rt, int *gathers, cn_error *e) {
+    if (!rt->gemm || rt->gemm->backend == CN_GEMM_AUTO) CN_TRY(cn_gemm_select(rt, CN_GEMM_AUTO, e));
+    *gathers = rt->gemm->backend == CN_GEMM_OWN && own_variant(rt, rt->gemm).kind == CN_VARIANT_PACKED;
+    return CN_OK;
 }
 
 cn_gemm_backend cn_gemm_backend_in_use(const cn_runtime *rt) {
