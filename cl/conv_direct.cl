@@ -17,13 +17,14 @@
 
 #pragma clang diagnostic ignored "-Wpsabi"
 
-/* xp[b][c][py][px] = x[b][c][py - top][px - left], 0 outside x: the images padded to hp x wp.
- * One work-item per entry, no loops (PoCL vectorises it across work-items).
+/* xp[b][c][py][px] = x[b][c][py - top][px - left], 0 outside x: the images padded to hp x wp
+ * (x from x_offset). One work-item per entry, no loops (PoCL vectorises it across work-items).
  * global = (>= wp, >= hp, images * channels). */
-__kernel void cn_conv_direct_pad(__global const float *x, __global float *xp, const int h,
+__kernel void cn_conv_direct_pad(__global const float *x, const ulong x_offset, __global float *xp, const int h,
                                  const int w, const int hp, const int wp, const int top, const int left) {
     const int px = (int)get_global_id(0), py = (int)get_global_id(1);
     const size_t plane = get_global_id(2);
+    x += x_offset;
     const int y = py - top, xx = px - left;
     const bool inside = y >= 0 && y < h && xx >= 0 && xx < w;
     const float v = x[inside ? (plane * h + y) * w + xx : 0];

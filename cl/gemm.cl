@@ -302,8 +302,8 @@ CN_GEMM_PACK_KERNEL(cn_gemm_pack_b_t, CN_GEMM_PN, CN_B_T)
  *            tap (c, i, j), is x[b][c][oy * stride - pad_top + i][ox * stride - pad_left + j] for
  *            p = (oy, ox), zero outside the image.
  * They write the panels cn_gemm_pack_* write, with the block's origin (r0, q0) in the stored matrix
- * in place of an offset and a leading dimension: _a_n packs op(A) = A, panels across its
- * rows (Y[kk][col] = S(r0 + col, q0 + kk)); _a_t and _b_n pack op(A) = A^T or op(B) = B,
+ * in place of an offset and a leading dimension: the _a_n kernels pack op(A) = A, panels across
+ * its rows (Y[kk][col] = S(r0 + col, q0 + kk)); _a_t and _b_n pack op(A) = A^T or op(B) = B,
  * panels across its columns (Y[kk][col] = S(r0 + kk, q0 + col)). Indices stay below 2^32. */
 #define CN_GATHER_ARGS                                                                                       \
     const ulong k, const ulong cols, __global const float *src, const ulong offset, const ulong r0,           \
@@ -361,6 +361,34 @@ __kernel void cn_gemm_pack_a_t_pixels(CN_GATHER_ARGS) {
         const uint at = (b * channels + (uint)(q0 + col0)) * pixels + (r - b * pixels);
         CN_UNROLLED for (uint j = 0; j < CN_GEMM_PM; j++)
             dst[t * CN_GEMM_PM + j] = col0 + j < cols ? src[at + j * pixels] : 0.0f;
+    }
+}
+
+/* A patches matrix as op(A) = A, for a conv with no padding whose windows lie inside its images
+ * (the host pads the input beforehand): nothing to check at the edges. Steps of K walk the taps
+ * (c, i, j) in order. */
+__kernel void cn_gemm_pack_a_n_patches(CN_GATHER_ARGS) {
+    CN_GATHER_BEGIN(CN_GEMM_PM)
+    const uint plane = in_h * in_w;
+    uint corner[CN_GEMM_PM]; /* each column's window: its image and top-left entry */
+    CN_UNROLLED for (uint j = 0; j < CN_GEMM_PM; j++) {
+        uint image;
+        int y0, x0;
+        cn_gather_window((uint)(r0 + min(col0 + j, (size_t)cols - 1)), pixels, out_w, channels * plane, stride, 0,
+                         0, &image, &y0, &x0);
+        corner[j] = image + (uint)y0 * in_w + (uint)x0;
+    }
+    uint channel;
+    int i, jj;
+    cn_gather_tap((uint)(q0 + kk0), k_h, k_w, plane, &channel, &i, &jj);
+    for (uint t = 0; t < steps; t++) {
+        const uint tap = channel + (uint)i * in_w + (uint)jj;
+        CN_UNROLLED for (uint j = 0; j < CN_GEMM_PM; j++)
+            dst[t * CN_GEMM_PM + j] = col0 + j < cols ? src[corner[j] + tap] : 0.0f;
+        if (++jj == (int)k_w) {
+            jj = 0;
+            if (++i == (int)k_h) i = 0, channel += plane;
+        }
     }
 }
 

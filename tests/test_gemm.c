@@ -269,8 +269,11 @@ static void run_gathered(cn_runtime *rt, const gathered_case *t, const cn_conv2d
                          cn_test_rng *rng) {
     const size_t pixels = (size_t)s->out_h * s->out_w, rows = images * pixels;
     const size_t kr = (size_t)s->in_c * s->k_h * s->k_w;
-    /* The products of a conv's backward passes: data, and the weight gradient. */
-    const size_t m = t->trans_a ? (size_t)s->out_c : rows, n = kr, k = t->trans_a ? rows : (size_t)s->out_c;
+    /* The products of a conv's passes: forward (A patches), backward data (A pixels), and the
+     * weight gradient (A pixels transposed). */
+    const int forward = t->a_layout == CN_GEMM_PATCHES;
+    const size_t m = t->trans_a ? (size_t)s->out_c : rows, n = forward ? (size_t)s->out_c : kr;
+    const size_t k = forward ? kr : t->trans_a ? rows : (size_t)s->out_c;
     const size_t ar = t->trans_a ? k : m, ac = t->trans_a ? m : k, br = k, bc = n;
     const cn_gemm_layout lay[3] = {t->a_layout, t->b_layout, CN_GEMM_ROW_MAJOR};
     const size_t dims[3][2] = {{ar, ac}, {br, bc}, {m, n}};
@@ -318,7 +321,7 @@ static void run_gathered(cn_runtime *rt, const gathered_case *t, const cn_conv2d
     free(want), free(got);
 }
 
-/* The packed variant's gathering against the host: the products of a conv's backward passes, on convs
+/* The packed variant's gathering against the host: the products of a conv's three passes, on convs
  * with padding on one side, stride 2 and partial panels, and one whose weight gradient sums over
  * more than one block of K (5 images of 144 pixels = 720 > 512); and the layouts no kernel reads. */
 static void check_gathered(cn_runtime *rt) {
@@ -328,17 +331,25 @@ static void check_gathered(cn_runtime *rt) {
     printf("packed variant: gathered conv matrices (pixels, patches) against the host double product\n");
     cn_test_rng rng = {11};
     const gathered_case cases[] = {
+        {"forward: patches x w^T", 0, CN_GEMM_PATCHES, CN_GEMM_ROW_MAJOR, 1.0f, 0.0f},
+        {"forward, accumulating", 0, CN_GEMM_PATCHES, CN_GEMM_ROW_MAJOR, 0.5f, 1.0f},
         {"backward data: pixels x w", 0, CN_GEMM_PIXELS, CN_GEMM_ROW_MAJOR, 1.0f, 0.0f},
         {"backward data, accumulating", 0, CN_GEMM_PIXELS, CN_GEMM_ROW_MAJOR, 0.5f, -1.5f},
         {"weight gradient: pixels^T x patches", 1, CN_GEMM_PIXELS, CN_GEMM_PATCHES, 1.0f, 0.0f},
         {"weight gradient, accumulating", 1, CN_GEMM_PIXELS, CN_GEMM_PATCHES, 0.75f, 1.0f},
     };
-    cn_conv2d_shape shapes[2];
+    /* Forward gathers from an input padded beforehand: its convs are VALID (one with a last row
+     * and column no window reaches); the backward passes pad as they go. */
+    cn_conv2d_shape shapes[4];
     CHECK_OK(cn_conv2d_shape_make(&shapes[0], 3, 7, 6, 5, 4, 2, CN_CONV_PAD_SAME, 0, TE));    /* pads 1, 2 */
     CHECK_OK(cn_conv2d_shape_make(&shapes[1], 2, 12, 12, 19, 3, 1, CN_CONV_PAD_SAME, 0, TE)); /* 144 pixels */
-    const size_t images[2] = {3, 5};
-    for (size_t sh = 0; sh < 2; sh++)
-        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_gathered(rt, &cases[i], &shapes[sh], images[sh], &rng);
+    CHECK_OK(cn_conv2d_shape_make(&shapes[2], 3, 10, 9, 5, 4, 2, CN_CONV_PAD_VALID, 0, TE));  /* 4x3, row 9 unused */
+    CHECK_OK(cn_conv2d_shape_make(&shapes[3], 60, 6, 6, 19, 3, 1, CN_CONV_PAD_VALID, 0, TE)); /* K 540: 2 blocks */
+    const size_t images[4] = {3, 5, 3, 2};
+    for (size_t sh = 0; sh < 4; sh++)
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+            if ((cases[i].a_layout == CN_GEMM_PATCHES) == (sh >= 2))
+                run_gathered(rt, &cases[i], &shapes[sh], images[sh], &rng);
 
     cn_buffer buf;
     float zeros[4096] = {0};
@@ -350,9 +361,13 @@ static void check_gathered(cn_runtime *rt) {
     CHECK(cn_gemm(rt, &g, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "no kernel gathers"),
           "B as pixels must be refused: %s", cn_test_error.message);
     printf("  refused: %s\n", cn_test_error.message);
-    g.b_layout = CN_GEMM_ROW_MAJOR, g.a_layout = CN_GEMM_PATCHES;
+    g.b_layout = CN_GEMM_ROW_MAJOR, g.a_layout = CN_GEMM_PATCHES, g.trans_a = 1;
     CHECK(cn_gemm(rt, &g, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "no kernel gathers"),
-          "A as patches must be refused: %s", cn_test_error.message);
+          "A as patches, transposed, must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    g.trans_a = 0;
+    CHECK(cn_gemm(rt, &g, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "without padding"),
+          "A as patches of a padded conv must be refused: %s", cn_test_error.message);
     printf("  refused: %s\n", cn_test_error.message);
     g.b_layout = CN_GEMM_ROW_MAJOR, g.a_layout = CN_GEMM_PIXELS, g.m = rows + 1;
     CHECK(cn_gemm(rt, &g, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "whole images"),

@@ -1,8 +1,8 @@
 /* cn_conv2d: 2-D convolution on NCHW tensors (cross-correlation, as PyTorch and TensorFlow do it;
  * no bias) and the transposed convolution, its exact adjoint. All six passes share one path:
- * im2col / col2im kernels (cl/im2col.cl) plus cn_gemm, which reads the output gradient and the
- * input's column matrix where they lie when it can (cn_gemm_gathers), over the batch in chunks so
- * the workspace stays bounded; where the conv variant (cn_tuning family conv) says direct, the passes of a
+ * im2col / col2im kernels (cl/im2col.cl) plus cn_gemm, which where it can (cn_gemm_gathers)
+ * gathers the input's column matrix itself (the forward pass from a padded copy) and reads the
+ * output gradient where it lies, over the batch in chunks so the workspace stays bounded; where the conv variant (cn_tuning family conv) says direct, the passes of a
  * stride-1 conv with few enough output channels run cl/conv_direct.cl instead, on a padded copy of
  * the input (a workspace about the size of the batch's input).
  *

@@ -29,8 +29,10 @@ struct cn_conv2d_shape;
  *                    [images][in_c][in_h][in_w], entry (r, q) the input under tap q = (c, i, j) of
  *                    output pixel p's window, zero in the padding
  * Only our packed kernels gather (cn_gemm_gathers), one product at a time (batch 1), and only
- * what the conv's backward passes need: A as PIXELS (either way), B as PATCHES (not transposed);
- * C stays row-major. */
+ * what the conv's passes need: A as PIXELS (either way) or as PATCHES (not transposed, of a conv
+ * without padding whose windows lie inside its input: the caller pads the input beforehand, so
+ * the forward pass's gather has no edges to check), B as PATCHES (not transposed); C stays
+ * row-major. */
 typedef enum { CN_GEMM_ROW_MAJOR, CN_GEMM_PIXELS, CN_GEMM_PATCHES } cn_gemm_layout;
 
 /* C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b], row-major, b in [0, batch). op(A) is m x k,

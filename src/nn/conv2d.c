@@ -4,12 +4,14 @@
  * PoCL: ~65 GFLOP/s, where products striding across the whole chunk ran at 12). The batch is cut
  * into chunks so that the workspace stays bounded.
  *
- * Where the GEMM gathers (cn_gemm_gathers: our packed kernels), backward_data reads the output
- * gradient in pixel-major order where it lies, and backward_params reads it and the column matrix
- * of x where they lie: one product over the whole batch, nothing written out but dw. The forward
- * pass writes its column matrix and transposes y: gathering there measured no faster (the packed
- * kernel's patch gather cost as much as im2col and packing, storing y in NCHW from the tile more
- * than the transpose). Elsewhere (CLBlast, our other variants) every pass lowers explicitly.
+ * Where the GEMM gathers (cn_gemm_gathers: our packed kernels), no column matrix is written but
+ * backward_data's: forward pads each chunk's images (pad_planes) and the GEMM gathers the patches
+ * from them, with no edges to check (gathering from the unpadded input, with a bounds check per
+ * entry, measured slower than im2col and a separate pack); backward_data reads the output gradient
+ * in pixel-major order where it lies; backward_params reads it and the patches of x where they
+ * lie, one product over the whole batch. Forward still stores y pixel-major and transposes it
+ * (storing NCHW from the GEMM's tile measured slower). Elsewhere (CLBlast, our other variants)
+ * every pass lowers explicitly.
  * backward_data folds its column matrix with col2im, channel-last when in_c is a multiple of 8
  * (see col2im_by_channels). Thin stride-1 convs take the direct path when the conv variant allows
  * (see runs_direct): there the column matrix, k_h * k_w times the input, costs more than the
@@ -315,19 +317,27 @@ static cn_status direct_kernel(cn_runtime *rt, const char *name, cl_kernel *k, c
     return cn_kernel_get(rt, "conv_direct", NULL, name, k, e);
 }
 
-/* The images `in` of the direct conv d, padded for tile t, at the start of ws. */
-static cn_status direct_pad(cn_runtime *rt, const direct_conv *d, direct_tile t, size_t n, const cn_buffer *in,
-                            cn_buffer *ws, cn_error *e) {
-    const size_t hp = direct_padded_h(d), wp = direct_padded_w(d, t);
+/* `planes` h x w planes of `in` from in_offset, padded to hp x wp (top rows and left columns of
+ * zeros first, the rest of the padding after, or cut where hp or wp is smaller), at the start of
+ * ws (cl/conv_direct.cl's cn_conv_direct_pad). */
+static cn_status pad_planes(cn_runtime *rt, const cn_buffer *in, size_t in_offset, size_t planes, int h, int w,
+                            size_t hp, size_t wp, int top, int left, cn_buffer *ws, cn_error *e) {
     cl_kernel k;
     size_t local[3];
     CN_TRY(direct_kernel(rt, "cn_conv_direct_pad", &k, e));
-    const cn_arg args[] = {CN_MEM(in), CN_MEM(ws), CN_I32(d->in_h), CN_I32(d->in_w),
-                           CN_I32((int)hp), CN_I32((int)wp), CN_I32(d->top), CN_I32(d->left)};
+    const cn_arg args[] = {CN_MEM(in), CN_U64(in_offset), CN_MEM(ws), CN_I32(h), CN_I32(w),
+                           CN_I32((int)hp), CN_I32((int)wp), CN_I32(top), CN_I32(left)};
     CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL_0, CN_CONV2D_LOCAL_1, 1}, local, e));
-    const size_t global[3] = {cn_round_up(wp, local[0]), cn_round_up(hp, local[1]), n * d->inputs};
-    const double moved = (double)direct_padded_floats(d, t, n) + (double)n * d->inputs * d->in_h * d->in_w;
+    const size_t global[3] = {cn_round_up(wp, local[0]), cn_round_up(hp, local[1]), planes};
+    const double moved = (double)planes * ((double)hp * wp + (double)h * w);
     return cn_launch_counted(rt, k, 3, global, local, args, sizeof args / sizeof *args, 0, moved * sizeof(float), e);
+}
+
+/* The images `in` of the direct conv d, padded for tile t, at the start of ws. */
+static cn_status direct_pad(cn_runtime *rt, const direct_conv *d, direct_tile t, size_t n, const cn_buffer *in,
+                            cn_buffer *ws, cn_error *e) {
+    return pad_planes(rt, in, 0, n * d->inputs, d->in_h, d->in_w, direct_padded_h(d), direct_padded_w(d, t), d->top,
+                      d->left, ws, e);
 }
 
 /* out ([n][d->outputs][out_h][out_w]) = the direct conv d of in with the weights w. */
@@ -444,21 +454,41 @@ static cn_status gathers(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, int
     return CN_OK;
 }
 
+/* The conv s on its input padded beforehand (pad_planes): no padding, and an input just large
+ * enough for every window. 0 when the padded images would not fit where the column matrix goes. */
+static int padded_conv(const cn_conv2d_shape *s, cn_conv2d_shape *padded) {
+    *padded = *s;
+    padded->in_h = (s->out_h - 1) * s->stride + s->k_h;
+    padded->in_w = (s->out_w - 1) * s->stride + s->k_w;
+    padded->pad_top = padded->pad_left = 0;
+    return in_floats(padded) <= kernel_rows(s) * out_pixels(s);
+}
+
 static cn_status conv_forward(cn_runtime *rt, const char *pass, const cn_conv2d_shape *s, size_t n,
                               const cn_buffer *x, const cn_buffer *w, cn_buffer *y, cn_buffer *ws, cn_error *e) {
     CN_TRY(check_pass(pass, s, n, x, y, w, ws, e));
     if (n == 0) return CN_OK;
     const direct_conv d = direct_forward_conv(s);
     if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, x, w, y, ws, e);
+    int gathered;
+    CN_TRY(gathers(rt, s, n, &gathered, e));
+    cn_conv2d_shape padded;
+    const int from_padded = gathered && padded_conv(s, &padded);
     const size_t wt = transposed_weights_offset(s, n);
     CN_TRY(transpose(rt, w, 0, ws, wt, (size_t)s->out_c, kernel_rows(s), 1, e));
     for (size_t first = 0; first < n; first += chunk_images(s, n)) {
         const chunk c = chunk_at(s, n, first);
-        CN_TRY(im2col(rt, s, x, c.first, c.images, ws, e));
         /* y[columns, out_c] = col[columns, K] * w^T[K, out_c] */
-        const cn_gemm_args g = {.m = c.columns, .n = (size_t)s->out_c, .k = kernel_rows(s), .alpha = 1.0f,
-                                .a = ws, .lda = kernel_rows(s), .b = ws, .b_offset = wt, .ldb = (size_t)s->out_c,
-                                .c = ws, .c_offset = c.pixel_offset, .ldc = (size_t)s->out_c};
+        cn_gemm_args g = {.m = c.columns, .n = (size_t)s->out_c, .k = kernel_rows(s), .alpha = 1.0f,
+                          .a = ws, .lda = kernel_rows(s), .b = ws, .b_offset = wt, .ldb = (size_t)s->out_c,
+                          .c = ws, .c_offset = c.pixel_offset, .ldc = (size_t)s->out_c};
+        if (from_padded) {
+            CN_TRY(pad_planes(rt, x, c.first * in_floats(s), c.images * s->in_c, s->in_h, s->in_w,
+                              (size_t)padded.in_h, (size_t)padded.in_w, s->pad_top, s->pad_left, ws, e));
+            g.a_layout = CN_GEMM_PATCHES, g.conv = &padded;
+        } else {
+            CN_TRY(im2col(rt, s, x, c.first, c.images, ws, e));
+        }
         CN_TRY(cn_gemm(rt, &g, e));
         CN_TRY(transpose(rt, ws, c.pixel_offset, y, c.first * out_floats(s), out_pixels(s), (size_t)s->out_c,
                          c.images, e));

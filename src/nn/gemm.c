@@ -38,6 +38,7 @@ typedef enum {
     PACKED,
     PACK_A_N_PIXELS,
     PACK_A_T_PIXELS,
+    PACK_A_N_PATCHES,
     PACK_B_N_PATCHES,
     GEMM_KERNEL_COUNT
 } gemm_kernel;
@@ -60,6 +61,7 @@ static const char *const gemm_kernel_names[GEMM_KERNEL_COUNT] = {
     [PACKED] = "cn_gemm_packed",
     [PACK_A_N_PIXELS] = "cn_gemm_pack_a_n_pixels",
     [PACK_A_T_PIXELS] = "cn_gemm_pack_a_t_pixels",
+    [PACK_A_N_PATCHES] = "cn_gemm_pack_a_n_patches",
     [PACK_B_N_PATCHES] = "cn_gemm_pack_b_n_patches",
 };
 
@@ -188,9 +190,16 @@ static int gathered(const cn_gemm_args *g) {
 static cn_status check_args(const cn_gemm_args *g, size_t batch, cn_error *e) {
     const size_t a_rows = g->trans_a ? g->k : g->m, a_cols = g->trans_a ? g->m : g->k;
     const size_t b_rows = g->trans_b ? g->n : g->k, b_cols = g->trans_b ? g->k : g->n;
-    if (g->a_layout == CN_GEMM_PATCHES || g->b_layout == CN_GEMM_PIXELS || (g->b_layout != CN_GEMM_ROW_MAJOR && g->trans_b))
+    if ((g->a_layout == CN_GEMM_PATCHES && g->trans_a) || g->b_layout == CN_GEMM_PIXELS ||
+        (g->b_layout != CN_GEMM_ROW_MAJOR && g->trans_b))
         return cn_error_set(e, CN_ERR_ARG, "gemm: A %s%s, B %s%s: no kernel gathers that way", layout_name(g->a_layout),
                             g->trans_a ? " transposed" : "", layout_name(g->b_layout), g->trans_b ? " transposed" : "");
+    if (g->a_layout == CN_GEMM_PATCHES && g->conv &&
+        (g->conv->pad_top != 0 || g->conv->pad_left != 0 ||
+         (g->conv->out_h - 1) * g->conv->stride + g->conv->k_h > g->conv->in_h ||
+         (g->conv->out_w - 1) * g->conv->stride + g->conv->k_w > g->conv->in_w))
+        return cn_error_set(e, CN_ERR_ARG, "gemm: A as patches needs a conv without padding whose windows lie inside "
+                                           "its input (pad the input first)");
     if (g->a_layout != CN_GEMM_ROW_MAJOR)
         CN_TRY(check_gathered("A", g->a, g->a_layout, g->conv, a_rows, a_cols, g->a_offset, batch, e));
     else
@@ -364,7 +373,9 @@ static cn_status pack_a(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *
                         size_t row0, size_t rows, cn_error *e) {
     const size_t pm = st->variant.p;
     if (g->a_layout != CN_GEMM_ROW_MAJOR) {
-        const gemm_kernel kernel = g->trans_a ? PACK_A_T_PIXELS : PACK_A_N_PIXELS;
+        const gemm_kernel kernel = g->a_layout == CN_GEMM_PATCHES ? PACK_A_N_PATCHES
+                                   : g->trans_a                   ? PACK_A_T_PIXELS
+                                                                  : PACK_A_N_PIXELS;
         const size_t r0 = g->trans_a ? o->a_row : o->a_row + row0, q0 = g->trans_a ? o->a_col + row0 : o->a_col;
         return gather_panels(rt, st, kernel, pm, g->k, rows, g->a, g->a_offset, g->a_layout, g->conv, r0, q0,
                              &st->a_panels, e);
