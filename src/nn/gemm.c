@@ -304,10 +304,10 @@ static cn_status panels_reserve(cn_runtime *rt, cn_buffer *panels, size_t floats
     return cn_buffer_alloc(rt, panels, (floats ? floats : 1) * sizeof(float), "GEMM packed panels", e);
 }
 
-/* Packs k steps of K of a matrix with `cols` columns (op(B)) or rows (op(A)) into panels of
- * `width` (cl/gemm.cl's cn_gemm_pack_*). */
-static cn_status pack_panels(cn_runtime *rt, struct cn_gemm *st, gemm_kernel kernel, size_t width, size_t k,
-                             size_t cols, const cn_buffer *src, size_t offset, size_t ld, cn_buffer *dst, cn_error *e) {
+/* Launches packing kernel `kernel` over k steps of K and `cols` columns (op(B)) or rows (op(A))
+ * in panels of `width`: a work-item per CN_GEMM_PACK_K steps of a panel. */
+static cn_status launch_packing(cn_runtime *rt, struct cn_gemm *st, gemm_kernel kernel, size_t width, size_t k,
+                                size_t cols, const cn_arg *args, size_t nargs, cn_error *e) {
     if (k == 0) return CN_OK;
     cl_kernel handle;
     CN_TRY(gemm_kernel_handle(rt, st, kernel, &handle, e));
@@ -315,10 +315,15 @@ static cn_status pack_panels(cn_runtime *rt, struct cn_gemm *st, gemm_kernel ker
     CN_TRY(cn_local_size(rt, handle, 2, st->local, local, e));
     const size_t global[2] = {cn_round_up(ceil_div(k, CN_GEMM_PACK_K), local[0]),
                               cn_round_up(ceil_div(cols, width), local[1])};
-    const cn_arg args[] = {CN_U64(k), CN_U64(cols), CN_MEM(src), CN_U64(offset), CN_U64(ld), CN_MEM(dst)};
     const double floats = (double)ceil_div(cols, width) * width * k;
-    return cn_launch_counted(rt, handle, 2, global, local, args, sizeof args / sizeof *args, 0,
-                             2.0 * sizeof(float) * floats, e);
+    return cn_launch_counted(rt, handle, 2, global, local, args, nargs, 0, 2.0 * sizeof(float) * floats, e);
+}
+
+/* Packs k steps of K of a row-major matrix into panels (cl/gemm.cl's cn_gemm_pack_*). */
+static cn_status pack_panels(cn_runtime *rt, struct cn_gemm *st, gemm_kernel kernel, size_t width, size_t k,
+                             size_t cols, const cn_buffer *src, size_t offset, size_t ld, cn_buffer *dst, cn_error *e) {
+    const cn_arg args[] = {CN_U64(k), CN_U64(cols), CN_MEM(src), CN_U64(offset), CN_U64(ld), CN_MEM(dst)};
+    return launch_packing(rt, st, kernel, width, k, cols, args, sizeof args / sizeof *args, e);
 }
 
 /* Where a product's block starts in its gathered matrices: row and column of each as stored. */
@@ -332,22 +337,13 @@ typedef struct {
 static cn_status gather_panels(cn_runtime *rt, struct cn_gemm *st, gemm_kernel kernel, size_t width, size_t k,
                                size_t cols, const cn_buffer *src, size_t offset, cn_gemm_layout layout,
                                const cn_conv2d_shape *s, size_t r0, size_t q0, cn_buffer *dst, cn_error *e) {
-    if (k == 0) return CN_OK;
-    cl_kernel handle;
-    CN_TRY(gemm_kernel_handle(rt, st, kernel, &handle, e));
-    size_t local[2];
-    CN_TRY(cn_local_size(rt, handle, 2, st->local, local, e));
-    const size_t global[2] = {cn_round_up(ceil_div(k, CN_GEMM_PACK_K), local[0]),
-                              cn_round_up(ceil_div(cols, width), local[1])};
     const cn_arg args[] = {CN_U64(k), CN_U64(cols), CN_MEM(src), CN_U64(offset), CN_U64(r0), CN_U64(q0), CN_MEM(dst),
                            CN_U32((cl_uint)(layout == CN_GEMM_PIXELS ? s->out_c : s->in_c)),
                            CN_U32((cl_uint)(s->out_h * s->out_w)), CN_U32((cl_uint)s->out_w),
                            CN_U32((cl_uint)s->in_h), CN_U32((cl_uint)s->in_w), CN_U32((cl_uint)s->k_h),
                            CN_U32((cl_uint)s->k_w), CN_U32((cl_uint)s->stride), CN_I32(s->pad_top),
                            CN_I32(s->pad_left)};
-    const double floats = (double)ceil_div(cols, width) * width * k;
-    return cn_launch_counted(rt, handle, 2, global, local, args, sizeof args / sizeof *args, 0,
-                             2.0 * sizeof(float) * floats, e);
+    return launch_packing(rt, st, kernel, width, k, cols, args, sizeof args / sizeof *args, e);
 }
 
 /* The longest side of a block of the packed variant whose panels hold at most
