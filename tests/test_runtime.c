@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coopnets/cn_tuning.h"
 #include "support/cn_test.h"
 
 static double now_seconds(void) {
@@ -50,6 +51,38 @@ static void test_devices(void) {
     CHECK(cn_device_choose(devices, count, (int)count, &chosen, TE) == CN_ERR_DEVICE, "device %zu accepted", count);
     CHECK(strstr(cn_test_error.message, "no such device") != NULL, "message: %s", cn_test_error.message);
     free(devices);
+}
+
+/* COOPNETS_VECTOR_WIDTH replaces the widths the device reports, and with them the GEMM's
+ * heuristic on a CPU (8-wide: packed 6x16); a width no kernel has is refused in words. */
+static void test_vector_width(void) {
+    printf("COOPNETS_VECTOR_WIDTH\n");
+    setenv("COOPNETS_VECTOR_WIDTH", "8", 1);
+    cn_device_info *devices = NULL;
+    size_t count = 0;
+    CHECK_OK(cn_devices_list(&devices, &count, TE));
+    for (size_t i = 0; i < count; i++)
+        CHECK(devices[i].float_width == 8 && devices[i].native_float_width == 8, "device %zu: widths %u / %u", i,
+              devices[i].float_width, devices[i].native_float_width);
+    free(devices);
+    cn_runtime *rt = NULL;
+    cn_runtime_options o = cn_runtime_default_options();
+    CHECK_OK(cn_runtime_open(&rt, &o, TE));
+    if (rt) {
+        const cn_kernel_variant v = cn_tuning_heuristic(rt, CN_TUNED_GEMM);
+        char name[64];
+        cn_kernel_variant_format(v, name, sizeof name);
+        printf("  8 floats per vector on %s: GEMM heuristic %s\n", rt->device.name, name);
+        if ((rt->device.type & CL_DEVICE_TYPE_CPU) && !(rt->device.type & CL_DEVICE_TYPE_GPU))
+            CHECK(v.kind == CN_VARIANT_PACKED && v.p == 6 && v.q == 16, "8-wide CPU: GEMM heuristic %s", name);
+        cn_runtime_close(rt);
+    }
+    setenv("COOPNETS_VECTOR_WIDTH", "12", 1);
+    CHECK(cn_devices_list(&devices, &count, TE) == CN_ERR_ARG &&
+              strstr(cn_test_error.message, "COOPNETS_VECTOR_WIDTH=12") != NULL,
+          "COOPNETS_VECTOR_WIDTH=12 must be refused: %s", cn_test_error.message);
+    printf("  refused: %s\n", cn_test_error.message);
+    unsetenv("COOPNETS_VECTOR_WIDTH");
 }
 
 static void check_floats(const float *got, const float *want, size_t n, const char *what) {
@@ -424,6 +457,7 @@ static void run_fault_child(const char *spec, const char *kind) {
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--fault-child") == 0) return fault_child(argv[2]);
     test_devices();
+    test_vector_width();
     cn_runtime *rt = cn_test_runtime();
     test_buffers(rt);
     test_memory_limits(rt);

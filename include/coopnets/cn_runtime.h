@@ -42,6 +42,12 @@ typedef struct cn_device_info {
     int compiler_available;         /* CL_DEVICE_COMPILER_AVAILABLE: 0 needs --binaries */
     cl_uint base_addr_align_bytes; /* sub-buffer offsets must be multiples of this */
     int fp16, fp64;
+    /* Floats per vector the kernels are sized to: CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT (the
+     * variants' heuristics) and CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT (bench's peak), both replaced
+     * by COOPNETS_VECTOR_WIDTH where it is set: PoCL reports the host CPU's width even when it
+     * compiles for another (POCL_LLVM_CPU_NAME=haswell on an AVX-512 host reports 16, and 16-wide
+     * tiles then spill AVX2's 16 registers). */
+    cl_uint float_width, native_float_width;
 } cn_device_info;
 
 const char *cn_device_type_name(cl_device_type type); /* "GPU", "CPU", "ACCEL", "OTHER" */
@@ -53,7 +59,8 @@ const char *cn_device_type_name(cl_device_type type); /* "GPU", "CPU", "ACCEL", 
  *   no_compiler      CL_DEVICE_COMPILER_AVAILABLE false (programs only from --binaries)
  * cn_devices_list applies it; a malformed list is CN_ERR_ARG. */
 
-/* Every device of every platform; *devices is malloc'd (free it). No platform is an error. */
+/* Every device of every platform; *devices is malloc'd (free it). No platform is an error, and so
+ * is a COOPNETS_VECTOR_WIDTH other than 1, 2, 4, 8 or 16. */
 cn_status cn_devices_list(cn_device_info **devices, size_t *count, cn_error *e);
 
 /* The device a run uses: `requested` >= 0 names it; -1 means the environment variable

@@ -267,8 +267,7 @@ static cn_status profiled_iteration(cn_bench *b, int device, cn_bench_result *r,
  * measured one, since the clock is the base clock and a core may issue more than one FMA a cycle. */
 static void formula_peak(cn_bench_result *r) {
     const cn_device_info *d = &r->device;
-    cl_uint width = 0;
-    clGetDeviceInfo(d->id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
+    const cl_uint width = d->native_float_width;
     const double ghz = d->clock_mhz * 1e-3;
     unsigned lanes = 0;
     const char *per = "";
@@ -325,8 +324,7 @@ static cn_status measure_fma(cn_runtime *rt, cn_profile *p, cn_bench_result *r, 
     if (!(fp & CL_FP_FMA))
         return cn_error_set(e, CN_ERR_DEVICE, "the device has no single-precision FMA (CL_FP_FMA), which the peak "
                                               "kernel counts on");
-    cl_uint native = 1;
-    clGetDeviceInfo(d->id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native, NULL);
+    const cl_uint native = d->native_float_width;
     const struct {
         unsigned width;
         cn_kernel_id id;

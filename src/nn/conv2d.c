@@ -238,11 +238,7 @@ static const direct_tile direct_tiles[] = {
 };
 #define DIRECT_TILE_COUNT (sizeof direct_tiles / sizeof *direct_tiles)
 
-static int direct_vector(const cn_runtime *rt) {
-    cl_uint width = 0;
-    clGetDeviceInfo(rt->device.id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
-    return width >= 16 ? 16 : 8;
-}
+static int direct_vector(const cn_runtime *rt) { return rt->device.float_width >= 16 ? 16 : 8; }
 
 /* The tile of nv vectors of width v: the channel blocks as even as the instantiated sizes of at
  * most `most` channels allow, at most the largest (what fits the vector registers). */

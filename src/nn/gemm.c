@@ -102,10 +102,8 @@ static cn_status gemm_state(cn_runtime *rt, struct cn_gemm **out, cn_error *e) {
     }
     struct cn_gemm *g = calloc(1, sizeof *g);
     if (!g) return cn_error_set(e, CN_ERR_NOMEM, "out of memory for the GEMM state");
-    cl_uint width = 0;
-    clGetDeviceInfo(rt->device.id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
     const int cpu = (rt->device.type & CL_DEVICE_TYPE_CPU) != 0;
-    g->dot_vector = width >= 16 ? 16 : 8;
+    g->dot_vector = rt->device.float_width >= 16 ? 16 : 8;
     g->local[0] = cpu ? 1 : 8;
     g->local[1] = cpu ? 1 : 8;
     g->local[2] = 1;

@@ -123,8 +123,7 @@ cn_kernel_variant cn_tuning_heuristic(const cn_runtime *rt, cn_kernel_family f) 
      * benchmarks/mnist28.json); with 8-wide floats (AVX2, 16 registers) 6 x 16 keeps 12 and three.
      * GPUs, and devices that are CPU and GPU at once (Oclgrind), keep the register tiles: a
      * packed tile would spill a GPU thread's registers. */
-    cl_uint width = 0;
-    clGetDeviceInfo(rt->device.id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
+    const cl_uint width = rt->device.float_width;
     const int cpu = (rt->device.type & CL_DEVICE_TYPE_CPU) != 0, gpu = (rt->device.type & CL_DEVICE_TYPE_GPU) != 0;
     if (cpu && !gpu)
         return width >= 16 ? (cn_kernel_variant){CN_VARIANT_PACKED, 14, 32} : (cn_kernel_variant){CN_VARIANT_PACKED, 6, 16};

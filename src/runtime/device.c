@@ -48,6 +48,24 @@ static void describe(cn_device_info *info) {
     cl_device_fp_config fp64 = 0;
     clGetDeviceInfo(d, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL);
     info->fp64 = fp64 != 0 || strstr(ext, "cl_khr_fp64") != NULL;
+    info->float_width = info->native_float_width = 1;
+    clGetDeviceInfo(d, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof info->float_width, &info->float_width, NULL);
+    clGetDeviceInfo(d, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof info->native_float_width,
+                    &info->native_float_width, NULL);
+}
+
+/* COOPNETS_VECTOR_WIDTH (cn_device_info.float_width): 0 when unset. */
+static cn_status vector_width_override(cl_uint *width, cn_error *e) {
+    *width = 0;
+    const char *v = getenv("COOPNETS_VECTOR_WIDTH");
+    if (!v) return CN_OK;
+    char *end = NULL;
+    const unsigned long w = strtoul(v, &end, 10);
+    if (end == v || *end || (w != 1 && w != 2 && w != 4 && w != 8 && w != 16))
+        return cn_error_set(e, CN_ERR_ARG, "COOPNETS_VECTOR_WIDTH=%s: the floats per vector must be 1, 2, 4, 8 or 16",
+                            v);
+    *width = (cl_uint)w;
+    return CN_OK;
 }
 
 /* The limits COOPNETS_TEST_DEVICE imposes (see cn_runtime.h); 0: none. */
@@ -93,6 +111,8 @@ cn_status cn_devices_list(cn_device_info **devices, size_t *count, cn_error *e) 
     *count = 0;
     test_limits limits;
     CN_TRY(test_limits_parse(&limits, e));
+    cl_uint width;
+    CN_TRY(vector_width_override(&width, e));
     cl_uint nplat = 0;
     cl_int err = cn_fault_hit("cl") ? CN_PLATFORM_NOT_FOUND : clGetPlatformIDs(0, NULL, &nplat);
     if (err == CN_PLATFORM_NOT_FOUND || (err == CL_SUCCESS && nplat == 0))
@@ -134,6 +154,7 @@ cn_status cn_devices_list(cn_device_info **devices, size_t *count, cn_error *e) 
             info->id = ids[i];
             memcpy(info->platform_name, pname, sizeof pname);
             describe(info);
+            if (width) info->float_width = info->native_float_width = width;
             test_limits_apply(&limits, info);
             n++;
         }
