@@ -413,7 +413,8 @@ static cn_status direct_params(cn_runtime *rt, const direct_conv *d, size_t n, c
 
 /* ---- the three passes ------------------------------------------------------------------------- */
 
-/* Workspace: per chunk the column matrix [columns][K] (at 0) and the output-shaped tensor in
+/* Workspace: per chunk the column matrix [columns][K] at 0 (a gathering forward pass puts the
+ * chunk's padded images there instead, see padded_conv) and the output-shaped tensor in
  * pixel-major order [columns][out_c], columns = images * P; after the largest chunk, the weights
  * transposed [K][out_c] (forward) or permuted [out_c][k_h][k_w][in_c] (backward_data by
  * channels), then the chunk's images channel-last [images][in_h][in_w][in_c] (backward_data by
