@@ -1,15 +1,20 @@
 /* Normal noise, and raw Philox output for the known-answer test. See philox_normal.h. */
 #include "philox_normal.h"
 
-/* One work-item per block of four stream elements; out[i] = stream element first + i for
- * i < count, the head and tail blocks partly. */
+/* One work-item per group of sixteen stream elements (four Philox blocks); out[i] = stream element
+ * first + i for i < count, the head and tail groups partly. */
 __kernel void cn_noise_normal(__global float *out, const ulong count, const ulong seed, const uint iteration,
                               const uint stream, const uint step, const ulong first) {
-    ulong block = first / 4 + get_global_id(0), end = first + count;
-    if (block * 4 >= end) return;
-    cn_normal4 z = cn_philox_normal4((uint)seed, (uint)(seed >> 32), iteration, stream, step, (uint)block);
-    for (ulong lane = 0, g = block * 4; lane < 4; lane++, g++)
-        if (g >= first && g < end) out[g - first] = z.v[lane];
+    ulong start = (first / 16 + get_global_id(0)) * 16, end = first + count;
+    if (start >= end) return;
+    float16 z = cn_philox_normal16((uint)seed, (uint)(seed >> 32), iteration, stream, step, (uint)(start / 16));
+    if (start >= first && start + 16 <= end) {
+        vstore16(z, 0, out + (start - first));
+        return;
+    }
+    float lanes[16];
+    vstore16(z, 0, lanes);
+    for (ulong g = max(start, first); g < min(start + 16, end); g++) out[g - first] = lanes[g - start];
 }
 
 /* out[4*i .. 4*i+3] = philox4x32-10(counter[4*i .. 4*i+3], key) for i < blocks. */

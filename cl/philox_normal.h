@@ -57,4 +57,28 @@ R123_STATIC_INLINE cn_normal4 cn_philox_normal4(uint32_t seed_lo, uint32_t seed_
     return z;
 }
 
+#ifdef __OPENCL_VERSION__
+/* The sixteen normals of elements 16*group .. 16*group+15 (blocks 4*group .. 4*group+3), in element
+ * order: cn_philox_normal4's formula with the Box-Muller math on float8, so that a CPU driver runs
+ * log, sqrt and sincos in vector lanes. Scalar calls made the Langevin step 4x slower on PoCL
+ * (34 against 9 ms for 1.8M values on 2 Xeon cores). Every device kernel draws through this one
+ * function, so the noise kernel and the Langevin step give the same bits for an element. */
+inline float16 cn_philox_normal16(uint seed_lo, uint seed_hi, uint iteration, uint stream, uint step, uint group) {
+    uint radius_bits[8], angle_bits[8]; /* Box-Muller pair p = 2j + k: words 2k, 2k+1 of block j */
+    for (uint j = 0; j < 4; j++) {
+        philox4x32_ctr_t bits = cn_philox_block(seed_lo, seed_hi, iteration, stream, step, 4 * group + j);
+        radius_bits[2 * j] = bits.v[0], angle_bits[2 * j] = bits.v[1];
+        radius_bits[2 * j + 1] = bits.v[2], angle_bits[2 * j + 1] = bits.v[3];
+    }
+    const float unit = 5.9604644775390625e-8f; /* 2^-24, as cn_uniform_open_closed */
+    float8 u = convert_float8((vload8(0, radius_bits) >> 8u) + 1u) * unit;
+    float8 w = convert_float8((vload8(0, angle_bits) >> 8u) + 1u) * unit;
+    float8 radius = sqrt(-2.0f * log(u)), cosine;
+    float8 sine = sincos(6.2831853071795865f * w, &cosine);
+    cosine *= radius, sine *= radius;
+    return (float16)(cosine.s0, sine.s0, cosine.s1, sine.s1, cosine.s2, sine.s2, cosine.s3, sine.s3, cosine.s4,
+                     sine.s4, cosine.s5, sine.s5, cosine.s6, sine.s6, cosine.s7, sine.s7);
+}
+#endif
+
 #endif

@@ -78,6 +78,34 @@ static void run_case(cn_runtime *rt, cn_test_rng *rng, const langevin_case *c, s
     free(want);
 }
 
+/* The step's noise is cn_noise_normal's, bit for bit, from any first element: from x = 0 and a
+ * zero gradient, a generator step with delta = 1 leaves x = 0 - 0.5 * 0 + 1 * z = z exactly. */
+static void test_same_noise(cn_runtime *rt) {
+    enum { COUNT = 203 };
+    const uint64_t firsts[] = {0, 5, 16, 37};
+    float stepped[COUNT], drawn[COUNT];
+    cn_buffer x, g, z;
+    CHECK_OK(cn_buffer_alloc(rt, &x, COUNT * sizeof(float), "chains", TE));
+    CHECK_OK(cn_buffer_alloc(rt, &g, COUNT * sizeof(float), "gradient", TE));
+    CHECK_OK(cn_buffer_alloc(rt, &z, COUNT * sizeof(float), "noise", TE));
+    CHECK_OK(cn_buffer_fill_f32(rt, &g, 0.0f, 0, COUNT, TE));
+    for (size_t f = 0; f < sizeof firsts / sizeof *firsts; f++) {
+        cn_noise_key k = {.seed = 0x0123456789abcdefULL, .iteration = 9, .stream = CN_STREAM_GENERATOR_LANGEVIN,
+                          .step = 2, .first = firsts[f]};
+        CHECK_OK(cn_buffer_fill_f32(rt, &x, 0.0f, 0, COUNT, TE));
+        CHECK_OK(cn_langevin_generator_step(rt, COUNT, &x, &g, 1.0f, 1, &k, TE));
+        CHECK_OK(cn_noise_normal(rt, &k, COUNT, &z, TE));
+        cn_test_download(rt, &x, stepped, COUNT);
+        cn_test_download(rt, &z, drawn, COUNT);
+        CHECK(memcmp(stepped, drawn, sizeof drawn) == 0, "first %llu: the step's noise is not cn_noise_normal's",
+              (unsigned long long)firsts[f]);
+    }
+    printf("  the step's noise is cn_noise_normal's bit for bit (first 0, 5, 16, 37)\n");
+    cn_buffer_free(rt, &x);
+    cn_buffer_free(rt, &g);
+    cn_buffer_free(rt, &z);
+}
+
 static void test_arguments(cn_runtime *rt) {
     cn_buffer x, g;
     CHECK_OK(cn_buffer_alloc(rt, &x, 8 * sizeof(float), "chains", TE));
@@ -104,6 +132,7 @@ int main(void) {
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
         for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
             for (int noise = 0; noise <= 1; noise++) run_case(rt, &rng, &cases[c], sizes[s], noise);
+    test_same_noise(rt);
     test_arguments(rt);
     return cn_test_finish();
 }

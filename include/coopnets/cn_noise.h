@@ -47,7 +47,7 @@ void cn_noise_normal_host(const cn_noise_key *k, size_t count, float *out);
 /* Raw philox4x32-10 on the host (for the known-answer test). */
 void cn_philox4x32_host(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
 
-/* Work-items for `count` elements from stream element `first` at one per block of four, rounded
+/* Work-items for `count` elements from stream element `first` at one per group of sixteen, rounded
  * up to a fixed multiple so that drivers choosing the local size (local = NULL) can pick a wide
  * one. Shared with cn_langevin. */
 size_t cn_noise_global_size(uint64_t first, size_t count);

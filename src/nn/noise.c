@@ -8,7 +8,7 @@
 #define NOISE_GLOBAL_MULTIPLE 64
 
 size_t cn_noise_global_size(uint64_t first, size_t count) {
-    return cn_round_up((size_t)((first % 4 + count + 3) / 4), NOISE_GLOBAL_MULTIPLE);
+    return cn_round_up((size_t)((first % 16 + count + 15) / 16), NOISE_GLOBAL_MULTIPLE);
 }
 
 cn_status cn_noise_normal(cn_runtime *rt, const cn_noise_key *k, size_t count, cn_buffer *out, cn_error *e) {
