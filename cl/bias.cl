@@ -1,13 +1,20 @@
 /* Per-channel bias, NCHW (vectors and sums: cn_elementwise.h). */
 #include "cn_elementwise.h"
+#include "cn_epilogue.h"
 
-/* y[row, :] += b[row % c], one work-item per row of hw values (rows = n*c). */
-__kernel void cn_bias_forward(__global float *y, __global const float *b, const ulong rows, const ulong c,
-                              const ulong hw) {
+/* y[row, :] = act(z[row, :] + bias[row % c]) (cl/cn_epilogue.h; biased is 1), one work-item per row
+ * of hw values (rows = n*c): a layer's bias and activation in one pass, for the linear maps whose
+ * own kernels do not store through the epilogue. y may be z. */
+__kernel void cn_bias_activation_forward(__global const float *z, __global float *y, const ulong rows, const ulong c,
+                                         const ulong hw, CN_EPILOGUE_ARGS) {
     size_t row = get_global_id(0);
     if (row >= rows) return;
-    float bias = b[row % c];
-    CN_FOR_VECTORS(at, count, row * hw, hw, cn_store8(cn_load8(y + at, count) + bias, y + at, count);)
+    const size_t channel = row % c;
+    CN_FOR_VECTORS(at, count, row * hw, hw, {
+        float8 out;
+        CN_EPILOGUE(out, float8, cn_load8(z + at, count), channel);
+        cn_store8(out, y + at, count);
+    })
 }
 
 /* db[ch] = sum over n and hw of dy[n, ch, :], one work-item per channel. */

@@ -17,6 +17,8 @@
 
 #pragma clang diagnostic ignored "-Wpsabi"
 
+#include "cn_epilogue.h"
+
 /* xp[b][c][py][px] = x[b][c][py - top][px - left], 0 outside x: the images padded to hp x wp
  * (x from x_offset). One work-item per entry, no loops (PoCL vectorises it across work-items).
  * global = (>= wp, >= hp, images * channels). */
@@ -52,13 +54,14 @@ __kernel void cn_conv_direct_weights(__global const float *w, __global float *wb
 /* y[b][block * OB + o][oy][ox0 + l] for o < OB, l < NV * V: NV vectors of V pixels along the row
  * times OB channels, NV * OB accumulators; per tap NV vector loads and OB weight broadcasts for
  * NV * OB FMAs. xp: the images padded to hp x wp (wp covers every vector a row reads), wb:
- * cn_conv_direct_weights' order. global = (ceil(out_w / (NV * V)), out_h, images * blocks). */
+ * cn_conv_direct_weights' order; the layer's epilogue, if any, as the results are stored.
+ * global = (ceil(out_w / (NV * V)), out_h, images * blocks). */
 #define CN_CONV_DIRECT_KERNEL(V, NV, OB)                                                                       \
     __kernel void cn_conv_direct_v##V##x##NV##_##OB(__global const float *xp, const int in_c, const int hp,  \
                                                     const int wp, __global const float *wb,                  \
                                                     const ulong wb_offset, __global float *y, const int out_c, \
                                                     const int out_h, const int out_w, const int k_h,         \
-                                                    const int k_w) {                                         \
+                                                    const int k_w, CN_EPILOGUE_ARGS) {                       \
         const int ox0 = (int)get_global_id(0) * (NV * V), oy = (int)get_global_id(1);                       \
         const int blocks = (out_c + OB - 1) / OB, b = (int)get_global_id(2) / blocks;                        \
         const int block = (int)get_global_id(2) - b * blocks;                                                \
@@ -85,11 +88,13 @@ __kernel void cn_conv_direct_weights(__global const float *w, __global float *wb
             __global float *out = y + (((size_t)b * out_c + channel) * out_h + oy) * out_w + ox0;            \
             CN_UNROLLED for (int n = 0; n < NV; n++) {                                                       \
                 const int first = n * V;                                                                     \
+                float##V result;                                                                             \
+                CN_EPILOGUE(result, float##V, acc[n][o], channel);                                           \
                 if (first + V <= out_w - ox0) {                                                              \
-                    vstore##V(acc[n][o], 0, out + first);                                                    \
+                    vstore##V(result, 0, out + first);                                                       \
                 } else {                                                                                     \
                     float lanes[V];                                                                          \
-                    vstore##V(acc[n][o], 0, lanes);                                                          \
+                    vstore##V(result, 0, lanes);                                                             \
                     for (int l = 0; first + l < out_w - ox0 && l < V; l++) out[first + l] = lanes[l];        \
                 }                                                                                            \
             }                                                                                                \

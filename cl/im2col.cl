@@ -14,6 +14,7 @@
  * that need loops (cn_col2im_channels) or shuffles (cn_transpose) work on explicit float8 vectors.
  * cn_col2im, with one float per pixel and loops, is left for images with few channels.
  * Launches use 16 x 16 work-groups: one group per row cost more in scheduling than in copying. */
+#include "cn_epilogue.h"
 
 /* n / d and n % d for 0 <= n < 2^22 without an integer division (which x86 has no vector form of):
  * the float quotient is off by at most one, and the remainder puts it right. */
@@ -109,10 +110,12 @@ __kernel void cn_col2im_channels(__global const float *col, __global float *x, c
  * Each work-item moves one 8 x 8 block: eight row vectors in, eight column vectors out, so that
  * every load and store is a whole vector (one float per work-item read 16 rows apart across a
  * vector, and a tile through local memory measured slower on PoCL). Blocks cut by the matrix's
- * edge go float by float. global = (>= ceil(rows / 8), >= ceil(cols / 8), batch). */
+ * edge go float by float. global = (>= ceil(rows / 8), >= ceil(cols / 8), batch).
+ * With an epilogue (biased), dst's row j is output channel j of a layer: its bias and activation
+ * are applied as the row is stored (cl/cn_epilogue.h), which saves the net two passes. */
 #define CN_TRANSPOSE_BLOCK 8
 __kernel void cn_transpose(__global const float *src, const ulong src_offset, __global float *dst,
-                           const ulong dst_offset, const ulong rows, const ulong cols) {
+                           const ulong dst_offset, const ulong rows, const ulong cols, CN_EPILOGUE_ARGS) {
     const size_t i0 = get_global_id(0) * CN_TRANSPOSE_BLOCK, j0 = get_global_id(1) * CN_TRANSPOSE_BLOCK;
     if (i0 >= rows || j0 >= cols) return;
     const size_t matrix = get_global_id(2) * rows * cols;
@@ -135,18 +138,19 @@ __kernel void cn_transpose(__global const float *src, const ulong src_offset, __
         const float8 b2 = (float8)(a1.s01, a3.s01, a1.s45, a3.s45), b3 = (float8)(a1.s23, a3.s23, a1.s67, a3.s67);
         const float8 b4 = (float8)(a4.s01, a6.s01, a4.s45, a6.s45), b5 = (float8)(a4.s23, a6.s23, a4.s67, a6.s67);
         const float8 b6 = (float8)(a5.s01, a7.s01, a5.s45, a7.s45), b7 = (float8)(a5.s23, a7.s23, a5.s67, a7.s67);
-        vstore8((float8)(b0.s0123, b4.s0123), 0, to);
-        vstore8((float8)(b1.s0123, b5.s0123), 0, to + rows);
-        vstore8((float8)(b2.s0123, b6.s0123), 0, to + 2 * rows);
-        vstore8((float8)(b3.s0123, b7.s0123), 0, to + 3 * rows);
-        vstore8((float8)(b0.s4567, b4.s4567), 0, to + 4 * rows);
-        vstore8((float8)(b1.s4567, b5.s4567), 0, to + 5 * rows);
-        vstore8((float8)(b2.s4567, b6.s4567), 0, to + 6 * rows);
-        vstore8((float8)(b3.s4567, b7.s4567), 0, to + 7 * rows);
+        const float8 column[CN_TRANSPOSE_BLOCK] = {
+            (float8)(b0.s0123, b4.s0123), (float8)(b1.s0123, b5.s0123), (float8)(b2.s0123, b6.s0123),
+            (float8)(b3.s0123, b7.s0123), (float8)(b0.s4567, b4.s4567), (float8)(b1.s4567, b5.s4567),
+            (float8)(b2.s4567, b6.s4567), (float8)(b3.s4567, b7.s4567)};
+        _Pragma("unroll") for (size_t q = 0; q < CN_TRANSPOSE_BLOCK; q++) {
+            float8 out;
+            CN_EPILOGUE(out, float8, column[q], j0 + q);
+            vstore8(out, 0, to + q * rows);
+        }
         return;
     }
     const size_t block_rows = min((size_t)CN_TRANSPOSE_BLOCK, rows - i0);
     const size_t block_cols = min((size_t)CN_TRANSPOSE_BLOCK, cols - j0);
     for (size_t r = 0; r < block_rows; r++)
-        for (size_t q = 0; q < block_cols; q++) to[q * rows + r] = from[r * cols + q];
+        for (size_t q = 0; q < block_cols; q++) CN_EPILOGUE(to[q * rows + r], float, from[r * cols + q], j0 + q);
 }

@@ -1,12 +1,15 @@
-/* Per-channel bias: forward (y += b) and the parameter gradient (db = sum of dy over n and hw)
- * against a double host reference, whose gradient is checked by finite differences. */
+/* Per-channel bias: the one-pass epilogue forward (y = act(z + b), each activation, in place and
+ * not) and the parameter gradient (db = sum of dy over n and hw) against a double host reference,
+ * whose gradient is checked by finite differences. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "coopnets/cn_bias.h"
 #include "support/cn_test.h"
 
-/* Forward: one float add per value, exact to half an ulp of |y| <= 4 (2.4e-7).
+/* Forward: one float add per value, exact to half an ulp of |y| <= 4 (2.4e-7), then the
+ * activation: exact for (leaky) ReLU, a few ulps of |tanh| <= 1 for tanh.
  * Gradient: compensated summation errs by a few roundings of the result whatever the length
  * (measured <= 5e-8 relative), so relative 3e-7 holds even for the 10^6-term sums of values near
  * 1 below, which uncompensated float8 lanes miss (1.2e-6: checked by swapping the summation).
@@ -24,6 +27,20 @@ typedef struct {
 static void host_bias_forward(size_t n, size_t c, size_t hw, const double *x, const double *b, double *y) {
     for (size_t i = 0; i < n * c * hw; i++) y[i] = x[i] + b[(i / hw) % c];
 }
+
+#define LEAKY_SLOPE 0.2
+
+static double host_activation(cn_activation act, double v) {
+    switch (act) {
+    case CN_ACT_RELU: return v > 0 ? v : 0;
+    case CN_ACT_LEAKY_RELU: return v > 0 ? v : LEAKY_SLOPE * v;
+    case CN_ACT_TANH: return tanh(v);
+    case CN_ACT_NONE: break;
+    }
+    return v;
+}
+
+static const char *const activation_names[] = {"none", "relu", "leaky relu", "tanh"};
 
 static void host_bias_backward_params(size_t n, size_t c, size_t hw, const double *dy, double *db) {
     for (size_t ch = 0; ch < c; ch++) db[ch] = 0;
@@ -55,7 +72,8 @@ static void test_host_gradient(void) {
     printf("  host bias gradient vs finite difference: max|d| %.2e\n", worst);
 }
 
-static void test_shape(cn_runtime *rt, shape s, cn_test_rng *rng) {
+/* act: the epilogue's activation; in_place: z is y. */
+static void test_shape(cn_runtime *rt, shape s, cn_activation act, int in_place, cn_test_rng *rng) {
     size_t count = s.n * s.c * s.hw;
     float *y = malloc(count * sizeof *y), *dy = malloc(count * sizeof *dy), *b = malloc(s.c * sizeof *b);
     float *got = malloc(count * sizeof *got);
@@ -75,10 +93,16 @@ static void test_shape(cn_runtime *rt, shape s, cn_test_rng *rng) {
     CHECK_OK(cn_buffer_fill_f32(rt, &dbb, 1e30f, 0, s.c, TE)); /* overwritten, not added to */
     char what[96];
 
-    CHECK_OK(cn_bias_forward(rt, s.n, s.c, s.hw, &yb, &bb, TE));
+    const cn_epilogue epi = {&bb, act, (float)LEAKY_SLOPE};
+    cn_buffer out = yb;
+    if (!in_place) CHECK_OK(cn_buffer_alloc(rt, &out, count * sizeof(float), "out", TE));
+    CHECK_OK(cn_bias_activation_forward(rt, s.n, s.c, s.hw, &epi, &yb, &out, TE));
     host_bias_forward(s.n, s.c, s.hw, yd, bd, want);
-    cn_test_download(rt, &yb, got, count);
-    snprintf(what, sizeof what, "forward n=%zu c=%zu hw=%zu", s.n, s.c, s.hw);
+    for (size_t i = 0; i < count; i++) want[i] = host_activation(act, want[i]);
+    cn_test_download(rt, &out, got, count);
+    if (!in_place) cn_buffer_free(rt, &out);
+    snprintf(what, sizeof what, "forward, %s%s, n=%zu c=%zu hw=%zu", activation_names[act],
+             in_place ? " in place" : "", s.n, s.c, s.hw);
     cn_test_close(what, got, want, count, FORWARD_NRMS_TOL, FORWARD_ABS_TOL);
 
     CHECK_OK(cn_bias_backward_params(rt, s.n, s.c, s.hw, &dyb, &dbb, TE));
@@ -96,7 +120,16 @@ static void test_shape(cn_runtime *rt, shape s, cn_test_rng *rng) {
 static void test_argument_checks(cn_runtime *rt) {
     cn_buffer small;
     CHECK_OK(cn_buffer_alloc(rt, &small, 12 * sizeof(float), "small", TE));
-    CHECK(cn_bias_forward(rt, 2, 3, 3, &small, &small, TE) == CN_ERR_ARG, "y of 12 floats accepted for 2x3x3");
+    const cn_epilogue bias = {&small, CN_ACT_NONE, 0.2f};
+    CHECK(cn_bias_activation_forward(rt, 2, 3, 3, &bias, &small, &small, TE) == CN_ERR_ARG,
+          "y of 12 floats accepted for 2x3x3");
+    CHECK(cn_bias_activation_forward(rt, 1, 13, 1, &bias, &small, &small, TE) == CN_ERR_ARG,
+          "a bias of 12 floats accepted for c=13");
+    const cn_epilogue flat = {&small, CN_ACT_LEAKY_RELU, 0.0f};
+    CHECK(cn_bias_activation_forward(rt, 1, 3, 1, &flat, &small, &small, TE) == CN_ERR_ARG &&
+              strstr(cn_test_error.message, "slope"),
+          "a leaky ReLU of slope 0 accepted");
+    CHECK(cn_bias_activation_forward(rt, 1, 3, 1, NULL, &small, &small, TE) == CN_ERR_ARG, "no epilogue accepted");
     CHECK(cn_bias_backward_params(rt, 1, 13, 1, &small, &small, TE) == CN_ERR_ARG, "db of 12 floats accepted for c=13");
     cn_buffer_free(rt, &small);
 }
@@ -109,7 +142,8 @@ int main(void) {
         {1, 1, 1, -1, 1},   {1, 3, 1, -1, 1},    {5, 100, 1, -1, 1},      {2, 5, 7, -1, 1},
         {3, 64, 49, -1, 1}, {1, 7, 1023, -1, 1}, {144, 3, 250, 0.5, 1.5}, {64, 2, 16384, 0.5, 1.5} /* 10^6-term sums */,
     };
-    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) test_shape(rt, shapes[k], &rng);
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++)
+        test_shape(rt, shapes[k], (cn_activation)(k % 4), k % 3 != 1, &rng);
     test_argument_checks(rt);
     return cn_test_finish();
 }

@@ -98,6 +98,19 @@ static void check_shapes(void) {
 
 /* ---- device against reference ----------------------------------------------------------------- */
 
+typedef struct {
+    const cn_conv2d_shape *s;
+    size_t n;
+    const cn_buffer *x, *w;
+    cn_buffer *ws;
+} forward_pass;
+
+static cn_status conv_forward_pass(cn_runtime *rt, const void *pass, const cn_epilogue *epi, cn_buffer *out,
+                                   cn_error *e) {
+    const forward_pass *p = pass;
+    return cn_conv2d_forward(rt, p->s, p->n, p->x, p->w, epi, out, p->ws, e);
+}
+
 /* check_reference: also check the reference's own gradients by finite differences, on cases whose
  * reference is cheap (33 evaluations of all three passes; once per case is enough: they do not
  * depend on the variant, and under the sanitizers' -O0 the 37-wide case alone took 80 s). */
@@ -125,7 +138,7 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
     cn_profile *profile;
     CHECK_OK(cn_profile_create(&profile, TE));
     CHECK_OK(cn_profile_attach(rt, profile, TE));
-    CHECK_OK(cn_conv2d_forward(rt, s, n, &d.bx, &d.bw, &d.by, &ws, TE));
+    CHECK_OK(cn_conv2d_forward(rt, s, n, &d.bx, &d.bw, NULL, &d.by, &ws, TE));
     CHECK_OK(cn_conv2d_backward_data(rt, s, n, &d.bdy, &d.bw, &d.bdx, &ws, TE));
     CHECK_OK(cn_conv2d_backward_params(rt, s, n, &d.bx, &d.bdy, &d.bdw, &ws, TE));
     CHECK_OK(cn_profile_attach(rt, NULL, TE));
@@ -158,9 +171,12 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
     cn_profile_free(profile);
     cn_test_download(rt, &d.by, d.y, ny);
     cn_test_close_sums("forward y", d.y, d.want_y, ny, k_terms);
-    CHECK_OK(cn_conv2d_forward(rt, s, n, &d.bx, &d.bw, &d.by, &ws, TE));
+    CHECK_OK(cn_conv2d_forward(rt, s, n, &d.bx, &d.bw, NULL, &d.by, &ws, TE));
     cn_test_download(rt, &d.by, again, ny);
     CHECK(memcmp(again, d.y, ny * sizeof *again) == 0, "forward must repeat bit for bit");
+    const forward_pass pass = {s, n, &d.bx, &d.bw, &ws};
+    cn_test_check_epilogue(rt, conv_forward_pass, &pass, d.y, n, (size_t)s->out_c, (size_t)s->out_h * s->out_w,
+                           &d.by, rng);
     cn_test_download(rt, &d.bdx, d.dx, nx);
     cn_test_close_sums("backward_data dx", d.dx, d.want_dx, nx, dx_terms);
     cn_test_download(rt, &d.bdw, d.dw, nw);
@@ -191,7 +207,7 @@ static void check_known_answer(cn_runtime *rt) {
     cn_test_upload(rt, &bw, w, 4, "w");
     cn_test_upload(rt, &by, x, 16, "y");
     CHECK_OK(cn_buffer_alloc(rt, &bws, cn_conv2d_workspace_floats(&s, 1) * sizeof(float), "ws", TE));
-    CHECK_OK(cn_conv2d_forward(rt, &s, 1, &bx, &bw, &by, &bws, TE));
+    CHECK_OK(cn_conv2d_forward(rt, &s, 1, &bx, &bw, NULL, &by, &bws, TE));
     cn_test_download(rt, &by, y, 16);
     CHECK(memcmp(y, want, sizeof want) == 0, "k2 SAME on 4x4 gave %g %g %g %g / ... / %g", y[0], y[1], y[2], y[3],
           y[15]);
@@ -209,13 +225,13 @@ static void check_refusals(cn_runtime *rt) {
     cn_test_upload(rt, &w, zeros, 54, "w");
     cn_test_upload(rt, &y, zeros, 74, "y (one float short)");
     cn_test_upload(rt, &ws, zeros, 150, "ws (too small)");
-    CHECK(cn_conv2d_forward(rt, &s, 1, &x, &w, &y, &ws, TE) == CN_ERR_ARG &&
+    CHECK(cn_conv2d_forward(rt, &s, 1, &x, &w, NULL, &y, &ws, TE) == CN_ERR_ARG &&
               strstr(cn_test_error.message, "[1, 3, 5, 5] tensor holds 74 floats, needs 75"),
           "a short output must be refused: %s", cn_test_error.message);
     printf("  refused: %s\n", cn_test_error.message);
     cn_buffer_free(rt, &y);
     cn_test_upload(rt, &y, zeros, 75, "y");
-    CHECK(cn_conv2d_forward(rt, &s, 1, &x, &w, &y, &ws, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "workspace"),
+    CHECK(cn_conv2d_forward(rt, &s, 1, &x, &w, NULL, &y, &ws, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "workspace"),
           "a short workspace must be refused: %s", cn_test_error.message);
     printf("  refused: %s\n", cn_test_error.message);
     cn_buffer *all[] = {&x, &w, &y, &ws};

@@ -58,6 +58,19 @@ static double dot(const float *a, const float *b, size_t n) {
     return s;
 }
 
+typedef struct {
+    const cn_conv2d_shape *s;
+    size_t n;
+    const cn_buffer *x, *w;
+    cn_buffer *ws;
+} forward_pass;
+
+static cn_status deconv_forward_pass(cn_runtime *rt, const void *pass, const cn_epilogue *epi, cn_buffer *out,
+                                     cn_error *e) {
+    const forward_pass *p = pass;
+    return cn_deconv2d_forward(rt, p->s, p->n, p->x, p->w, epi, out, p->ws, e);
+}
+
 static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shape *s, size_t n, cn_test_rng *rng) {
     printf("%s: deconv %dx%dx%d -> %dx%dx%d, k%dx%d s%d, batch %zu\n", label, s->out_c, s->out_h, s->out_w, s->in_c,
            s->in_h, s->in_w, s->k_h, s->k_w, s->stride, n);
@@ -73,9 +86,12 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
      * in_c * k * k, backward_params over n * out_h * out_w. */
     const size_t y_terms = (size_t)s->out_c * s->k_h * s->k_w, dx_terms = (size_t)s->in_c * s->k_h * s->k_w,
                  dw_terms = n * s->out_h * s->out_w;
-    CHECK_OK(cn_deconv2d_forward(rt, s, n, &d.bx, &d.bw, &d.by, &ws, TE));
+    CHECK_OK(cn_deconv2d_forward(rt, s, n, &d.bx, &d.bw, NULL, &d.by, &ws, TE));
     cn_test_download(rt, &d.by, d.y, ny);
     cn_test_close_sums("forward y", d.y, d.want_y, ny, y_terms);
+    const forward_pass pass = {s, n, &d.bx, &d.bw, &ws};
+    cn_test_check_epilogue(rt, deconv_forward_pass, &pass, d.y, n, (size_t)s->in_c, (size_t)s->in_h * s->in_w, &d.by,
+                           rng);
     CHECK_OK(cn_deconv2d_backward_data(rt, s, n, &d.bdy, &d.bw, &d.bdx, &ws, TE));
     cn_test_download(rt, &d.bdx, d.dx, nx);
     cn_test_close_sums("backward_data dx", d.dx, d.want_dx, nx, dx_terms);
@@ -87,7 +103,7 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
      * and v like its input, <conv(u), v> = <u, convT(v)>. Both sides are float results summed
      * in double; their relative difference is float rounding, 1e-5. */
     float *conv_u = malloc(nx * sizeof *conv_u);
-    CHECK_OK(cn_conv2d_forward(rt, s, n, &d.bdy, &d.bw, &d.bdx, &ws, TE)); /* conv(u) with u = dy */
+    CHECK_OK(cn_conv2d_forward(rt, s, n, &d.bdy, &d.bw, NULL, &d.bdx, &ws, TE)); /* conv(u) with u = dy */
     cn_test_download(rt, &d.bdx, conv_u, nx);
     const double left = dot(conv_u, d.x, nx), right = dot(d.dy, d.y, ny); /* y = convT(x) from above */
     const double rel = fabs(left - right) / fmax(fabs(left), fabs(right));

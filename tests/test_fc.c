@@ -31,6 +31,16 @@ static void reference(const void *layer, const double *x, const double *w, const
         }
 }
 
+typedef struct {
+    size_t n, in, out;
+    const cn_buffer *x, *w;
+} forward_pass;
+
+static cn_status fc_forward_pass(cn_runtime *rt, const void *pass, const cn_epilogue *epi, cn_buffer *y, cn_error *e) {
+    const forward_pass *p = pass;
+    return cn_fc_forward(rt, p->n, p->in, p->out, p->x, p->w, epi, y, e);
+}
+
 static void check_device(cn_runtime *rt, size_t n, size_t in, size_t out, cn_test_rng *rng) {
     printf("fc %zu -> %zu, batch %zu\n", in, out, n);
     /* the reference's gradients on at most 64 inputs: the same loops, cheap for the long case */
@@ -38,9 +48,11 @@ static void check_device(cn_runtime *rt, size_t n, size_t in, size_t out, cn_tes
     cn_test_check_reference_gradients(reference, &short_layer, n * short_layer.in, out * short_layer.in, n * out, rng);
     cn_test_layer_data d;
     cn_test_layer_data_make(rt, reference, &layer, n * in, out * in, n * out, rng, &d);
-    CHECK_OK(cn_fc_forward(rt, n, in, out, &d.bx, &d.bw, &d.by, TE));
+    CHECK_OK(cn_fc_forward(rt, n, in, out, &d.bx, &d.bw, NULL, &d.by, TE));
     cn_test_download(rt, &d.by, d.y, n * out);
     cn_test_close_sums("forward y", d.y, d.want_y, n * out, in);
+    const forward_pass pass = {n, in, out, &d.bx, &d.bw};
+    cn_test_check_epilogue(rt, fc_forward_pass, &pass, d.y, n, out, 1, &d.by, rng);
     CHECK_OK(cn_fc_backward_data(rt, n, in, out, &d.bdy, &d.bw, &d.bdx, TE));
     cn_test_download(rt, &d.bdx, d.dx, n * in);
     cn_test_close_sums("backward_data dx", d.dx, d.want_dx, n * in, out);
@@ -63,7 +75,7 @@ int main(void) {
     cn_test_upload(rt, &x, zeros, 16, "x");
     cn_test_upload(rt, &w, zeros, 63, "w");
     cn_test_upload(rt, &y, zeros, 16, "y");
-    CHECK(cn_fc_forward(rt, 2, 8, 8, &x, &w, &y, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "fc forward"),
+    CHECK(cn_fc_forward(rt, 2, 8, 8, &x, &w, NULL, &y, TE) == CN_ERR_ARG && strstr(cn_test_error.message, "fc forward"),
           "8 x 8 weights in 63 floats must be refused: %s", cn_test_error.message);
     printf("  refused: %s\n", cn_test_error.message);
     cn_buffer_free(rt, &x);

@@ -12,6 +12,9 @@
 extern "C" {
 #endif
 
+/* act is known, and a leaky ReLU's slope is > 0 (the backward pass needs it); else CN_ERR_ARG
+ * naming `function`. */
+cn_status cn_activation_check(cn_activation act, float leaky_slope, const char *function, cn_error *e);
 /* y = act(x) over `count` floats; y may be x (in place). CN_ACT_NONE copies when y is not x. */
 cn_status cn_activation_forward(cn_runtime *rt, cn_activation act, float leaky_slope, size_t count, const cn_buffer *x,
                                 cn_buffer *y, cn_error *e);

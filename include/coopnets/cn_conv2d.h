@@ -48,9 +48,10 @@ cn_status cn_deconv2d_shape_make(cn_conv2d_shape *conv, int in_c, int in_h, int 
 size_t cn_conv2d_workspace_floats(const cn_conv2d_shape *s, size_t n);
 
 /* x: [n, in_c, in_h, in_w], y: [n, out_c, out_h, out_w], weights w: [out_c, in_c, k_h, k_w].
- * y, dx and dw are overwritten (dw sums over the batch). Enqueued on rt's queue, never waiting. */
+ * y, dx and dw are overwritten (dw sums over the batch). Enqueued on rt's queue, never waiting.
+ * The forward passes store y through the layer epilogue epi (cn_bias.h; NULL: the plain map). */
 cn_status cn_conv2d_forward(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *x,
-                            const cn_buffer *w, cn_buffer *y, cn_buffer *ws, cn_error *e);
+                            const cn_buffer *w, const cn_epilogue *epi, cn_buffer *y, cn_buffer *ws, cn_error *e);
 cn_status cn_conv2d_backward_data(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *dy,
                                   const cn_buffer *w, cn_buffer *dx, cn_buffer *ws, cn_error *e);
 cn_status cn_conv2d_backward_params(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *x,
@@ -60,7 +61,7 @@ cn_status cn_conv2d_backward_params(cn_runtime *rt, const cn_conv2d_shape *s, si
  * [n, s->out_c, s->out_h, s->out_w], y the conv's INPUT shape [n, s->in_c, s->in_h, s->in_w];
  * weights [s->out_c, s->in_c, k_h, k_w] (PyTorch ConvTranspose2d's [in, out, kh, kw]). */
 cn_status cn_deconv2d_forward(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *x,
-                              const cn_buffer *w, cn_buffer *y, cn_buffer *ws, cn_error *e);
+                              const cn_buffer *w, const cn_epilogue *epi, cn_buffer *y, cn_buffer *ws, cn_error *e);
 cn_status cn_deconv2d_backward_data(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *dy,
                                     const cn_buffer *w, cn_buffer *dx, cn_buffer *ws, cn_error *e);
 cn_status cn_deconv2d_backward_params(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *x,

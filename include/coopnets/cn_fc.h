@@ -14,9 +14,10 @@
 extern "C" {
 #endif
 
-/* x: [n, in], w: [out, in], y: [n, out]. y, dx and dw are overwritten (dw sums over the batch). */
+/* x: [n, in], w: [out, in], y: [n, out]. y, dx and dw are overwritten (dw sums over the batch).
+ * The forward pass applies the layer epilogue epi (cn_bias.h; NULL: none) after its product. */
 cn_status cn_fc_forward(cn_runtime *rt, size_t n, size_t in_features, size_t out_features, const cn_buffer *x,
-                        const cn_buffer *w, cn_buffer *y, cn_error *e);
+                        const cn_buffer *w, const cn_epilogue *epi, cn_buffer *y, cn_error *e);
 cn_status cn_fc_backward_data(cn_runtime *rt, size_t n, size_t in_features, size_t out_features, const cn_buffer *dy,
                               const cn_buffer *w, cn_buffer *dx, cn_error *e);
 cn_status cn_fc_backward_params(cn_runtime *rt, size_t n, size_t in_features, size_t out_features,

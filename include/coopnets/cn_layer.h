@@ -1,7 +1,7 @@
 /* cn_layer: one layer of a net, walked the same way whatever its kind. Every layer is a linear map
  * of its kind (conv, transposed conv, fc) plus a bias, then optional batch norm, then an
- * activation; the net (cn_net) runs the bias, batch norm and activation, the kind's ops table runs
- * the linear map.
+ * activation; the kind's ops table runs the linear map and stores it through the bias (and the
+ * activation, when there is no batch norm), the net (cn_net) runs batch norm and what follows it.
  *
  * A kind is a file pair, include/coopnets/cn_KIND.h + src/nn/KIND.c (cn_fc.h + fc.c; cn_conv2d.h +
  * conv2d.c holds two kinds, conv and its adjoint): its passes, its cn_layer_ops, and when it keeps
@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "coopnets/cn_bias.h" /* cn_epilogue */
 #include "coopnets/cn_config.h"
 #include "coopnets/cn_runtime.h"
 
@@ -26,7 +27,7 @@ typedef struct cn_layer {
     cn_buffer weight_grad, bias_grad, scale_grad, shift_grad;
     /* activations for the largest batch: the linear output (bias added) and the layer output */
     cn_buffer linear, out;
-    int out_is_linear; /* no batch norm and no activation: out is linear */
+    int out_is_linear; /* no batch norm: the forward pass stores out straight, and linear is out */
     cn_buffer bn_mean, bn_invstd;
     cn_buffer bn_sums; /* the two gradient sums per channel that synchronised batch norm adds up */
     size_t param_offset, param_floats; /* this layer's range of the net's parameter buffer */
@@ -49,9 +50,11 @@ struct cn_layer_ops {
     cn_status (*plan)(cn_layer *l, cn_layer_weight *weight, cn_error *e);
     /* Floats of the net's shared workspace the passes need for batches of n; NULL: none. */
     size_t (*workspace_floats)(const cn_layer *l, size_t n);
-    /* y = the linear map of x (n samples; no bias). */
-    cn_status (*forward)(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x, cn_buffer *y,
-                         cn_buffer *workspace, cn_error *e);
+    /* y = the linear map of x (n samples), stored through the epilogue epi (the layer's bias and,
+     * without batch norm, its activation: cn_bias.h), which a kind fuses into its own kernels where
+     * it can. */
+    cn_status (*forward)(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x, const cn_epilogue *epi,
+                         cn_buffer *y, cn_buffer *workspace, cn_error *e);
     /* dx = the map's adjoint applied to dy. */
     cn_status (*backward_data)(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *dy, cn_buffer *dx,
                                cn_buffer *workspace, cn_error *e);

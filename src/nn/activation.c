@@ -3,7 +3,7 @@
 
 #include "coopnets/cn_elementwise.h"
 
-static cn_status check_act(cn_activation act, float leaky_slope, const char *function, cn_error *e) {
+cn_status cn_activation_check(cn_activation act, float leaky_slope, const char *function, cn_error *e) {
     switch (act) {
     case CN_ACT_NONE:
     case CN_ACT_RELU:
@@ -47,7 +47,7 @@ cn_status cn_activation_forward(cn_runtime *rt, cn_activation act, float leaky_s
                                            [CN_ACT_LEAKY_RELU] = CN_KERNEL_LEAKY_RELU_FORWARD,
                                            [CN_ACT_TANH] = CN_KERNEL_TANH_FORWARD};
     const char *fn = "cn_activation_forward";
-    CN_TRY(check_act(act, leaky_slope, fn, e));
+    CN_TRY(cn_activation_check(act, leaky_slope, fn, e));
     CN_TRY(cn_buffer_check_floats(x, count, fn, "x", e));
     CN_TRY(cn_buffer_check_floats(y, count, fn, "y", e));
     if (act == CN_ACT_NONE) return copy_unless_same(rt, count, x, y, e);
@@ -60,7 +60,7 @@ cn_status cn_activation_backward(cn_runtime *rt, cn_activation act, float leaky_
                                            [CN_ACT_LEAKY_RELU] = CN_KERNEL_LEAKY_RELU_BACKWARD,
                                            [CN_ACT_TANH] = CN_KERNEL_TANH_BACKWARD};
     const char *fn = "cn_activation_backward";
-    CN_TRY(check_act(act, leaky_slope, fn, e));
+    CN_TRY(cn_activation_check(act, leaky_slope, fn, e));
     CN_TRY(cn_buffer_check_floats(dy, count, fn, "dy", e));
     CN_TRY(cn_buffer_check_floats(dx, count, fn, "dx", e));
     if (act == CN_ACT_NONE) return copy_unless_same(rt, count, dy, dx, e);

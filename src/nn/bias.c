@@ -1,17 +1,27 @@
 /* Per-channel bias (cl/bias.cl). */
 #include "coopnets/cn_bias.h"
 
+#include "coopnets/cn_activation.h"
 #include "coopnets/cn_elementwise.h"
 
-cn_status cn_bias_forward(cn_runtime *rt, size_t n, size_t c, size_t hw, cn_buffer *y, const cn_buffer *b,
-                          cn_error *e) {
-    const char *fn = "cn_bias_forward";
+cn_status cn_epilogue_check(const cn_epilogue *epi, size_t c, const char *function, cn_error *e) {
+    if (!epi) return CN_OK;
+    CN_TRY(cn_activation_check(epi->activation, epi->slope, function, e));
+    return cn_buffer_check_floats(epi->bias, c, function, "bias", e);
+}
+
+cn_status cn_bias_activation_forward(cn_runtime *rt, size_t n, size_t c, size_t hw, const cn_epilogue *epi,
+                                     const cn_buffer *z, cn_buffer *y, cn_error *e) {
+    const char *fn = "cn_bias_activation_forward";
+    if (!epi) return cn_error_set(e, CN_ERR_ARG, "%s: no epilogue given", fn);
+    CN_TRY(cn_epilogue_check(epi, c, fn, e));
+    CN_TRY(cn_buffer_check_floats(z, n * c * hw, fn, "z", e));
     CN_TRY(cn_buffer_check_floats(y, n * c * hw, fn, "y", e));
-    CN_TRY(cn_buffer_check_floats(b, c, fn, "b", e));
     size_t global = cn_per_item_global(n * c); /* a work-item per row of hw values */
-    double values = (double)(n * c * hw); /* counted for the profile: y read and written */
-    return CN_RUN_COUNTED(rt, CN_KERNEL_BIAS_FORWARD, 1, &global, NULL, values, 2 * values * sizeof(float), e, CN_MEM(y), CN_MEM(b), CN_U64(n * c), CN_U64(c),
-                  CN_U64(hw));
+    double values = (double)(n * c * hw);     /* counted for the profile: z read, y written */
+    return CN_RUN_COUNTED(rt, CN_KERNEL_BIAS_ACTIVATION_FORWARD, 1, &global, NULL, values, 2 * values * sizeof(float),
+                          e, CN_MEM(z), CN_MEM(y), CN_U64(n * c), CN_U64(c), CN_U64(hw),
+                          CN_EPILOGUE_KERNEL_ARGS(epi, z));
 }
 
 cn_status cn_bias_backward_params(cn_runtime *rt, size_t n, size_t c, size_t hw, const cn_buffer *dy, cn_buffer *db,

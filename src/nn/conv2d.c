@@ -18,6 +18,8 @@
  * product, which is only out_c wide. */
 #include "coopnets/cn_conv2d.h"
 
+#include "coopnets/cn_bias.h"
+
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -195,11 +197,13 @@ static cn_status col2im_channel_last(cn_runtime *rt, const cn_conv2d_shape *s, c
                              sizeof args / sizeof *args, e);
 }
 
-/* dst[b][j][i] = src[b][i][j] for `batch` rows x cols matrices. */
+/* dst[b][j][i] = src[b][i][j] for `batch` rows x cols matrices; with an epilogue, row j of dst is
+ * output channel j, stored as act(value + bias[j]). */
 static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offset, cn_buffer *dst,
-                           size_t dst_offset, size_t rows, size_t cols, size_t batch, cn_error *e) {
+                           size_t dst_offset, size_t rows, size_t cols, size_t batch, const cn_epilogue *epi,
+                           cn_error *e) {
     const cn_arg args[] = {CN_MEM(src), CN_U64(src_offset), CN_MEM(dst), CN_U64(dst_offset), CN_U64(rows),
-                           CN_U64(cols)};
+                           CN_U64(cols), CN_EPILOGUE_KERNEL_ARGS(epi, src)};
     const size_t row_blocks = cn_round_up(rows, CN_CONV2D_TRANSPOSE_BLOCK) / CN_CONV2D_TRANSPOSE_BLOCK;
     const size_t col_blocks = cn_round_up(cols, CN_CONV2D_TRANSPOSE_BLOCK) / CN_CONV2D_TRANSPOSE_BLOCK;
     const double moved = 2.0 * (double)(rows * cols * batch);
@@ -336,9 +340,10 @@ static cn_status direct_pad(cn_runtime *rt, const direct_conv *d, direct_tile t,
                       d->left, ws, e);
 }
 
-/* out ([n][d->outputs][out_h][out_w]) = the direct conv d of in with the weights w. */
+/* out ([n][d->outputs][out_h][out_w]) = the direct conv d of in with the weights w, through epi
+ * when given. */
 static cn_status direct_run(cn_runtime *rt, const direct_conv *d, size_t n, const cn_buffer *in, const cn_buffer *w,
-                            cn_buffer *out, cn_buffer *ws, cn_error *e) {
+                            const cn_epilogue *epi, cn_buffer *out, cn_buffer *ws, cn_error *e) {
     const direct_tile t = direct_tile_for(direct_vector(rt), d);
     const int blocks = direct_blocks(d, t);
     const size_t hp = direct_padded_h(d), wp = direct_padded_w(d, t), taps = (size_t)d->k_h * d->k_w;
@@ -364,7 +369,8 @@ static cn_status direct_run(cn_runtime *rt, const direct_conv *d, size_t n, cons
     CN_TRY(direct_kernel(rt, name, &k, e));
     const cn_arg args[] = {CN_MEM(ws), CN_I32(d->inputs), CN_I32((int)hp), CN_I32((int)wp), CN_MEM(ws),
                            CN_U64(weights_at), CN_MEM(out), CN_I32(d->outputs),
-                           CN_I32(d->out_h), CN_I32(d->out_w), CN_I32(d->k_h), CN_I32(d->k_w)};
+                           CN_I32(d->out_h), CN_I32(d->out_w), CN_I32(d->k_h), CN_I32(d->k_w),
+                           CN_EPILOGUE_KERNEL_ARGS(epi, out)};
     /* CPUs (PoCL) run a work-item per work-group, as the GEMM's register kernels do. */
     CN_TRY(cn_local_size(rt, k, 3, cpu ? (const size_t[]){1, 1, 1} : (const size_t[]){4, 8, 1}, local, e));
     const size_t global[3] = {cn_round_up(cn_round_up((size_t)d->out_w, (size_t)t.v * t.nv) / (t.v * t.nv), local[0]),
@@ -439,7 +445,7 @@ static chunk chunk_at(const cn_conv2d_shape *s, size_t n, size_t first) {
 static cn_status to_pixel_major(cn_runtime *rt, const cn_conv2d_shape *s, const chunk *c, const cn_buffer *t,
                                 cn_buffer *ws, cn_error *e) {
     return transpose(rt, t, c->first * out_floats(s), ws, c->pixel_offset, (size_t)s->out_c, out_pixels(s),
-                     c->images, e);
+                     c->images, NULL, e);
 }
 
 /* Whether the passes gather (see the top of this file): the GEMM can, and the batch's tensors
@@ -462,17 +468,19 @@ static int padded_conv(const cn_conv2d_shape *s, cn_conv2d_shape *padded) {
 }
 
 static cn_status conv_forward(cn_runtime *rt, const char *pass, const cn_conv2d_shape *s, size_t n,
-                              const cn_buffer *x, const cn_buffer *w, cn_buffer *y, cn_buffer *ws, cn_error *e) {
+                              const cn_buffer *x, const cn_buffer *w, const cn_epilogue *epi, cn_buffer *y,
+                              cn_buffer *ws, cn_error *e) {
     CN_TRY(check_pass(pass, s, n, x, y, w, ws, e));
+    CN_TRY(cn_epilogue_check(epi, (size_t)s->out_c, pass, e));
     if (n == 0) return CN_OK;
     const direct_conv d = direct_forward_conv(s);
-    if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, x, w, y, ws, e);
+    if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, x, w, epi, y, ws, e);
     int gathered;
     CN_TRY(gathers(rt, s, n, &gathered, e));
     cn_conv2d_shape padded;
     const int from_padded = gathered && padded_conv(s, &padded);
     const size_t wt = transposed_weights_offset(s, n);
-    CN_TRY(transpose(rt, w, 0, ws, wt, (size_t)s->out_c, kernel_rows(s), 1, e));
+    CN_TRY(transpose(rt, w, 0, ws, wt, (size_t)s->out_c, kernel_rows(s), 1, NULL, e));
     for (size_t first = 0; first < n; first += chunk_images(s, n)) {
         const chunk c = chunk_at(s, n, first);
         /* y[columns, out_c] = col[columns, K] * w^T[K, out_c] */
@@ -488,25 +496,26 @@ static cn_status conv_forward(cn_runtime *rt, const char *pass, const cn_conv2d_
         }
         CN_TRY(cn_gemm(rt, &g, e));
         CN_TRY(transpose(rt, ws, c.pixel_offset, y, c.first * out_floats(s), out_pixels(s), (size_t)s->out_c,
-                         c.images, e));
+                         c.images, epi, e));
     }
     return CN_OK;
 }
 
 static cn_status conv_backward_data(cn_runtime *rt, const char *pass, const cn_conv2d_shape *s, size_t n,
-                                    const cn_buffer *dy, const cn_buffer *w, cn_buffer *dx, cn_buffer *ws,
-                                    cn_error *e) {
+                                    const cn_buffer *dy, const cn_buffer *w, const cn_epilogue *epi, cn_buffer *dx,
+                                    cn_buffer *ws, cn_error *e) {
     CN_TRY(check_pass(pass, s, n, dx, dy, w, ws, e));
+    CN_TRY(cn_epilogue_check(epi, (size_t)s->in_c, pass, e));
     if (n == 0) return CN_OK;
     const direct_conv d = direct_backward_conv(s);
-    if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, dy, w, dx, ws, e);
+    if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, dy, w, epi, dx, ws, e);
     int gathered;
     CN_TRY(gathers(rt, s, n, &gathered, e));
     const int by_channels = col2im_by_channels(s);
     const size_t taps = (size_t)s->k_h * s->k_w, permuted = transposed_weights_offset(s, n);
     const size_t channel_last = permuted + weight_floats(s);
     /* w[o][c][i][j] -> [o][i][j][c] */
-    if (by_channels) CN_TRY(transpose(rt, w, 0, ws, permuted, (size_t)s->in_c, taps, (size_t)s->out_c, e));
+    if (by_channels) CN_TRY(transpose(rt, w, 0, ws, permuted, (size_t)s->in_c, taps, (size_t)s->out_c, NULL, e));
     for (size_t first = 0; first < n; first += chunk_images(s, n)) {
         const chunk c = chunk_at(s, n, first);
         if (!gathered) CN_TRY(to_pixel_major(rt, s, &c, dy, ws, e));
@@ -523,8 +532,11 @@ static cn_status conv_backward_data(cn_runtime *rt, const char *pass, const cn_c
         }
         CN_TRY(col2im_channel_last(rt, s, ws, channel_last, c.images, e));
         CN_TRY(transpose(rt, ws, channel_last, dx, c.first * in_floats(s), (size_t)s->in_h * s->in_w,
-                         (size_t)s->in_c, c.images, e));
+                         (size_t)s->in_c, c.images, epi, e));
     }
+    /* col2im adds into its pixels from several columns: the epilogue needs a pass of its own */
+    if (epi && !by_channels)
+        return cn_bias_activation_forward(rt, n, (size_t)s->in_c, (size_t)s->in_h * s->in_w, epi, dx, dx, e);
     return CN_OK;
 }
 
@@ -560,13 +572,13 @@ static cn_status conv_backward_params(cn_runtime *rt, const char *pass, const cn
 /* ---- public entry points: the conv, and the transposed conv as its adjoint --------------------- */
 
 cn_status cn_conv2d_forward(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *x,
-                            const cn_buffer *w, cn_buffer *y, cn_buffer *ws, cn_error *e) {
-    return conv_forward(rt, "conv2d forward", s, n, x, w, y, ws, e);
+                            const cn_buffer *w, const cn_epilogue *epi, cn_buffer *y, cn_buffer *ws, cn_error *e) {
+    return conv_forward(rt, "conv2d forward", s, n, x, w, epi, y, ws, e);
 }
 
 cn_status cn_conv2d_backward_data(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *dy,
                                   const cn_buffer *w, cn_buffer *dx, cn_buffer *ws, cn_error *e) {
-    return conv_backward_data(rt, "conv2d backward_data", s, n, dy, w, dx, ws, e);
+    return conv_backward_data(rt, "conv2d backward_data", s, n, dy, w, NULL, dx, ws, e);
 }
 
 cn_status cn_conv2d_backward_params(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *x,
@@ -577,13 +589,13 @@ cn_status cn_conv2d_backward_params(cn_runtime *rt, const cn_conv2d_shape *s, si
 /* deconv(x) = conv^T(x): its forward is the conv's backward_data, its backward_data the conv's
  * forward, and its weight gradient the conv's with input and output gradient swapped. */
 cn_status cn_deconv2d_forward(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *x,
-                              const cn_buffer *w, cn_buffer *y, cn_buffer *ws, cn_error *e) {
-    return conv_backward_data(rt, "deconv2d forward", s, n, x, w, y, ws, e);
+                              const cn_buffer *w, const cn_epilogue *epi, cn_buffer *y, cn_buffer *ws, cn_error *e) {
+    return conv_backward_data(rt, "deconv2d forward", s, n, x, w, epi, y, ws, e);
 }
 
 cn_status cn_deconv2d_backward_data(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *dy,
                                     const cn_buffer *w, cn_buffer *dx, cn_buffer *ws, cn_error *e) {
-    return conv_forward(rt, "deconv2d backward_data", s, n, dy, w, dx, ws, e);
+    return conv_forward(rt, "deconv2d backward_data", s, n, dy, w, NULL, dx, ws, e);
 }
 
 cn_status cn_deconv2d_backward_params(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *x,
@@ -632,9 +644,9 @@ static cn_status deconv_layer_plan(cn_layer *l, cn_layer_weight *weight, cn_erro
 
 static size_t conv_layer_workspace(const cn_layer *l, size_t n) { return cn_conv2d_workspace_floats(layer_shape(l), n); }
 
-static cn_status conv_layer_forward(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x, cn_buffer *y,
-                                    cn_buffer *workspace, cn_error *e) {
-    return cn_conv2d_forward(rt, layer_shape(l), n, x, &l->weight, y, workspace, e);
+static cn_status conv_layer_forward(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x,
+                                    const cn_epilogue *epi, cn_buffer *y, cn_buffer *workspace, cn_error *e) {
+    return cn_conv2d_forward(rt, layer_shape(l), n, x, &l->weight, epi, y, workspace, e);
 }
 
 static cn_status conv_layer_backward_data(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *dy,
@@ -647,9 +659,9 @@ static cn_status conv_layer_backward_params(cn_runtime *rt, const cn_layer *l, s
     return cn_conv2d_backward_params(rt, layer_shape(l), n, x, dy, dw, workspace, e);
 }
 
-static cn_status deconv_layer_forward(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x, cn_buffer *y,
-                                      cn_buffer *workspace, cn_error *e) {
-    return cn_deconv2d_forward(rt, layer_shape(l), n, x, &l->weight, y, workspace, e);
+static cn_status deconv_layer_forward(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x,
+                                      const cn_epilogue *epi, cn_buffer *y, cn_buffer *workspace, cn_error *e) {
+    return cn_deconv2d_forward(rt, layer_shape(l), n, x, &l->weight, epi, y, workspace, e);
 }
 
 static cn_status deconv_layer_backward_data(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *dy,

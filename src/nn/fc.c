@@ -10,11 +10,13 @@ static cn_status fc_gemm(cn_runtime *rt, const char *pass, const cn_gemm_args *g
 }
 
 cn_status cn_fc_forward(cn_runtime *rt, size_t n, size_t in_features, size_t out_features, const cn_buffer *x,
-                        const cn_buffer *w, cn_buffer *y, cn_error *e) {
+                        const cn_buffer *w, const cn_epilogue *epi, cn_buffer *y, cn_error *e) {
+    CN_TRY(cn_epilogue_check(epi, out_features, "fc forward", e));
     /* y[n, out] = x[n, in] * w^T[in, out] */
     const cn_gemm_args g = {.trans_b = 1, .m = n, .n = out_features, .k = in_features, .alpha = 1.0f,
                             .a = x, .lda = in_features, .b = w, .ldb = in_features, .c = y, .ldc = out_features};
-    return fc_gemm(rt, "forward", &g, e);
+    CN_TRY(fc_gemm(rt, "forward", &g, e));
+    return epi && n ? cn_bias_activation_forward(rt, n, out_features, 1, epi, y, y, e) : CN_OK;
 }
 
 cn_status cn_fc_backward_data(cn_runtime *rt, size_t n, size_t in_features, size_t out_features, const cn_buffer *dy,
@@ -43,9 +45,9 @@ static cn_status fc_layer_plan(cn_layer *l, cn_layer_weight *weight, cn_error *e
     return CN_OK;
 }
 
-static cn_status fc_layer_forward(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x, cn_buffer *y,
-                                  cn_buffer *workspace, cn_error *e) {
-    return cn_fc_forward(rt, n, layer_in_features(l), (size_t)l->out_c, x, &l->weight, y, e);
+static cn_status fc_layer_forward(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *x,
+                                  const cn_epilogue *epi, cn_buffer *y, cn_buffer *workspace, cn_error *e) {
+    return cn_fc_forward(rt, n, layer_in_features(l), (size_t)l->out_c, x, &l->weight, epi, y, e);
 }
 
 static cn_status fc_layer_backward_data(cn_runtime *rt, const cn_layer *l, size_t n, const cn_buffer *dy,

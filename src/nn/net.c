@@ -98,7 +98,7 @@ static cn_status plan_layer(cn_net *net, int i, const cn_layer_config *lc, int c
         if (lc->bn_scale) CN_TRY(add_tensor(net, align, i, stem, CN_TENSOR_BN_SCALE, "scale", 1, per_channel, e));
         CN_TRY(add_tensor(net, align, i, stem, CN_TENSOR_BN_SHIFT, "shift", 1, per_channel, e));
     }
-    l->out_is_linear = !lc->batchnorm && lc->activation == CN_ACT_NONE;
+    l->out_is_linear = !lc->batchnorm;
     l->param_offset = net->tensors[first_tensor].offset;
     l->param_floats = net->param_floats - l->param_offset;
     return CN_OK;
@@ -287,17 +287,17 @@ cn_status cn_net_forward(cn_runtime *rt, cn_net *net, size_t n, const cn_buffer 
         cn_layer *l = net->layers[i];
         const cn_layer_config *lc = &l->config;
         size_t hw = (size_t)l->out_h * l->out_w, count = n * layer_out_size(l);
-        CN_TRY(l->ops->forward(rt, l, n, in, &l->linear, &net->workspace, e));
-        CN_TRY(cn_bias_forward(rt, n, (size_t)l->out_c, hw, &l->linear, &l->bias, e));
-        const cn_buffer *pre = &l->linear;
+        /* Without batch norm the map stores the layer's output (linear is out) through its bias and
+         * activation; with it, through the bias alone. */
+        const cn_epilogue epi = {&l->bias, lc->batchnorm ? CN_ACT_NONE : lc->activation, net->leaky_slope};
+        CN_TRY(l->ops->forward(rt, l, n, in, &epi, &l->linear, &net->workspace, e));
         if (lc->batchnorm) {
             CN_TRY(cn_batchnorm_forward_synced(rt, net->dist, n, (size_t)l->out_c, hw, net->bn_eps, &l->linear,
                                                lc->bn_scale ? &l->scale : NULL, &l->shift, &l->out, &l->bn_mean,
                                                &l->bn_invstd, e));
-            pre = &l->out;
+            if (lc->activation != CN_ACT_NONE)
+                CN_TRY(cn_activation_forward(rt, lc->activation, net->leaky_slope, count, &l->out, &l->out, e));
         }
-        if (lc->activation != CN_ACT_NONE)
-            CN_TRY(cn_activation_forward(rt, lc->activation, net->leaky_slope, count, pre, &l->out, e));
         in = &l->out;
     }
     return CN_OK;

@@ -461,7 +461,7 @@ static const struct {
     [CN_KERNEL_BATCHNORM_CHANNEL_GRADIENT_SUMS_GROUP] = {"batchnorm", "cn_batchnorm_channel_gradient_sums_group"},
     [CN_KERNEL_BATCHNORM_BACKWARD_DATA_GROUP] = {"batchnorm", "cn_batchnorm_backward_data_group"},
     [CN_KERNEL_BATCHNORM_BACKWARD_PARAMS_GROUP] = {"batchnorm", "cn_batchnorm_backward_params_group"},
-    [CN_KERNEL_BIAS_FORWARD] = {"bias", "cn_bias_forward"},
+    [CN_KERNEL_BIAS_ACTIVATION_FORWARD] = {"bias", "cn_bias_activation_forward"},
     [CN_KERNEL_BIAS_BACKWARD_PARAMS] = {"bias", "cn_bias_backward_params"},
     [CN_KERNEL_IM2COL] = {"im2col", "cn_im2col"},
     [CN_KERNEL_COL2IM] = {"im2col", "cn_col2im"},

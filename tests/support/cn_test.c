@@ -1,5 +1,6 @@
 #include "cn_test.h"
 
+#include "coopnets/cn_bias.h"
 #include "coopnets/cn_config.h"
 #include "coopnets/cn_train.h"
 
@@ -170,6 +171,46 @@ void cn_test_layer_data_free(cn_runtime *rt, cn_test_layer_data *d) {
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) cn_buffer_free(rt, all[i]);
     free(d->x), free(d->w), free(d->dy), free(d->y), free(d->dx), free(d->dw);
     free(d->want_y), free(d->want_dx), free(d->want_dw);
+}
+
+void cn_test_check_epilogue(cn_runtime *rt, cn_test_forward forward, const void *pass, const float *plain, size_t n,
+                            size_t c, size_t hw, cn_buffer *out, cn_test_rng *r) {
+    static const char *const names[] = {"bias", "bias + ReLU", "bias + leaky ReLU", "bias + tanh"};
+    const float slope = 0.2f;
+    const size_t count = n * c * hw;
+    float *bias = malloc(c * sizeof *bias), *got = malloc(count * sizeof *got);
+    cn_test_fill_uniform(r, bias, c, -0.5, 0.5);
+    cn_buffer b;
+    cn_test_upload(rt, &b, bias, c, "bias");
+    for (int act = CN_ACT_NONE; act <= CN_ACT_TANH; act++) {
+        const cn_epilogue epi = {&b, (cn_activation)act, slope};
+        CHECK_OK(cn_buffer_fill_f32(rt, out, NAN, 0, count, TE));
+        CHECK_OK(forward(rt, pass, &epi, out, TE));
+        cn_test_download(rt, out, got, count);
+        size_t differ = 0;
+        double worst = 0;
+        for (size_t i = 0; i < count; i++) {
+            const float v = plain[i] + bias[(i / hw) % c];
+            float want = v;
+            if (act == CN_ACT_RELU) want = v > 0.0f ? v : 0.0f;
+            if (act == CN_ACT_LEAKY_RELU) want = v > 0.0f ? v : slope * v;
+            if (act == CN_ACT_TANH) {
+                const double d = fabs(got[i] - tanh((double)v));
+                worst = d > worst || d != d ? d : worst;
+            } else {
+                differ += memcmp(&got[i], &want, sizeof want) != 0;
+            }
+        }
+        if (act == CN_ACT_TANH) {
+            CHECK(worst <= 4e-7, "epilogue %s: off act(plain + bias) by %.2e", names[act], worst);
+            printf("  epilogue %-18s: max|d| %.1e from tanh(plain + bias) (tol 4e-7)\n", names[act], worst);
+        } else {
+            CHECK(differ == 0, "epilogue %s: %zu of %zu values are not act(plain + bias)", names[act], differ, count);
+            printf("  epilogue %-18s: act(plain + bias) bit for bit\n", names[act]);
+        }
+    }
+    cn_buffer_free(rt, &b);
+    free(bias), free(got);
 }
 
 int cn_test_finish(void) {

@@ -79,6 +79,16 @@ void cn_test_layer_data_make(cn_runtime *rt, cn_test_reference reference, const 
                              size_t ny, cn_test_rng *r, cn_test_layer_data *d);
 void cn_test_layer_data_free(cn_runtime *rt, cn_test_layer_data *d);
 
+/* A forward pass's layer epilogue (cn_bias.h): `forward` runs the pass with epi into out (n x c x
+ * hw floats, NCHW); for a random bias and each activation the result must be act(plain + bias),
+ * the float operations done here on the pass's plain output: bit for bit (none, ReLU, leaky ReLU),
+ * within 4e-7 for tanh (another libm). */
+typedef struct cn_epilogue cn_epilogue;
+typedef cn_status (*cn_test_forward)(cn_runtime *rt, const void *pass, const cn_epilogue *epi, cn_buffer *out,
+                                     cn_error *e);
+void cn_test_check_epilogue(cn_runtime *rt, cn_test_forward forward, const void *pass, const float *plain, size_t n,
+                            size_t c, size_t hw, cn_buffer *out, cn_test_rng *r);
+
 /* Device round trips that fail the test on error. */
 void cn_test_upload(cn_runtime *rt, cn_buffer *b, const float *x, size_t n, const char *what);
 void cn_test_download(cn_runtime *rt, const cn_buffer *b, float *x, size_t n);
