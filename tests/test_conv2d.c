@@ -268,6 +268,8 @@ int main(void) {
          16, 7, 6, 3, 4, 2, CN_CONV_PAD_SAME, 0, 2},
         {"k3 s2 VALID, 24 channels (col2im by channels), last column unused",
          24, 9, 8, 2, 3, 2, CN_CONV_PAD_VALID, 0, 3},
+        {"k5 s2 SAME non-square, 8 channels (col2im by channels)", 8, 10, 9, 4, 5, 2, CN_CONV_PAD_SAME, 0, 3},
+        {"k4 s3 explicit pad 2, 8 channels (col2im by channels)", 8, 11, 10, 3, 4, 3, CN_CONV_PAD_EXPLICIT, 2, 2},
         {"cut into chunks (13 + 1 images)", 16, 64, 64, 4, 3, 1, CN_CONV_PAD_SAME, 0, 14},
         {"k7 s1 SAME 37 wide: part vectors, 30 outputs in two blocks, 20 inputs", 20, 11, 37, 30, 7, 1,
          CN_CONV_PAD_SAME, 0, 2},
