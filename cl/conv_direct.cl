@@ -19,33 +19,66 @@
 
 #include "cn_epilogue.h"
 
-/* xp[b][c][py][px] = x[b][c][py - top][px - left], 0 outside x: the images padded to hp x wp
- * (x from x_offset). One work-item per entry, no loops (PoCL vectorises it across work-items).
- * global = (>= wp, >= hp, images * channels). */
+/* xp[b][c * s^2 + ry * s + rx][py][px] = x[b][c][s * py + ry - top][s * px + rx - left], 0 outside
+ * x (x from x_offset), s = s2d: the images padded to hp x wp, and for s > 1 also split space to
+ * depth, so that a stride-s conv of x is a stride-1 conv of xp (s^2 times the channels, a
+ * ceil(k / s) kernel). One work-item per entry, no loops (PoCL vectorises it across work-items).
+ * global = (>= wp, >= hp, images * channels * s^2). */
 __kernel void cn_conv_direct_pad(__global const float *x, const ulong x_offset, __global float *xp, const int h,
-                                 const int w, const int hp, const int wp, const int top, const int left) {
+                                 const int w, const int hp, const int wp, const int top, const int left,
+                                 const int s2d) {
     const int px = (int)get_global_id(0), py = (int)get_global_id(1);
-    const size_t plane = get_global_id(2);
+    const size_t plane = get_global_id(2), source = plane / (size_t)(s2d * s2d);
+    const int phase = (int)(plane - source * s2d * s2d), ry = phase / s2d, rx = phase - ry * s2d;
     x += x_offset;
-    const int y = py - top, xx = px - left;
+    const int y = s2d * py + ry - top, xx = s2d * px + rx - left;
     const bool inside = y >= 0 && y < h && xx >= 0 && xx < w;
-    const float v = x[inside ? (plane * h + y) * w + xx : 0];
+    const float v = x[inside ? (source * h + y) * w + xx : 0];
     if (px < wp && py < hp) xp[(plane * hp + py) * wp + px] = inside ? v : 0.0f;
 }
 
-/* The weights in the order the direct kernels read them, wb[block][c][i][j][o] for o < ob: the
- * conv's weights w[o][c][i][j] (flip 0), or for the backward data pass, whose output channels are
- * the conv's inputs, w[c][o][k_h - 1 - i][k_w - 1 - j] of the conv's [channels][outputs][k_h][k_w]
- * weights (flip 1). Channels past `outputs` are zero. global = (>= blocks * ob, >= inputs * taps). */
+/* dx[b][c][y][x] = the epilogue of dxp[b][c * s^2 + ry * s + rx][py][px] where s * py + ry = y + top
+ * and s * px + rx = x + left: the gradient of a stride-s conv's input from that of its
+ * space-to-depth image (the adjoint of cn_conv_direct_pad), 0 where no window reached (past hp x
+ * wp). global = (>= w, >= h, images * channels). */
+__kernel void cn_conv_direct_depth_to_space(__global const float *dxp, const ulong dxp_offset, __global float *dx,
+                                            const int channels, const int h, const int w, const int hp,
+                                            const int wp, const int top, const int left, const int stride,
+                                            CN_EPILOGUE_ARGS) {
+    const int x = (int)get_global_id(0), y = (int)get_global_id(1);
+    if (x >= w || y >= h) return;
+    const size_t plane = get_global_id(2);
+    const int sy = y + top, sx = x + left, py = sy / stride, px = sx / stride;
+    const size_t source = plane * stride * stride + (size_t)((sy - py * stride) * stride + sx - px * stride);
+    const float v = py < hp && px < wp ? dxp[dxp_offset + (source * hp + py) * wp + px] : 0.0f;
+    CN_EPILOGUE(dx[(plane * h + y) * w + x], float, v, plane % channels);
+}
+
+/* The weights in the order the direct kernels read them, wb[block][c][i][j][o] for o < ob, for a
+ * direct conv of `inputs` channels and a k_h x k_w kernel: the conv's weights w[o][c][i][j] (flip
+ * 0), or for the backward data pass, whose output channels are the conv's inputs,
+ * w[c][o][k_h - 1 - i][k_w - 1 - j] of the conv's [channels][outputs][k_h][k_w] weights (flip 1).
+ * For a stride-s conv (s > 1) on space-to-depth images (cn_conv_direct_pad), channel
+ * c * s^2 + ry * s + rx at tap (i, j) is the conv's channel c at tap (s * i + ry, s * j + rx) of its
+ * conv_k_h x conv_k_w kernel, zero past it. Channels past `outputs` are zero.
+ * global = (>= blocks * ob, >= inputs * taps). */
 __kernel void cn_conv_direct_weights(__global const float *w, __global float *wb, const ulong wb_offset, const int outputs,
                                      const int inputs, const int k_h, const int k_w, const int ob, const int blocks,
-                                     const int flip) {
+                                     const int flip, const int stride, const int conv_k_h, const int conv_k_w) {
     const int slot = (int)get_global_id(0), row = (int)get_global_id(1), taps = k_h * k_w;
     if (slot >= blocks * ob || row >= inputs * taps) return;
     const int block = slot / ob, o = slot - block * ob, out = block * ob + o;
-    const int c = row / taps, t = row - c * taps;
+    const int c = row / taps, t = row - c * taps, i = t / k_w, j = t - i * k_w;
     float v = 0.0f;
-    if (out < outputs) v = flip ? w[((size_t)c * outputs + out) * taps + (taps - 1 - t)] : w[((size_t)out * inputs + c) * taps + t];
+    if (out < outputs) {
+        /* the conv's output and (space-to-depth) input channel, and the tap, as the forward pass sees them */
+        const int fo = flip ? c : out, fc = flip ? out : c, fi = flip ? k_h - 1 - i : i, fj = flip ? k_w - 1 - j : j;
+        const int phases = stride * stride, conv_inputs = (flip ? outputs : inputs) / phases;
+        const int source = fc / phases, phase = fc - source * phases;
+        const int ci = stride * fi + phase / stride, cj = stride * fj + phase % stride;
+        if (ci < conv_k_h && cj < conv_k_w)
+            v = w[(((size_t)fo * conv_inputs + source) * conv_k_h + ci) * conv_k_w + cj];
+    }
     wb[wb_offset + ((size_t)block * inputs * taps + row) * ob + o] = v;
 }
 
@@ -59,13 +92,15 @@ __kernel void cn_conv_direct_weights(__global const float *w, __global float *wb
 #define CN_CONV_DIRECT_KERNEL(V, NV, OB)                                                                       \
     __kernel void cn_conv_direct_v##V##x##NV##_##OB(__global const float *xp, const int in_c, const int hp,  \
                                                     const int wp, __global const float *wb,                  \
-                                                    const ulong wb_offset, __global float *y, const int out_c, \
+                                                    const ulong wb_offset, __global float *y,                \
+                                                    const ulong y_offset, const int out_c,                   \
                                                     const int out_h, const int out_w, const int k_h,         \
                                                     const int k_w, CN_EPILOGUE_ARGS) {                       \
         const int ox0 = (int)get_global_id(0) * (NV * V), oy = (int)get_global_id(1);                       \
         const int blocks = (out_c + OB - 1) / OB, b = (int)get_global_id(2) / blocks;                        \
         const int block = (int)get_global_id(2) - b * blocks;                                                \
         if (ox0 >= out_w || oy >= out_h) return;                                                             \
+        y += y_offset;                                                                                       \
         float##V acc[NV][OB];                                                                                \
         CN_UNROLLED for (int n = 0; n < NV; n++) CN_UNROLLED for (int o = 0; o < OB; o++) acc[n][o] = 0.0f;  \
         __global const float *image = xp + (size_t)b * in_c * hp * wp + (size_t)oy * wp + ox0;              \

@@ -6,7 +6,9 @@
  * chunks). The reference gradients are checked by finite differences of the reference forward;
  * the device's gradients are checked to be bitwise repeatable. Every case runs with both conv
  * variants (cn_tuning): lowered (with a GEMM that gathers the patches, and with one that has them
- * written out), and direct for every stride-1 conv (cl/conv_direct.cl: all three passes), with cases for its edges: rows that end in a part vector, more output channels
+ * written out), and direct (cl/conv_direct.cl: all three passes for stride 1, forward and
+ * backward_data through space to depth for k4 s2 and k9 s2), with cases for its edges: rows that
+ * end in a part vector, more output channels
  * than a work-item keeps, padding wider than the kernel; a profile shows which path ran. */
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +136,11 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
     const size_t k_terms = (size_t)s->in_c * s->k_h * s->k_w;
     const size_t dx_terms = (size_t)s->out_c * s->k_h * s->k_w;
     const size_t dw_terms = n * s->out_h * s->out_w;
-    const int direct = cn_tuning_variant(rt, CN_TUNED_CONV, NULL).kind == CN_VARIANT_DIRECT && s->stride == 1;
+    /* strided convs only where space to depth adds at most a quarter to the taps (runs_direct) */
+    const int split_taps = s->stride * s->stride * ((s->k_h + s->stride - 1) / s->stride) *
+                           ((s->k_w + s->stride - 1) / s->stride);
+    const int direct = cn_tuning_variant(rt, CN_TUNED_CONV, NULL).kind == CN_VARIANT_DIRECT &&
+                       4 * split_taps <= 5 * s->k_h * s->k_w;
     cn_profile *profile;
     CHECK_OK(cn_profile_create(&profile, TE));
     CHECK_OK(cn_profile_attach(rt, profile, TE));
@@ -144,7 +150,7 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
     CHECK_OK(cn_profile_attach(rt, NULL, TE));
     cn_profile_total *totals = NULL;
     size_t count = 0, direct_launches = 0, params_launches = 0, im2col_launches = 0, col2im_launches = 0;
-    size_t pad_launches = 0;
+    size_t pad_launches = 0, split_launches = 0;
     CHECK_OK(cn_profile_resolve(rt, profile, &totals, &count, TE));
     for (size_t i = 0; i < count; i++) {
         if (strncmp(totals[i].name, "cn_conv_direct_v", 16) == 0) direct_launches += totals[i].calls;
@@ -152,19 +158,24 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
         if (strncmp(totals[i].name, "cn_im2col", 9) == 0) im2col_launches += totals[i].calls;
         if (strncmp(totals[i].name, "cn_col2im", 9) == 0) col2im_launches += totals[i].calls;
         if (strcmp(totals[i].name, "cn_conv_direct_pad") == 0) pad_launches += totals[i].calls;
+        if (strcmp(totals[i].name, "cn_conv_direct_depth_to_space") == 0) split_launches += totals[i].calls;
     }
     /* Lowered: backward_data folds its column matrix with one col2im per chunk. Where the GEMM
      * gathers, forward pads each chunk's images (or im2cols them when the padded images would not
-     * fit) and the weight gradient lowers nothing; elsewhere both im2col per chunk (same chunks). */
+     * fit) and the weight gradient lowers nothing; elsewhere both im2col per chunk (same chunks).
+     * Direct: forward and backward_data; a strided conv's backward_data ends depth to space, and
+     * its weight gradient is lowered (gathered: nothing written out). */
     int gathers = 0;
     CHECK_OK(cn_gemm_gathers(rt, &gathers, TE));
     const char *path = direct ? "direct" : gathers ? "lowered, gathered" : "lowered, explicit";
-    CHECK(direct ? direct_launches == 2 && params_launches == 1 && im2col_launches + col2im_launches == 0
+    CHECK(direct ? direct_launches == 2 && params_launches == (s->stride == 1) &&
+                       im2col_launches + col2im_launches == 0 && split_launches == (s->stride > 1)
                  : direct_launches == 0 && params_launches == 0 && col2im_launches >= 1 &&
                        (gathers ? im2col_launches + pad_launches == col2im_launches
                                 : im2col_launches == 2 * col2im_launches && pad_launches == 0),
-          "%s path expected: %zu direct, %zu direct weight-gradient, %zu im2col, %zu pad and %zu col2im launches",
-          path, direct_launches, params_launches, im2col_launches, pad_launches, col2im_launches);
+          "%s path expected: %zu direct, %zu direct weight-gradient, %zu im2col, %zu pad, %zu col2im and %zu "
+          "depth-to-space launches",
+          path, direct_launches, params_launches, im2col_launches, pad_launches, col2im_launches, split_launches);
     printf("  %s: %zu im2col, %zu pad, %zu col2im launches\n", path, im2col_launches, pad_launches,
            col2im_launches);
     free(totals);
@@ -269,6 +280,7 @@ int main(void) {
         {"k3 s2 VALID, 24 channels (col2im by channels), last column unused",
          24, 9, 8, 2, 3, 2, CN_CONV_PAD_VALID, 0, 3},
         {"k5 s2 SAME non-square, 8 channels (col2im by channels)", 8, 10, 9, 4, 5, 2, CN_CONV_PAD_SAME, 0, 3},
+        {"k9 s2 SAME non-square, 1 channel (texture's first layer)", 1, 21, 18, 6, 9, 2, CN_CONV_PAD_SAME, 0, 2},
         {"k4 s3 explicit pad 2, 8 channels (col2im by channels)", 8, 11, 10, 3, 4, 3, CN_CONV_PAD_EXPLICIT, 2, 2},
         {"cut into chunks (13 + 1 images)", 16, 64, 64, 4, 3, 1, CN_CONV_PAD_SAME, 0, 14},
         {"k7 s1 SAME 37 wide: part vectors, 30 outputs in two blocks, 20 inputs", 20, 11, 37, 30, 7, 1,
@@ -277,8 +289,8 @@ int main(void) {
         {"k5 s1 VALID non-square, 13 outputs", 2, 12, 19, 13, 5, 1, CN_CONV_PAD_VALID, 0, 3},
     };
     /* Lowered everywhere, with a GEMM that gathers (packed) and then one that does not (a register
-     * tile: im2col and transposes written out); then direct for every stride-1 conv however many
-     * outputs (strided convs are lowered under either variant: the last pass leaves them out). */
+     * tile: im2col and transposes written out); then direct for every conv however many outputs
+     * (strided ones through space to depth, where that adds few taps: k4 s2, k9 s2). */
     const struct {
         cn_kernel_variant conv, gemm;
     } passes[] = {{{CN_VARIANT_LOWERED, 0, 0}, {CN_VARIANT_PACKED, 6, 16}},
@@ -293,7 +305,6 @@ int main(void) {
         CHECK_OK(cn_tuning_set(rt, CN_TUNED_CONV, passes[v].conv, TE));
         CHECK_OK(cn_tuning_set(rt, CN_TUNED_GEMM, passes[v].gemm, TE));
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-            if (passes[v].conv.kind == CN_VARIANT_DIRECT && cases[i].stride != 1) continue;
             cn_conv2d_shape s;
             CHECK_OK(cn_conv2d_shape_make(&s, cases[i].in_c, cases[i].in_h, cases[i].in_w, cases[i].out_c,
                                           cases[i].k, cases[i].stride, cases[i].pad, cases[i].explicit_pad, TE));

@@ -13,9 +13,10 @@
  * (storing NCHW from the GEMM's tile measured slower). Elsewhere (CLBlast, our other variants)
  * every pass lowers explicitly.
  * backward_data folds its column matrix with col2im, channel-last when in_c is a multiple of 8
- * (see col2im_by_channels). Thin stride-1 convs take the direct path when the conv variant allows
- * (see runs_direct): there the column matrix, k_h * k_w times the input, costs more than the
- * product, which is only out_c wide. */
+ * (see col2im_by_channels). Thin convs take the direct path when the conv variant allows (see
+ * runs_direct): there the column matrix, k_h * k_w times the input, costs more than the product,
+ * which is only out_c wide. A strided one runs as the stride-1 conv of its input split space to
+ * depth (see direct_conv). */
 #include "coopnets/cn_conv2d.h"
 
 #include "coopnets/cn_bias.h"
@@ -214,19 +215,34 @@ static cn_status transpose(cn_runtime *rt, const cn_buffer *src, size_t src_offs
 /* ---- the direct path (cl/conv_direct.cl) ------------------------------------------------------ */
 
 /* A stride-1 conv as the direct kernels run it: the conv itself (forward), or the conv that its
- * backward data pass is (input: the output gradient; weights transposed and flipped). */
+ * backward data pass is (input: the output gradient; weights transposed and flipped). A stride-s
+ * conv runs as the stride-1 conv of its input split space to depth (s2d = s: the pad kernel
+ * splits it, s^2 times the channels, a ceil(k / s) kernel: the weights kernel maps the taps); its
+ * backward data pass as that conv's, whose output, the space-to-depth image's gradient, goes back
+ * to depth-to-space (cn_conv_direct_depth_to_space). inputs, outputs, k_h, k_w: the stride-1
+ * conv's; in_h, in_w: the image before padding (and splitting). */
 typedef struct {
     int inputs, in_h, in_w, outputs, out_h, out_w, k_h, k_w, top, left, flip;
+    int s2d, stride, conv_k_h, conv_k_w; /* the pad's split, the conv's stride and kernel */
 } direct_conv;
 
+static int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
 static direct_conv direct_forward_conv(const cn_conv2d_shape *s) {
-    return (direct_conv){s->in_c, s->in_h, s->in_w, s->out_c, s->out_h, s->out_w, s->k_h, s->k_w,
-                         s->pad_top, s->pad_left, 0};
+    const int st = s->stride;
+    return (direct_conv){s->in_c * st * st, s->in_h, s->in_w, s->out_c, s->out_h, s->out_w, ceil_div(s->k_h, st),
+                         ceil_div(s->k_w, st), s->pad_top, s->pad_left, 0, st, st, s->k_h, s->k_w};
 }
 
 static direct_conv direct_backward_conv(const cn_conv2d_shape *s) {
-    return (direct_conv){s->out_c, s->out_h, s->out_w, s->in_c, s->in_h, s->in_w, s->k_h, s->k_w,
-                         s->k_h - 1 - s->pad_top, s->k_w - 1 - s->pad_left, 1};
+    const int st = s->stride;
+    if (st == 1)
+        return (direct_conv){s->out_c, s->out_h, s->out_w, s->in_c, s->in_h, s->in_w, s->k_h, s->k_w,
+                             s->k_h - 1 - s->pad_top, s->k_w - 1 - s->pad_left, 1, 1, 1, s->k_h, s->k_w};
+    /* the full correlation of dy over the forward's whole space-to-depth image */
+    const direct_conv f = direct_forward_conv(s);
+    return (direct_conv){s->out_c, s->out_h, s->out_w, f.inputs, s->out_h + f.k_h - 1, s->out_w + f.k_w - 1,
+                         f.k_h, f.k_w, f.k_h - 1, f.k_w - 1, 1, 1, st, s->k_h, s->k_w};
 }
 
 /* A direct kernel's work-item: nv vectors of v output pixels times ob output channels. */
@@ -282,6 +298,10 @@ static size_t direct_padded_floats(const direct_conv *d, direct_tile t, size_t n
 static size_t direct_weight_floats(const direct_conv *d, direct_tile t) {
     return (size_t)direct_blocks(d, t) * t.ob * d->inputs * d->k_h * d->k_w;
 }
+/* The backward data pass's output for a stride > 1: the space-to-depth image's gradient. */
+static size_t direct_split_gradient_floats(const direct_conv *d, size_t n) {
+    return n * d->outputs * d->out_h * d->out_w;
+}
 /* cn_conv_direct_params_dy's order of the output gradient (p: the params tile). */
 static size_t direct_gradient_floats(const direct_conv *d, direct_tile p, size_t n) {
     return n * direct_blocks(d, p) * p.ob * d->out_h * cn_round_up((size_t)d->out_w, (size_t)p.v);
@@ -291,45 +311,53 @@ static size_t direct_gradient_floats(const direct_conv *d, direct_tile p, size_t
  * the most any pass needs with either vector width (a tuned variant may switch to this path after
  * the workspace was sized). */
 static size_t direct_workspace_floats(const cn_conv2d_shape *s, size_t n) {
-    if (s->stride != 1) return 0;
     size_t most = 0;
     for (int pass = 0; pass < 2; pass++)
         for (int v = 8; v <= 16; v += 8) {
             const direct_conv d = pass ? direct_backward_conv(s) : direct_forward_conv(s);
             const direct_tile t = direct_tile_for(v, &d), p = direct_params_tile(v, &d);
             const size_t padded = direct_padded_floats(&d, t, n), weights = direct_weight_floats(&d, t);
-            const size_t gradient = pass ? 0 : direct_gradient_floats(&d, p, n); /* backward_params */
-            const size_t floats = padded + (weights > gradient ? weights : gradient);
+            /* forward: backward_params' ordered gradient (stride 1); backward: the space-to-depth
+             * image's gradient after the weights (stride > 1) */
+            const size_t gradient = !pass && s->stride == 1 ? direct_gradient_floats(&d, p, n) : 0;
+            const size_t split = pass && s->stride > 1 ? direct_split_gradient_floats(&d, n) : 0;
+            const size_t floats = padded + (weights + split > gradient ? weights + split : gradient);
             if (floats > most) most = floats;
         }
     return most;
 }
 
-/* Whether the pass runs direct: a stride-1 conv whose product is at most as many output channels
- * wide as the conv variant allows (cn_tuning: measured by `tune`, else the heuristic). */
+/* Whether the pass of the conv s runs direct: its stride-1 conv's product is at most as many
+ * output channels wide as the conv variant allows (cn_tuning: measured by `tune`, else the
+ * heuristic), and for a strided conv the space-to-depth kernel adds at most a quarter to the
+ * multiply-adds: k9 s2 (100 taps for 81: texture.json's first layer, measured 1.4-4x faster than
+ * lowered at 4 images) and k4 s2 (none) do; k5 s2 (+44%: scene64's first layer, measured 15-35%
+ * slower at 144 images) and k3 s2 (+78%) stay lowered. The weight gradient runs direct for
+ * stride-1 convs only. */
 static int runs_direct(cn_runtime *rt, const cn_conv2d_shape *s, const direct_conv *d) {
-    if (s->stride != 1) return 0;
     const cn_kernel_variant v = cn_tuning_variant(rt, CN_TUNED_CONV, NULL);
-    return v.kind == CN_VARIANT_DIRECT && d->outputs <= (int)v.p;
+    const int taps = s->k_h * s->k_w, split_taps = s->stride * s->stride * d->k_h * d->k_w;
+    return v.kind == CN_VARIANT_DIRECT && d->outputs <= (int)v.p && 4 * split_taps <= 5 * taps;
 }
 
 static cn_status direct_kernel(cn_runtime *rt, const char *name, cl_kernel *k, cn_error *e) {
     return cn_kernel_get(rt, "conv_direct", NULL, name, k, e);
 }
 
-/* `planes` h x w planes of `in` from in_offset, padded to hp x wp (top rows and left columns of
- * zeros first, the rest of the padding after, or cut where hp or wp is smaller), at the start of
- * ws (cl/conv_direct.cl's cn_conv_direct_pad). */
+/* The h x w planes of `in` from in_offset, padded to hp x wp (top rows and left columns of zeros
+ * first, the rest of the padding after, or cut where hp or wp is smaller) and split space to depth
+ * by s2d (1: not), `planes` padded planes (s2d^2 per plane of in) at the start of ws
+ * (cl/conv_direct.cl's cn_conv_direct_pad). */
 static cn_status pad_planes(cn_runtime *rt, const cn_buffer *in, size_t in_offset, size_t planes, int h, int w,
-                            size_t hp, size_t wp, int top, int left, cn_buffer *ws, cn_error *e) {
+                            size_t hp, size_t wp, int top, int left, int s2d, cn_buffer *ws, cn_error *e) {
     cl_kernel k;
     size_t local[3];
     CN_TRY(direct_kernel(rt, "cn_conv_direct_pad", &k, e));
     const cn_arg args[] = {CN_MEM(in), CN_U64(in_offset), CN_MEM(ws), CN_I32(h), CN_I32(w),
-                           CN_I32((int)hp), CN_I32((int)wp), CN_I32(top), CN_I32(left)};
+                           CN_I32((int)hp), CN_I32((int)wp), CN_I32(top), CN_I32(left), CN_I32(s2d)};
     CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL_0, CN_CONV2D_LOCAL_1, 1}, local, e));
     const size_t global[3] = {cn_round_up(wp, local[0]), cn_round_up(hp, local[1]), planes};
-    const double moved = (double)planes * ((double)hp * wp + (double)h * w);
+    const double moved = (double)planes * ((double)hp * wp + (double)h * w / (s2d * s2d));
     return cn_launch_counted(rt, k, 3, global, local, args, sizeof args / sizeof *args, 0, moved * sizeof(float), e);
 }
 
@@ -337,13 +365,13 @@ static cn_status pad_planes(cn_runtime *rt, const cn_buffer *in, size_t in_offse
 static cn_status direct_pad(cn_runtime *rt, const direct_conv *d, direct_tile t, size_t n, const cn_buffer *in,
                             cn_buffer *ws, cn_error *e) {
     return pad_planes(rt, in, 0, n * d->inputs, d->in_h, d->in_w, direct_padded_h(d), direct_padded_w(d, t), d->top,
-                      d->left, ws, e);
+                      d->left, d->s2d, ws, e);
 }
 
-/* out ([n][d->outputs][out_h][out_w]) = the direct conv d of in with the weights w, through epi
- * when given. */
+/* out ([n][d->outputs][out_h][out_w] from out_offset) = the direct conv d of in with the weights
+ * w, through epi when given. */
 static cn_status direct_run(cn_runtime *rt, const direct_conv *d, size_t n, const cn_buffer *in, const cn_buffer *w,
-                            const cn_epilogue *epi, cn_buffer *out, cn_buffer *ws, cn_error *e) {
+                            const cn_epilogue *epi, cn_buffer *out, size_t out_offset, cn_buffer *ws, cn_error *e) {
     const direct_tile t = direct_tile_for(direct_vector(rt), d);
     const int blocks = direct_blocks(d, t);
     const size_t hp = direct_padded_h(d), wp = direct_padded_w(d, t), taps = (size_t)d->k_h * d->k_w;
@@ -357,7 +385,8 @@ static cn_status direct_run(cn_runtime *rt, const direct_conv *d, size_t n, cons
 
     CN_TRY(direct_kernel(rt, "cn_conv_direct_weights", &k, e));
     const cn_arg weight_args[] = {CN_MEM(w), CN_MEM(ws), CN_U64(weights_at), CN_I32(d->outputs), CN_I32(d->inputs),
-                                  CN_I32(d->k_h), CN_I32(d->k_w), CN_I32(t.ob), CN_I32(blocks), CN_I32(d->flip)};
+                                  CN_I32(d->k_h), CN_I32(d->k_w), CN_I32(t.ob), CN_I32(blocks), CN_I32(d->flip),
+                                  CN_I32(d->stride), CN_I32(d->conv_k_h), CN_I32(d->conv_k_w)};
     CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL_0, CN_CONV2D_LOCAL_1, 1}, local, e));
     const size_t weight_global[3] = {cn_round_up((size_t)blocks * t.ob, local[0]),
                                      cn_round_up((size_t)d->inputs * taps, local[1]), 1};
@@ -368,7 +397,7 @@ static cn_status direct_run(cn_runtime *rt, const direct_conv *d, size_t n, cons
     snprintf(name, sizeof name, "cn_conv_direct_v%dx%d_%d", t.v, t.nv, t.ob);
     CN_TRY(direct_kernel(rt, name, &k, e));
     const cn_arg args[] = {CN_MEM(ws), CN_I32(d->inputs), CN_I32((int)hp), CN_I32((int)wp), CN_MEM(ws),
-                           CN_U64(weights_at), CN_MEM(out), CN_I32(d->outputs),
+                           CN_U64(weights_at), CN_MEM(out), CN_U64(out_offset), CN_I32(d->outputs),
                            CN_I32(d->out_h), CN_I32(d->out_w), CN_I32(d->k_h), CN_I32(d->k_w),
                            CN_EPILOGUE_KERNEL_ARGS(epi, out)};
     /* CPUs (PoCL) run a work-item per work-group, as the GEMM's register kernels do. */
@@ -378,6 +407,28 @@ static cn_status direct_run(cn_runtime *rt, const direct_conv *d, size_t n, cons
     const double flops = 2.0 * (double)n * d->outputs * d->out_h * d->out_w * d->inputs * taps;
     const double moved = padded + (double)direct_weight_floats(d, t) + (double)n * d->outputs * d->out_h * d->out_w;
     return cn_launch_counted(rt, k, 3, global, local, args, sizeof args / sizeof *args, flops, moved * sizeof(float), e);
+}
+
+/* dx = backward_data of the conv s by its direct conv d: straight into dx for stride 1; else into
+ * the space-to-depth image's gradient after the weights in ws, then depth to space into dx. */
+static cn_status direct_backward_data(cn_runtime *rt, const cn_conv2d_shape *s, const direct_conv *d, size_t n,
+                                      const cn_buffer *dy, const cn_buffer *w, const cn_epilogue *epi, cn_buffer *dx,
+                                      cn_buffer *ws, cn_error *e) {
+    if (s->stride == 1) return direct_run(rt, d, n, dy, w, epi, dx, 0, ws, e);
+    const direct_tile t = direct_tile_for(direct_vector(rt), d);
+    const size_t split_at = direct_padded_floats(d, t, n) + direct_weight_floats(d, t);
+    CN_TRY(direct_run(rt, d, n, dy, w, NULL, ws, split_at, ws, e));
+    cl_kernel k;
+    size_t local[3];
+    CN_TRY(direct_kernel(rt, "cn_conv_direct_depth_to_space", &k, e));
+    const cn_arg args[] = {CN_MEM(ws),        CN_U64(split_at),      CN_MEM(dx),         CN_I32(s->in_c),
+                           CN_I32(s->in_h),   CN_I32(s->in_w),       CN_I32(d->out_h),   CN_I32(d->out_w),
+                           CN_I32(s->pad_top), CN_I32(s->pad_left),  CN_I32(s->stride),  CN_EPILOGUE_KERNEL_ARGS(epi, dx)};
+    CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL_0, CN_CONV2D_LOCAL_1, 1}, local, e));
+    const size_t global[3] = {cn_round_up((size_t)s->in_w, local[0]), cn_round_up((size_t)s->in_h, local[1]),
+                              n * s->in_c};
+    const double moved = (double)n * in_floats(s) * 2.0;
+    return cn_launch_counted(rt, k, 3, global, local, args, sizeof args / sizeof *args, 0, moved * sizeof(float), e);
 }
 
 /* dw = the weight gradient of the direct conv d (a forward one) from its input x and output
@@ -474,7 +525,7 @@ static cn_status conv_forward(cn_runtime *rt, const char *pass, const cn_conv2d_
     CN_TRY(cn_epilogue_check(epi, (size_t)s->out_c, pass, e));
     if (n == 0) return CN_OK;
     const direct_conv d = direct_forward_conv(s);
-    if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, x, w, epi, y, ws, e);
+    if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, x, w, epi, y, 0, ws, e);
     int gathered;
     CN_TRY(gathers(rt, s, n, &gathered, e));
     cn_conv2d_shape padded;
@@ -489,7 +540,7 @@ static cn_status conv_forward(cn_runtime *rt, const char *pass, const cn_conv2d_
                           .c = ws, .c_offset = c.pixel_offset, .ldc = (size_t)s->out_c};
         if (from_padded) {
             CN_TRY(pad_planes(rt, x, c.first * in_floats(s), c.images * s->in_c, s->in_h, s->in_w,
-                              (size_t)padded.in_h, (size_t)padded.in_w, s->pad_top, s->pad_left, ws, e));
+                              (size_t)padded.in_h, (size_t)padded.in_w, s->pad_top, s->pad_left, 1, ws, e));
             g.a_layout = CN_GEMM_PATCHES, g.conv = &padded;
         } else {
             CN_TRY(im2col(rt, s, x, c.first, c.images, ws, e));
@@ -508,7 +559,7 @@ static cn_status conv_backward_data(cn_runtime *rt, const char *pass, const cn_c
     CN_TRY(cn_epilogue_check(epi, (size_t)s->in_c, pass, e));
     if (n == 0) return CN_OK;
     const direct_conv d = direct_backward_conv(s);
-    if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, dy, w, epi, dx, ws, e);
+    if (runs_direct(rt, s, &d)) return direct_backward_data(rt, s, &d, n, dy, w, epi, dx, ws, e);
     int gathered;
     CN_TRY(gathers(rt, s, n, &gathered, e));
     const int by_channels = col2im_by_channels(s);
@@ -546,7 +597,7 @@ static cn_status conv_backward_params(cn_runtime *rt, const char *pass, const cn
     CN_TRY(check_pass(pass, s, n, x, dy, dw, ws, e));
     if (n == 0) return cn_buffer_fill_f32(rt, dw, 0.0f, 0, weight_floats(s), e);
     const direct_conv d = direct_forward_conv(s);
-    if (runs_direct(rt, s, &d)) return direct_params(rt, &d, n, x, dy, dw, ws, e);
+    if (s->stride == 1 && runs_direct(rt, s, &d)) return direct_params(rt, &d, n, x, dy, dw, ws, e);
     int gathered;
     CN_TRY(gathers(rt, s, n, &gathered, e));
     if (gathered) { /* dw[out_c, K] = dy^T[out_c, images * P] * patches(x)[images * P, K] */
