@@ -15,7 +15,7 @@ import zlib
 
 STEPS = ["generate", "revise", "update_descriptor", "infer_latent", "update_generator"]
 FAMILIES = {"conv": "conv (im2col, col2im, transposes, pads)", "deconv": "transposed conv (im2col, col2im, transposes, pads)",
-            "gemm": "GEMM", "conv_direct": "direct conv (stride 1)", "batchnorm": "batch norm", "activation": "activations", "langevin": "Langevin",
+            "gemm": "GEMM", "conv_direct": "direct conv", "batchnorm": "batch norm", "activation": "activations", "langevin": "Langevin",
             "adam": "Adam", "reduce": "reductions", "elementwise": "scaled differences"}
 
 

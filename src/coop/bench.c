@@ -25,7 +25,7 @@ static void say(const cn_bench *b, const char *fmt, ...) {
 
 const cn_bench_family_name cn_bench_families[CN_FAMILY_COUNT] = {
     {"conv", "conv: im2col, col2im, transpose, pad"}, {"deconv", "deconv: im2col, col2im, transpose, pad"}, {"gemm", "GEMM"},
-    {"conv_direct", "conv direct (stride 1)"}, {"batchnorm", "batch norm"}, {"activation", "activations"}, {"bias", "bias"}, {"langevin", "Langevin"},
+    {"conv_direct", "conv direct"}, {"batchnorm", "batch norm"}, {"activation", "activations"}, {"bias", "bias"}, {"langevin", "Langevin"},
     {"noise", "noise"}, {"adam", "Adam"}, {"reduce", "reductions"}, {"elementwise", "scaled differences"},
     {"transfers", "transfers"}, {"other", "other"},
 };
