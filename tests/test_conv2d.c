@@ -100,19 +100,6 @@ static void check_shapes(void) {
 
 /* ---- device against reference ----------------------------------------------------------------- */
 
-typedef struct {
-    const cn_conv2d_shape *s;
-    size_t n;
-    const cn_buffer *x, *w;
-    cn_buffer *ws;
-} forward_pass;
-
-static cn_status conv_forward_pass(cn_runtime *rt, const void *pass, const cn_epilogue *epi, cn_buffer *out,
-                                   cn_error *e) {
-    const forward_pass *p = pass;
-    return cn_conv2d_forward(rt, p->s, p->n, p->x, p->w, epi, out, p->ws, e);
-}
-
 /* check_reference: also check the reference's own gradients by finite differences, on cases whose
  * reference is cheap (33 evaluations of all three passes; once per case is enough: they do not
  * depend on the variant, and under the sanitizers' -O0 the 37-wide case alone took 80 s). */
@@ -185,8 +172,8 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
     CHECK_OK(cn_conv2d_forward(rt, s, n, &d.bx, &d.bw, NULL, &d.by, &ws, TE));
     cn_test_download(rt, &d.by, again, ny);
     CHECK(memcmp(again, d.y, ny * sizeof *again) == 0, "forward must repeat bit for bit");
-    const forward_pass pass = {s, n, &d.bx, &d.bw, &ws};
-    cn_test_check_epilogue(rt, conv_forward_pass, &pass, d.y, n, (size_t)s->out_c, (size_t)s->out_h * s->out_w,
+    const cn_test_conv_pass pass = {cn_conv2d_forward, s, n, &d.bx, &d.bw, &ws};
+    cn_test_check_epilogue(rt, cn_test_run_conv_pass, &pass, d.y, n, (size_t)s->out_c, (size_t)s->out_h * s->out_w,
                            &d.by, rng);
     cn_test_download(rt, &d.bdx, d.dx, nx);
     cn_test_close_sums("backward_data dx", d.dx, d.want_dx, nx, dx_terms);

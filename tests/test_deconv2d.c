@@ -58,19 +58,6 @@ static double dot(const float *a, const float *b, size_t n) {
     return s;
 }
 
-typedef struct {
-    const cn_conv2d_shape *s;
-    size_t n;
-    const cn_buffer *x, *w;
-    cn_buffer *ws;
-} forward_pass;
-
-static cn_status deconv_forward_pass(cn_runtime *rt, const void *pass, const cn_epilogue *epi, cn_buffer *out,
-                                     cn_error *e) {
-    const forward_pass *p = pass;
-    return cn_deconv2d_forward(rt, p->s, p->n, p->x, p->w, epi, out, p->ws, e);
-}
-
 static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shape *s, size_t n, cn_test_rng *rng) {
     printf("%s: deconv %dx%dx%d -> %dx%dx%d, k%dx%d s%d, batch %zu\n", label, s->out_c, s->out_h, s->out_w, s->in_c,
            s->in_h, s->in_w, s->k_h, s->k_w, s->stride, n);
@@ -89,8 +76,8 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
     CHECK_OK(cn_deconv2d_forward(rt, s, n, &d.bx, &d.bw, NULL, &d.by, &ws, TE));
     cn_test_download(rt, &d.by, d.y, ny);
     cn_test_close_sums("forward y", d.y, d.want_y, ny, y_terms);
-    const forward_pass pass = {s, n, &d.bx, &d.bw, &ws};
-    cn_test_check_epilogue(rt, deconv_forward_pass, &pass, d.y, n, (size_t)s->in_c, (size_t)s->in_h * s->in_w, &d.by,
+    const cn_test_conv_pass pass = {cn_deconv2d_forward, s, n, &d.bx, &d.bw, &ws};
+    cn_test_check_epilogue(rt, cn_test_run_conv_pass, &pass, d.y, n, (size_t)s->in_c, (size_t)s->in_h * s->in_w, &d.by,
                            rng);
     CHECK_OK(cn_deconv2d_backward_data(rt, s, n, &d.bdy, &d.bw, &d.bdx, &ws, TE));
     cn_test_download(rt, &d.bdx, d.dx, nx);

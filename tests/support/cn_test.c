@@ -213,6 +213,11 @@ void cn_test_check_epilogue(cn_runtime *rt, cn_test_forward forward, const void 
     free(bias), free(got);
 }
 
+cn_status cn_test_run_conv_pass(cn_runtime *rt, const void *pass, const cn_epilogue *epi, cn_buffer *out, cn_error *e) {
+    const cn_test_conv_pass *p = pass;
+    return p->forward(rt, p->s, p->n, p->x, p->w, epi, out, p->ws, e);
+}
+
 int cn_test_finish(void) {
     if (runtime) cn_runtime_close(runtime);
     runtime = NULL;

@@ -88,6 +88,17 @@ typedef cn_status (*cn_test_forward)(cn_runtime *rt, const void *pass, const cn_
                                      cn_error *e);
 void cn_test_check_epilogue(cn_runtime *rt, cn_test_forward forward, const void *pass, const float *plain, size_t n,
                             size_t c, size_t hw, cn_buffer *out, cn_test_rng *r);
+/* A conv's or transposed conv's forward pass on fixed operands, run by cn_test_run_conv_pass. */
+typedef struct cn_conv2d_shape cn_conv2d_shape;
+typedef struct {
+    cn_status (*forward)(cn_runtime *rt, const cn_conv2d_shape *s, size_t n, const cn_buffer *x, const cn_buffer *w,
+                         const cn_epilogue *epi, cn_buffer *y, cn_buffer *ws, cn_error *e);
+    const cn_conv2d_shape *s;
+    size_t n;
+    const cn_buffer *x, *w;
+    cn_buffer *ws;
+} cn_test_conv_pass;
+cn_status cn_test_run_conv_pass(cn_runtime *rt, const void *pass, const cn_epilogue *epi, cn_buffer *out, cn_error *e);
 
 /* Device round trips that fail the test on error. */
 void cn_test_upload(cn_runtime *rt, cn_buffer *b, const float *x, size_t n, const char *what);
