@@ -307,10 +307,21 @@ static size_t direct_gradient_floats(const direct_conv *d, direct_tile p, size_t
     return n * direct_blocks(d, p) * p.ob * d->out_h * cn_round_up((size_t)d->out_w, (size_t)p.v);
 }
 
+/* Whether the conv may run direct at all: stride 1, or a space-to-depth kernel that adds at most a
+ * quarter to the multiply-adds: k9 s2 (100 taps for 81: texture.json's first layer, measured
+ * 1.4-4x faster than lowered at 4 images) and k4 s2 (none) do; k5 s2 (+44%: scene64's first
+ * layer, measured 15-35% slower at 144 images) and k3 s2 (+78%) stay lowered, and need no direct
+ * workspace (scene64's first two layers would need 3-5x the lowered one). */
+static int splits_cheaply(const cn_conv2d_shape *s) {
+    const int st = s->stride, split_taps = st * st * ceil_div(s->k_h, st) * ceil_div(s->k_w, st);
+    return 4 * split_taps <= 5 * s->k_h * s->k_w;
+}
+
 /* Workspace: the padded images at 0, then the arranged weights or the ordered output gradient;
  * the most any pass needs with either vector width (a tuned variant may switch to this path after
  * the workspace was sized). */
 static size_t direct_workspace_floats(const cn_conv2d_shape *s, size_t n) {
+    if (!splits_cheaply(s)) return 0;
     size_t most = 0;
     for (int pass = 0; pass < 2; pass++)
         for (int v = 8; v <= 16; v += 8) {
@@ -329,15 +340,10 @@ static size_t direct_workspace_floats(const cn_conv2d_shape *s, size_t n) {
 
 /* Whether the pass of the conv s runs direct: its stride-1 conv's product is at most as many
  * output channels wide as the conv variant allows (cn_tuning: measured by `tune`, else the
- * heuristic), and for a strided conv the space-to-depth kernel adds at most a quarter to the
- * multiply-adds: k9 s2 (100 taps for 81: texture.json's first layer, measured 1.4-4x faster than
- * lowered at 4 images) and k4 s2 (none) do; k5 s2 (+44%: scene64's first layer, measured 15-35%
- * slower at 144 images) and k3 s2 (+78%) stay lowered. The weight gradient runs direct for
- * stride-1 convs only. */
+ * heuristic), and the conv splits cheaply. The weight gradient runs direct for stride-1 convs only. */
 static int runs_direct(cn_runtime *rt, const cn_conv2d_shape *s, const direct_conv *d) {
     const cn_kernel_variant v = cn_tuning_variant(rt, CN_TUNED_CONV, NULL);
-    const int taps = s->k_h * s->k_w, split_taps = s->stride * s->stride * d->k_h * d->k_w;
-    return v.kind == CN_VARIANT_DIRECT && d->outputs <= (int)v.p && 4 * split_taps <= 5 * taps;
+    return v.kind == CN_VARIANT_DIRECT && d->outputs <= (int)v.p && splits_cheaply(s);
 }
 
 static cn_status direct_kernel(cn_runtime *rt, const char *name, cl_kernel *k, cn_error *e) {
