@@ -1,7 +1,7 @@
 /* A layer's epilogue, y = act(z + bias[channel]), applied where a kernel stores the linear map's
- * output z (cn_epilogue, include/coopnets/cn_bias.h). The activation codes are cn_activation's.
- * The float operations are those of cn_bias_forward followed by the activation kernels
- * (cl/activation.cl), so fusing them changes no bit. Works on scalars and vectors alike. */
+ * output z (cn_epilogue, include/coopnets/cn_bias.h). The activation codes are cn_activation's
+ * (src/nn/bias.c asserts it). The float operations are a bias add followed by the activation
+ * kernels' (cl/activation.cl), so fusing them changes no bit. Works on scalars and vectors alike. */
 #ifndef CN_EPILOGUE_H
 #define CN_EPILOGUE_H
 

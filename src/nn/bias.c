@@ -4,6 +4,13 @@
 #include "coopnets/cn_activation.h"
 #include "coopnets/cn_elementwise.h"
 
+#include "../../cl/cn_epilogue.h"
+
+/* The kernels read the epilogue's activation as a cn_activation value. */
+_Static_assert(CN_EPILOGUE_NONE == CN_ACT_NONE && CN_EPILOGUE_RELU == CN_ACT_RELU &&
+                   CN_EPILOGUE_LEAKY_RELU == CN_ACT_LEAKY_RELU && CN_EPILOGUE_TANH == CN_ACT_TANH,
+               "cl/cn_epilogue.h's activation codes are cn_activation's");
+
 cn_status cn_epilogue_check(const cn_epilogue *epi, size_t c, const char *function, cn_error *e) {
     if (!epi) return CN_OK;
     CN_TRY(cn_activation_check(epi->activation, epi->slope, function, e));
