@@ -212,7 +212,7 @@ else
 fi
 
 echo "--- guards"
-"${MPI[@]}" -n 2 "$CLI" "${TRAIN[@]}" --out "$tmp/slow" --iters 1 --set descriptor.langevin.steps=3000 >"$log" 2>&1
+"${MPI[@]}" -n 2 "$CLI" "${TRAIN[@]}" --out "$tmp/slow" --iters 1 --set descriptor.langevin.steps=12000 >"$log" 2>&1
 check "an iteration longer than mpirun's 1 s kill delay: rank 0 says how to stop with a checkpoint" \
   grep -q "mpirun kills the ranks 1 s after it forwards Ctrl-C or SIGTERM.*odls_base_sigkill_timeout" "$log"
 "${MPI[@]}" -n 2 "$CLI" sample "$tmp/r2" --count 4 --out "$tmp/s.png" >"$log" 2>&1
