@@ -84,72 +84,86 @@ __kernel void cn_conv_direct_weights(__global const float *w, __global float *wb
 
 #define CN_UNROLLED _Pragma("unroll")
 
-/* y[b][block * OB + o][oy][ox0 + l] for o < OB, l < NV * V: NV vectors of V pixels along the row
- * times OB channels, NV * OB accumulators; per tap NV vector loads and OB weight broadcasts for
- * NV * OB FMAs. xp: the images padded to hp x wp (wp covers every vector a row reads), wb:
+/* y[b][block * OB + o][oy0 + r][ox0 + l] for o < OB, r < NY, l < NX * V: NX vectors of V pixels
+ * along each of NY rows times OB channels, NX * NY * OB accumulators; per tap NX * NY vector loads
+ * and OB weight broadcasts for NX * NY * OB FMAs. Rows past out_h repeat the last row's loads and
+ * are not stored. xp: the images padded to hp x wp (wp covers every vector a row reads), wb:
  * cn_conv_direct_weights' order; the layer's epilogue, if any, as the results are stored.
- * global = (ceil(out_w / (NV * V)), out_h, images * blocks). */
-#define CN_CONV_DIRECT_KERNEL(V, NV, OB)                                                                       \
-    __kernel void cn_conv_direct_v##V##x##NV##_##OB(__global const float *xp, const int in_c, const int hp,  \
-                                                    const int wp, __global const float *wb,                  \
-                                                    const ulong wb_offset, __global float *y,                \
-                                                    const ulong y_offset, const int out_c,                   \
-                                                    const int out_h, const int out_w, const int k_h,         \
-                                                    const int k_w, CN_EPILOGUE_ARGS) {                       \
-        const int ox0 = (int)get_global_id(0) * (NV * V), oy = (int)get_global_id(1);                       \
+ * global = (ceil(out_w / (NX * V)), ceil(out_h / NY), images * blocks). */
+#define CN_CONV_DIRECT_KERNEL(V, NX, NY, OB)                                                                   \
+    __kernel void cn_conv_direct_v##V##x##NX##x##NY##_##OB(                                                  \
+        __global const float *xp, const int in_c, const int hp, const int wp, __global const float *wb,      \
+        const ulong wb_offset, __global float *y, const ulong y_offset, const int out_c, const int out_h,    \
+        const int out_w, const int k_h, const int k_w, CN_EPILOGUE_ARGS) {                                   \
+        const int ox0 = (int)get_global_id(0) * (NX * V), oy0 = (int)get_global_id(1) * NY;                 \
         const int blocks = (out_c + OB - 1) / OB, b = (int)get_global_id(2) / blocks;                        \
         const int block = (int)get_global_id(2) - b * blocks;                                                \
-        if (ox0 >= out_w || oy >= out_h) return;                                                             \
+        if (ox0 >= out_w || oy0 >= out_h) return;                                                            \
         y += y_offset;                                                                                       \
-        float##V acc[NV][OB];                                                                                \
-        CN_UNROLLED for (int n = 0; n < NV; n++) CN_UNROLLED for (int o = 0; o < OB; o++) acc[n][o] = 0.0f;  \
-        __global const float *image = xp + (size_t)b * in_c * hp * wp + (size_t)oy * wp + ox0;              \
+        float##V acc[NY][NX][OB];                                                                            \
+        CN_UNROLLED for (int r = 0; r < NY; r++) CN_UNROLLED for (int n = 0; n < NX; n++)                    \
+            CN_UNROLLED for (int o = 0; o < OB; o++) acc[r][n][o] = 0.0f;                                    \
+        size_t row_at[NY];                                                                                   \
+        CN_UNROLLED for (int r = 0; r < NY; r++) row_at[r] = (size_t)min(oy0 + r, out_h - 1) * wp;           \
+        __global const float *image = xp + (size_t)b * in_c * hp * wp + ox0;                                \
         __global const float *wt = wb + wb_offset + (size_t)block * in_c * k_h * k_w * OB;                   \
         for (int c = 0; c < in_c; c++)                                                                       \
             for (int i = 0; i < k_h; i++) {                                                                  \
-                __global const float *row = image + ((size_t)c * hp + i) * wp;                               \
+                __global const float *tap_row = image + ((size_t)c * hp + i) * wp;                           \
                 for (int j = 0; j < k_w; j++, wt += OB) {                                                    \
-                    float##V xv[NV];                                                                         \
-                    CN_UNROLLED for (int n = 0; n < NV; n++) xv[n] = vload##V(0, row + j + n * V);           \
+                    float##V xv[NY][NX];                                                                     \
+                    CN_UNROLLED for (int r = 0; r < NY; r++) CN_UNROLLED for (int n = 0; n < NX; n++)        \
+                        xv[r][n] = vload##V(0, tap_row + row_at[r] + j + n * V);                             \
                     CN_UNROLLED for (int o = 0; o < OB; o++) {                                               \
                         const float##V wv = (float##V)(wt[o]);                                               \
-                        CN_UNROLLED for (int n = 0; n < NV; n++) acc[n][o] = fma(wv, xv[n], acc[n][o]);      \
+                        CN_UNROLLED for (int r = 0; r < NY; r++) CN_UNROLLED for (int n = 0; n < NX; n++)    \
+                            acc[r][n][o] = fma(wv, xv[r][n], acc[r][n][o]);                                  \
                     }                                                                                        \
                 }                                                                                            \
             }                                                                                                \
         CN_UNROLLED for (int o = 0; o < OB; o++) {                                                           \
             const int channel = block * OB + o;                                                              \
             if (channel >= out_c) break;                                                                     \
-            __global float *out = y + (((size_t)b * out_c + channel) * out_h + oy) * out_w + ox0;            \
-            CN_UNROLLED for (int n = 0; n < NV; n++) {                                                       \
-                const int first = n * V;                                                                     \
-                float##V result;                                                                             \
-                CN_EPILOGUE(result, float##V, acc[n][o], channel);                                           \
-                if (first + V <= out_w - ox0) {                                                              \
-                    vstore##V(result, 0, out + first);                                                       \
-                } else {                                                                                     \
-                    float lanes[V];                                                                          \
-                    vstore##V(result, 0, lanes);                                                             \
-                    for (int l = 0; first + l < out_w - ox0 && l < V; l++) out[first + l] = lanes[l];        \
+            CN_UNROLLED for (int r = 0; r < NY; r++) {                                                       \
+                if (oy0 + r >= out_h) break;                                                                 \
+                __global float *out = y + (((size_t)b * out_c + channel) * out_h + oy0 + r) * out_w + ox0;   \
+                CN_UNROLLED for (int n = 0; n < NX; n++) {                                                   \
+                    const int first = n * V;                                                                 \
+                    float##V result;                                                                         \
+                    CN_EPILOGUE(result, float##V, acc[r][n][o], channel);                                    \
+                    if (first + V <= out_w - ox0) {                                                          \
+                        vstore##V(result, 0, out + first);                                                   \
+                    } else {                                                                                 \
+                        float lanes[V];                                                                      \
+                        vstore##V(result, 0, lanes);                                                         \
+                        for (int l = 0; first + l < out_w - ox0 && l < V; l++) out[first + l] = lanes[l];    \
+                    }                                                                                        \
                 }                                                                                            \
             }                                                                                                \
         }                                                                                                    \
     }
 
-/* Accumulators: 8-wide vectors (AVX2: 16 registers) at most 12, 16-wide (AVX-512: 32) at most 24. */
-CN_CONV_DIRECT_KERNEL(8, 1, 4)
-CN_CONV_DIRECT_KERNEL(8, 1, 8)
-CN_CONV_DIRECT_KERNEL(8, 1, 12)
-CN_CONV_DIRECT_KERNEL(8, 2, 4)
-CN_CONV_DIRECT_KERNEL(8, 2, 6)
-CN_CONV_DIRECT_KERNEL(16, 1, 4)
-CN_CONV_DIRECT_KERNEL(16, 1, 8)
-CN_CONV_DIRECT_KERNEL(16, 1, 12)
-CN_CONV_DIRECT_KERNEL(16, 1, 16)
-CN_CONV_DIRECT_KERNEL(16, 1, 24)
-CN_CONV_DIRECT_KERNEL(16, 2, 4)
-CN_CONV_DIRECT_KERNEL(16, 2, 8)
-CN_CONV_DIRECT_KERNEL(16, 2, 12)
+/* Accumulators: 8-wide vectors (AVX2: 16 registers) at most 12, 16-wide (AVX-512: 32) at most 24.
+ * Two vectors per tap, along the row or down two rows (rows of at most one vector), let each
+ * weight broadcast feed two FMAs. */
+CN_CONV_DIRECT_KERNEL(8, 1, 1, 4)
+CN_CONV_DIRECT_KERNEL(8, 1, 1, 8)
+CN_CONV_DIRECT_KERNEL(8, 1, 1, 12)
+CN_CONV_DIRECT_KERNEL(8, 2, 1, 4)
+CN_CONV_DIRECT_KERNEL(8, 2, 1, 6)
+CN_CONV_DIRECT_KERNEL(8, 1, 2, 4)
+CN_CONV_DIRECT_KERNEL(8, 1, 2, 6)
+CN_CONV_DIRECT_KERNEL(16, 1, 1, 4)
+CN_CONV_DIRECT_KERNEL(16, 1, 1, 8)
+CN_CONV_DIRECT_KERNEL(16, 1, 1, 12)
+CN_CONV_DIRECT_KERNEL(16, 1, 1, 16)
+CN_CONV_DIRECT_KERNEL(16, 1, 1, 24)
+CN_CONV_DIRECT_KERNEL(16, 2, 1, 4)
+CN_CONV_DIRECT_KERNEL(16, 2, 1, 8)
+CN_CONV_DIRECT_KERNEL(16, 2, 1, 12)
+CN_CONV_DIRECT_KERNEL(16, 1, 2, 4)
+CN_CONV_DIRECT_KERNEL(16, 1, 2, 8)
+CN_CONV_DIRECT_KERNEL(16, 1, 2, 12)
 
 /* dyt[b][block][oy][xv][o][l] = dy[b][block * ob + o][oy][xv * v + l], 0 past the row's end or
  * past the channels: the output gradient in the order cn_conv_direct_params reads it, each pixel

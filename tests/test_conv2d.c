@@ -103,8 +103,13 @@ static void check_shapes(void) {
 /* check_reference: also check the reference's own gradients by finite differences, on cases whose
  * reference is cheap (33 evaluations of all three passes; once per case is enough: they do not
  * depend on the variant, and under the sanitizers' -O0 the 37-wide case alone took 80 s). */
+/* Which passes run direct, where a test says so rather than check_device deriving it. */
+typedef struct {
+    int forward, backward_data, backward_params;
+} direct_passes;
+
 static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shape *s, size_t n, int check_reference,
-                         cn_test_rng *rng) {
+                         const direct_passes *expect, cn_test_rng *rng) {
     printf("%s: in %dx%dx%d -> out %dx%dx%d, k%dx%d s%d pads (%d, %d), batch %zu\n", label, s->in_c, s->in_h,
            s->in_w, s->out_c, s->out_h, s->out_w, s->k_h, s->k_w, s->stride, s->pad_top, s->pad_left, n);
     const conv_batch layer = {s, n};
@@ -154,12 +159,18 @@ static void check_device(cn_runtime *rt, const char *label, const cn_conv2d_shap
      * its weight gradient is lowered (gathered: nothing written out). */
     int gathers = 0;
     CHECK_OK(cn_gemm_gathers(rt, &gathers, TE));
-    const char *path = direct ? "direct" : gathers ? "lowered, gathered" : "lowered, explicit";
-    CHECK(direct ? direct_launches == 2 && params_launches == (s->stride == 1) &&
+    const char *path = expect ? "mixed" : direct ? "direct" : gathers ? "lowered, gathered" : "lowered, explicit";
+    /* Mixed: each pass as told; backward_data folds a column matrix exactly when it is lowered. */
+    const int as_expected =
+        expect ? direct_launches == (size_t)(expect->forward + expect->backward_data) &&
+                     params_launches == (size_t)expect->backward_params &&
+                     (col2im_launches == 0) == (expect->backward_data != 0)
+        : direct ? direct_launches == 2 && params_launches == (s->stride == 1) &&
                        im2col_launches + col2im_launches == 0 && split_launches == (s->stride > 1)
                  : direct_launches == 0 && params_launches == 0 && col2im_launches >= 1 &&
                        (gathers ? im2col_launches + pad_launches == col2im_launches
-                                : im2col_launches == 2 * col2im_launches && pad_launches == 0),
+                                : im2col_launches == 2 * col2im_launches && pad_launches == 0);
+    CHECK(as_expected,
           "%s path expected: %zu direct, %zu direct weight-gradient, %zu im2col, %zu pad, %zu col2im and %zu "
           "depth-to-space launches",
           path, direct_launches, params_launches, im2col_launches, pad_launches, col2im_launches, split_launches);
@@ -295,8 +306,34 @@ int main(void) {
             cn_conv2d_shape s;
             CHECK_OK(cn_conv2d_shape_make(&s, cases[i].in_c, cases[i].in_h, cases[i].in_w, cases[i].out_c,
                                           cases[i].k, cases[i].stride, cases[i].pad, cases[i].explicit_pad, TE));
-            check_device(rt, cases[i].label, &s, cases[i].n, v == 0, &rng);
+            check_device(rt, cases[i].label, &s, cases[i].n, v == 0, NULL, &rng);
         }
+    }
+    /* The conv variant direct 32 takes a pass wider than 32 outputs direct only where its output
+     * rows fill the kernel's vectors (16 wide: one 16-float vector or two 8-float ones; 4 and 14
+     * wide fill neither), and keeps a wide weight gradient lowered (runs_direct). */
+    const struct {
+        const char *label;
+        int in_c, in_h, in_w, out_c, k, stride;
+        direct_passes expect;
+    } wide[] = {
+        {"k3 s1 SAME 16 wide, 40 outputs: forward direct (wide), backward data direct (thin)", 6, 5, 16, 40, 3, 1, {1, 1, 0}},
+        {"k3 s1 SAME 16 wide, 40 inputs, 36 outputs: both direct (wide)", 40, 5, 16, 36, 3, 1, {1, 1, 0}},
+        {"k3 s1 SAME 4 wide, 40 outputs: forward lowered (short rows), backward data direct (thin)", 3, 4, 4, 40, 3, 1,
+         {0, 1, 0}},
+        {"k3 s1 SAME 4 wide, 40 inputs, 36 outputs: all lowered", 40, 3, 4, 36, 3, 1, {0, 0, 0}},
+        {"k4 s2 SAME 28 -> 14, 64 outputs (mnist28's first layer): forward lowered (14 of 16 lanes), backward "
+         "data direct (thin)", 1, 28, 28, 64, 4, 2, {0, 1, 0}},
+        {"k4 s2 SAME 32 -> 16, 40 outputs: forward direct (wide, split space to depth)", 2, 32, 32, 40, 4, 2,
+         {1, 1, 0}},
+    };
+    printf("--- conv variant direct 32, GEMM variant packed 6x16\n");
+    CHECK_OK(cn_tuning_set(rt, CN_TUNED_CONV, (cn_kernel_variant){CN_VARIANT_DIRECT, 32, 0}, TE));
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++) {
+        cn_conv2d_shape s;
+        CHECK_OK(cn_conv2d_shape_make(&s, wide[i].in_c, wide[i].in_h, wide[i].in_w, wide[i].out_c, wide[i].k,
+                                      wide[i].stride, CN_CONV_PAD_SAME, 0, TE));
+        check_device(rt, wide[i].label, &s, 3, 0, &wide[i].expect, &rng);
     }
     printf("GEMM backend used: %s\n", cn_gemm_backend_name(cn_gemm_backend_in_use(rt)));
     cn_runtime_close(rt);

@@ -12,7 +12,8 @@
  *              work-group of p per row, one pass)
  *   conv       lowered (im2col or col2im around a GEMM, every conv); direct (stride-1 conv passes
  *              whose product is at most p output channels wide run cl/conv_direct.cl, without a
- *              column matrix; the others lowered)
+ *              column matrix, and so do wider forward and backward data passes whose output rows
+ *              fill the kernel's vectors; the others lowered)
  * Heuristics: gemm packed 14 x 32 on a CPU with 16-wide vectors, packed 6 x 16 on one with 8-wide
  * vectors, register 8 x 16 elsewhere (GPUs; 6 x 16 on a CPU-and-GPU device with 8-wide vectors,
  * such as Oclgrind), with the backend of cn_gemm_select; batchnorm and

@@ -15,8 +15,9 @@
  * backward_data folds its column matrix with col2im, channel-last when in_c is a multiple of 8
  * (see col2im_by_channels). Thin convs take the direct path when the conv variant allows (see
  * runs_direct): there the column matrix, k_h * k_w times the input, costs more than the product,
- * which is only out_c wide. A strided one runs as the stride-1 conv of its input split space to
- * depth (see direct_conv). */
+ * which is only out_c wide; so do wide convs whose rows fill the direct kernel's vectors, which
+ * then runs near the GEMM's rate with no lowering at all. A strided one runs as the stride-1 conv
+ * of its input split space to depth (see direct_conv). */
 #include "coopnets/cn_conv2d.h"
 
 #include "coopnets/cn_bias.h"
@@ -245,52 +246,58 @@ static direct_conv direct_backward_conv(const cn_conv2d_shape *s) {
                          f.k_h, f.k_w, f.k_h - 1, f.k_w - 1, 1, 1, st, s->k_h, s->k_w};
 }
 
-/* A direct kernel's work-item: nv vectors of v output pixels times ob output channels. */
+/* A direct kernel's work-item: nx vectors of v output pixels along each of ny rows, times ob
+ * output channels. */
 typedef struct {
-    int v, nv, ob;
+    int v, nx, ny, ob;
 } direct_tile;
 
 /* The forward tiles cl/conv_direct.cl instantiates, by vector width and vectors, channels
  * ascending (its weight-gradient kernels: v x 1 x 4). */
 static const direct_tile direct_tiles[] = {
-    {8, 1, 4}, {8, 1, 8}, {8, 1, 12}, {8, 2, 4}, {8, 2, 6},
-    {16, 1, 4}, {16, 1, 8}, {16, 1, 12}, {16, 1, 16}, {16, 1, 24}, {16, 2, 4}, {16, 2, 8}, {16, 2, 12},
+    {8, 1, 1, 4},   {8, 1, 1, 8},   {8, 1, 1, 12},  {8, 2, 1, 4},   {8, 2, 1, 6},   {8, 1, 2, 4},
+    {8, 1, 2, 6},   {16, 1, 1, 4},  {16, 1, 1, 8},  {16, 1, 1, 12}, {16, 1, 1, 16}, {16, 1, 1, 24},
+    {16, 2, 1, 4},  {16, 2, 1, 8},  {16, 2, 1, 12}, {16, 1, 2, 4},  {16, 1, 2, 8},  {16, 1, 2, 12},
 };
 #define DIRECT_TILE_COUNT (sizeof direct_tiles / sizeof *direct_tiles)
 
 static int direct_vector(const cn_runtime *rt) { return rt->device.float_width >= 16 ? 16 : 8; }
 
-/* The tile of nv vectors of width v: the channel blocks as even as the instantiated sizes of at
- * most `most` channels allow, at most the largest (what fits the vector registers). */
-static direct_tile direct_tile_of(int v, int nv, int most, const direct_conv *d) {
+static int same_shape(direct_tile t, int v, int nx, int ny) { return t.v == v && t.nx == nx && t.ny == ny; }
+
+/* The tile of nx x ny vectors of width v: the channel blocks as even as the instantiated sizes of
+ * at most `most` channels allow, at most the largest (what fits the vector registers). */
+static direct_tile direct_tile_of(int v, int nx, int ny, int most, const direct_conv *d) {
     int largest = 0;
     for (size_t i = 0; i < DIRECT_TILE_COUNT; i++)
-        if (direct_tiles[i].v == v && direct_tiles[i].nv == nv && direct_tiles[i].ob <= most) largest = direct_tiles[i].ob;
+        if (same_shape(direct_tiles[i], v, nx, ny) && direct_tiles[i].ob <= most) largest = direct_tiles[i].ob;
     const int blocks = (d->outputs + largest - 1) / largest, need = (d->outputs + blocks - 1) / blocks;
     for (size_t i = 0; i < DIRECT_TILE_COUNT; i++)
-        if (direct_tiles[i].v == v && direct_tiles[i].nv == nv && direct_tiles[i].ob >= need) return direct_tiles[i];
+        if (same_shape(direct_tiles[i], v, nx, ny) && direct_tiles[i].ob >= need) return direct_tiles[i];
     return direct_tiles[0]; /* not reached: the largest is at least need */
 }
 
-/* The forward kernels' tile: two vectors along the row where the row is longer than one (each
- * weight broadcast then feeds two FMAs: measured 1.2-1.9x one vector's GFLOP/s on
- * configs/texture.json, four no better than two). */
+/* The forward kernels' tile: two vectors per tap, along the row where the row is longer than one,
+ * else down two rows, so that each weight broadcast feeds two FMAs (along the row: measured
+ * 1.2-1.9x one vector's GFLOP/s on configs/texture.json, four no better than two; down two rows:
+ * 1.25x on scene64's 16x16 128 -> 256 k3, 238 -> 292-299 GFLOP/s forward). */
 static direct_tile direct_tile_for(int v, const direct_conv *d) {
-    return direct_tile_of(v, d->out_w > v ? 2 : 1, INT_MAX, d);
+    const int nx = d->out_w > v ? 2 : 1, ny = nx == 1 && d->out_h > 1 ? 2 : 1;
+    return direct_tile_of(v, nx, ny, INT_MAX, d);
 }
 
 /* The weight gradient's: one vector per work-item and at most 4 channels, whose gradient vectors
  * it reads from memory for every FMA: a work-item streams n * out_h * out_w * 4 floats of them,
  * which stay in a CPU's L2 for the work-items of the neighbouring taps (on configs/texture.json
  * 4 channels measured 1.5x faster than 24, 8 in between). */
-static direct_tile direct_params_tile(int v, const direct_conv *d) { return direct_tile_of(v, 1, 4, d); }
+static direct_tile direct_params_tile(int v, const direct_conv *d) { return direct_tile_of(v, 1, 1, 4, d); }
 
 static int direct_blocks(const direct_conv *d, direct_tile t) { return (d->outputs + t.ob - 1) / t.ob; }
 
 /* The padded images' rows and columns: every vector a work-item reads lies inside. */
 static size_t direct_padded_h(const direct_conv *d) { return (size_t)d->out_h + d->k_h - 1; }
 static size_t direct_padded_w(const direct_conv *d, direct_tile t) {
-    return cn_round_up((size_t)d->out_w, (size_t)t.v * t.nv) + d->k_w - 1;
+    return cn_round_up((size_t)d->out_w, (size_t)t.v * t.nx) + d->k_w - 1;
 }
 static size_t direct_padded_floats(const direct_conv *d, direct_tile t, size_t n) {
     return n * d->inputs * direct_padded_h(d) * direct_padded_w(d, t);
@@ -338,12 +345,23 @@ static size_t direct_workspace_floats(const cn_conv2d_shape *s, size_t n) {
     return most;
 }
 
-/* Whether the pass of the conv s runs direct: its stride-1 conv's product is at most as many
- * output channels wide as the conv variant allows (cn_tuning: measured by `tune`, else the
- * heuristic), and the conv splits cheaply. The weight gradient runs direct for stride-1 convs only. */
-static int runs_direct(cn_runtime *rt, const cn_conv2d_shape *s, const direct_conv *d) {
+/* Whether a pass of the conv s runs direct: the conv splits cheaply, the conv variant is direct
+ * (cn_tuning: measured by `tune`, else the heuristic), and the pass's stride-1 conv d is thin (at
+ * most as many output channels as the variant allows) or, for forward and backward data, its
+ * output rows fill the tile's vectors (15/16 of the lanes or more): then the direct kernel runs
+ * near the GEMM's rate without lowering (scene64's 16x16 128 -> 256 k3: 80 and 86 ms forward and
+ * backward data at 144 images, against 105-126 and 99-113 lowered), where short rows waste lanes
+ * (mnist28's 7-wide 64 -> 128 k4 s2: 1.3-2.2x slower direct; its 14-wide first layer, 14 of 16
+ * lanes, gained no more than noise, 1.2-2.0 ms against 2.0, so it stays lowered). A wide weight
+ * gradient stays lowered: its 4-channel tile re-reads the gradient for every tap (scene64's: 2.4x
+ * slower direct). The weight gradient runs direct for stride-1 convs only. */
+static int runs_direct(cn_runtime *rt, const cn_conv2d_shape *s, const direct_conv *d, int weight_gradient) {
     const cn_kernel_variant v = cn_tuning_variant(rt, CN_TUNED_CONV, NULL);
-    return v.kind == CN_VARIANT_DIRECT && d->outputs <= (int)v.p && splits_cheaply(s);
+    if (v.kind != CN_VARIANT_DIRECT || !splits_cheaply(s)) return 0;
+    if (d->outputs <= (int)v.p) return 1;
+    if (weight_gradient) return 0;
+    const direct_tile t = direct_tile_for(direct_vector(rt), d);
+    return 16 * (size_t)d->out_w >= 15 * cn_round_up((size_t)d->out_w, (size_t)t.v * t.nx);
 }
 
 static cn_status direct_kernel(cn_runtime *rt, const char *name, cl_kernel *k, cn_error *e) {
@@ -400,7 +418,7 @@ static cn_status direct_run(cn_runtime *rt, const direct_conv *d, size_t n, cons
                              0, 2.0 * (double)direct_weight_floats(d, t) * sizeof(float), e));
 
     char name[48];
-    snprintf(name, sizeof name, "cn_conv_direct_v%dx%d_%d", t.v, t.nv, t.ob);
+    snprintf(name, sizeof name, "cn_conv_direct_v%dx%dx%d_%d", t.v, t.nx, t.ny, t.ob);
     CN_TRY(direct_kernel(rt, name, &k, e));
     const cn_arg args[] = {CN_MEM(ws), CN_I32(d->inputs), CN_I32((int)hp), CN_I32((int)wp), CN_MEM(ws),
                            CN_U64(weights_at), CN_MEM(out), CN_U64(out_offset), CN_I32(d->outputs),
@@ -408,8 +426,8 @@ static cn_status direct_run(cn_runtime *rt, const direct_conv *d, size_t n, cons
                            CN_EPILOGUE_KERNEL_ARGS(epi, out)};
     /* CPUs (PoCL) run a work-item per work-group, as the GEMM's register kernels do. */
     CN_TRY(cn_local_size(rt, k, 3, cpu ? (const size_t[]){1, 1, 1} : (const size_t[]){4, 8, 1}, local, e));
-    const size_t global[3] = {cn_round_up(cn_round_up((size_t)d->out_w, (size_t)t.v * t.nv) / (t.v * t.nv), local[0]),
-                              cn_round_up((size_t)d->out_h, local[1]), n * blocks};
+    const size_t global[3] = {cn_round_up(cn_round_up((size_t)d->out_w, (size_t)t.v * t.nx) / (t.v * t.nx), local[0]),
+                              cn_round_up(cn_round_up((size_t)d->out_h, (size_t)t.ny) / t.ny, local[1]), n * blocks};
     const double flops = 2.0 * (double)n * d->outputs * d->out_h * d->out_w * d->inputs * taps;
     const double moved = padded + (double)direct_weight_floats(d, t) + (double)n * d->outputs * d->out_h * d->out_w;
     return cn_launch_counted(rt, k, 3, global, local, args, sizeof args / sizeof *args, flops, moved * sizeof(float), e);
@@ -531,7 +549,7 @@ static cn_status conv_forward(cn_runtime *rt, const char *pass, const cn_conv2d_
     CN_TRY(cn_epilogue_check(epi, (size_t)s->out_c, pass, e));
     if (n == 0) return CN_OK;
     const direct_conv d = direct_forward_conv(s);
-    if (runs_direct(rt, s, &d)) return direct_run(rt, &d, n, x, w, epi, y, 0, ws, e);
+    if (runs_direct(rt, s, &d, 0)) return direct_run(rt, &d, n, x, w, epi, y, 0, ws, e);
     int gathered;
     CN_TRY(gathers(rt, s, n, &gathered, e));
     cn_conv2d_shape padded;
@@ -565,7 +583,7 @@ static cn_status conv_backward_data(cn_runtime *rt, const char *pass, const cn_c
     CN_TRY(cn_epilogue_check(epi, (size_t)s->in_c, pass, e));
     if (n == 0) return CN_OK;
     const direct_conv d = direct_backward_conv(s);
-    if (runs_direct(rt, s, &d)) return direct_backward_data(rt, s, &d, n, dy, w, epi, dx, ws, e);
+    if (runs_direct(rt, s, &d, 0)) return direct_backward_data(rt, s, &d, n, dy, w, epi, dx, ws, e);
     int gathered;
     CN_TRY(gathers(rt, s, n, &gathered, e));
     const int by_channels = col2im_by_channels(s);
@@ -603,7 +621,7 @@ static cn_status conv_backward_params(cn_runtime *rt, const char *pass, const cn
     CN_TRY(check_pass(pass, s, n, x, dy, dw, ws, e));
     if (n == 0) return cn_buffer_fill_f32(rt, dw, 0.0f, 0, weight_floats(s), e);
     const direct_conv d = direct_forward_conv(s);
-    if (s->stride == 1 && runs_direct(rt, s, &d)) return direct_params(rt, &d, n, x, dy, dw, ws, e);
+    if (s->stride == 1 && runs_direct(rt, s, &d, 1)) return direct_params(rt, &d, n, x, dy, dw, ws, e);
     int gathered;
     CN_TRY(gathers(rt, s, n, &gathered, e));
     if (gathered) { /* dw[out_c, K] = dy^T[out_c, images * P] * patches(x)[images * P, K] */
