@@ -277,12 +277,14 @@ static direct_tile direct_tile_of(int v, int nx, int ny, int most, const direct_
     return direct_tiles[0]; /* not reached: the largest is at least need */
 }
 
-/* The forward kernels' tile: two vectors per tap, along the row where the row is longer than one,
- * else down two rows, so that each weight broadcast feeds two FMAs (along the row: measured
- * 1.2-1.9x one vector's GFLOP/s on configs/texture.json, four no better than two; down two rows:
- * 1.25x on scene64's 16x16 128 -> 256 k3, 238 -> 292-299 GFLOP/s forward). */
+/* The forward kernels' tile: two vectors per tap, so that each weight broadcast feeds two FMAs:
+ * along the row where the row is longer than one vector and two vectors waste no more lanes than
+ * one (measured 1.2-1.9x one vector's GFLOP/s on configs/texture.json, four no better than two),
+ * else down two rows (1.25x on scene64's 16x16 128 -> 256 k3, 238 -> 292-299 GFLOP/s forward; a
+ * 75-wide row fills 75 of 80 lanes so, of 96 along the row). */
 static direct_tile direct_tile_for(int v, const direct_conv *d) {
-    const int nx = d->out_w > v ? 2 : 1, ny = nx == 1 && d->out_h > 1 ? 2 : 1;
+    const int vectors = ceil_div(d->out_w, v);
+    const int nx = vectors > 1 && vectors % 2 == 0 ? 2 : 1, ny = nx == 1 && d->out_h > 1 ? 2 : 1;
     return direct_tile_of(v, nx, ny, INT_MAX, d);
 }
 
