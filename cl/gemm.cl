@@ -194,6 +194,20 @@ __kernel void cn_gemm_dot_nt(CN_GEMM_ARGS) {
     }
 }
 
+/* c[i][j] = alpha * sum over q of partials[q][i][j] + beta * c[i][j], q in ascending order: the
+ * deterministic end of a product split along K into `parts` dot products (src/nn/gemm.c's
+ * own_gemm_split_k). global = (>= n, >= m). */
+__kernel void cn_gemm_sum_partials(const ulong m, const ulong n, const ulong parts, __global const float *partials,
+                                   const float alpha, const float beta, __global float *c, const ulong c_offset,
+                                   const ulong ldc) {
+    const size_t j = get_global_id(0), i = get_global_id(1);
+    if (i >= m || j >= n) return;
+    float s = 0.0f;
+    for (size_t q = 0; q < parts; q++) s += partials[(q * m + i) * n + j];
+    __global float *out = c + c_offset + i * ldc + j;
+    *out = cn_gemm_blend(alpha, s, beta, out);
+}
+
 /* op(B)[kk, col] for B stored as is (N) or transposed (T). */
 #define CN_B_N(b, ldb, kk, col) (b)[(kk) * (ldb) + (col)]
 #define CN_B_T(b, ldb, kk, col) (b)[(col) * (ldb) + (kk)]

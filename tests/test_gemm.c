@@ -114,6 +114,7 @@ static void check_backend(cn_runtime *rt, cn_gemm_backend backend, int full) {
                 {ta, tb, 13, 21, 17, 3, 0.75f, -0.5f, 5, 7},     /* batch with padding, offsets, gaps */
                 {ta, tb, 9, 17, 1001, 2, 1.0f, 0.0f, 2, 1},      /* a long reduction */
                 {ta, tb, 41, 23, 600, 1, -1.25f, 0.25f, 1, 0},   /* m > n (tiles walk columns first), K in 2 blocks */
+                {ta, tb, 9, 6, 8229, 1, 0.5f, 1.0f, 3, 2},       /* long K: NT packed splits it in parts (gemm.c) */
                 {ta, tb, 5, 3, 0, 1, 1.0f, 2.0f, 0, 0},          /* k = 0: C = beta C */
             };
             const gemm_case quick_cases[] = {

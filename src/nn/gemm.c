@@ -40,6 +40,7 @@ typedef enum {
     PACK_A_T_PIXELS,
     PACK_A_N_PATCHES,
     PACK_B_N_PATCHES,
+    SUM_PARTIALS,
     GEMM_KERNEL_COUNT
 } gemm_kernel;
 static const char *const gemm_kernel_names[GEMM_KERNEL_COUNT] = {
@@ -63,11 +64,21 @@ static const char *const gemm_kernel_names[GEMM_KERNEL_COUNT] = {
     [PACK_A_T_PIXELS] = "cn_gemm_pack_a_t_pixels",
     [PACK_A_N_PATCHES] = "cn_gemm_pack_a_n_patches",
     [PACK_B_N_PATCHES] = "cn_gemm_pack_b_n_patches",
+    [SUM_PARTIALS] = "cn_gemm_sum_partials",
 };
 
 /* The NT dot kernel's block of C per work-item (not tuned). */
 #define CN_GEMM_DOT_M 3
 #define CN_GEMM_DOT_N 4
+
+/* Long, thin NT products (a 64x64 descriptor's fc layer: 144 x 100 x 65536) leave the packed
+ * variant with a few panels of C and 128 blocks of K, each packing both operands (20 ms, 95 GFLOP/s
+ * on 2 AVX-512 vCPUs). Instead the dot kernel reads both where they lie, in parts of
+ * CN_GEMM_SPLIT_PART along K at once, and one kernel adds the parts in order (own_gemm_split_k).
+ * Only for k of at least CN_GEMM_SPLIT_K_MIN (16 blocks) and C of at most CN_GEMM_SPLIT_MN. */
+#define CN_GEMM_SPLIT_K_MIN (16 * CN_GEMM_K_BLOCK)
+#define CN_GEMM_SPLIT_MN ((size_t)256 * 256)
+#define CN_GEMM_SPLIT_PART 2048
 
 /* The per-runtime state behind rt->gemm. */
 struct cn_gemm {
@@ -124,8 +135,11 @@ static cn_kernel_variant own_variant(cn_runtime *rt, struct cn_gemm *st) {
     if (v.kind == CN_VARIANT_LOCAL)
         snprintf(st->options, sizeof st->options, "-DCN_GEMM_LT=%u -DCN_GEMM_LW=%u", v.p, v.q);
     else if (v.kind == CN_VARIANT_PACKED) /* vectors as wide as the device's, at most the panel */
-        snprintf(st->options, sizeof st->options, "-DCN_GEMM_PM=%u -DCN_GEMM_PN=%u -DCN_GEMM_PV=%u -DCN_GEMM_PACK_K=%d",
-                 v.p, v.q, v.q < st->dot_vector ? v.q : st->dot_vector, CN_GEMM_PACK_K);
+        snprintf(st->options, sizeof st->options,
+                 "-DCN_GEMM_PM=%u -DCN_GEMM_PN=%u -DCN_GEMM_PV=%u -DCN_GEMM_PACK_K=%d -DCN_GEMM_DM=%d -DCN_GEMM_DN=%d "
+                 "-DCN_GEMM_DV=%u",
+                 v.p, v.q, v.q < st->dot_vector ? v.q : st->dot_vector, CN_GEMM_PACK_K, CN_GEMM_DOT_M, CN_GEMM_DOT_N,
+                 st->dot_vector);
     else
         snprintf(st->options, sizeof st->options,
                  "-DCN_GEMM_TM=%u -DCN_GEMM_TN=%u -DCN_GEMM_DM=%d -DCN_GEMM_DN=%d -DCN_GEMM_DV=%u", v.p, v.q,
@@ -440,12 +454,54 @@ static cn_status own_gemm_block(cn_runtime *rt, struct cn_gemm *st, const cn_gem
     return launch_region(rt, st, edge, g, batch, tm, tn, m_whole, g->m, 0, n_whole, e); /* bottom strip */
 }
 
+/* Whether the product goes the split-K way (see CN_GEMM_SPLIT_K_MIN): the packed variant's NT
+ * products of row-major operands, one at a time. */
+static int split_k(const struct cn_gemm *st, const cn_gemm_args *g, size_t batch) {
+    return st->variant.kind == CN_VARIANT_PACKED && !gathered(g) && !g->trans_a && g->trans_b && batch == 1 &&
+           g->k >= CN_GEMM_SPLIT_K_MIN && g->m * g->n <= CN_GEMM_SPLIT_MN;
+}
+
+/* C = alpha * A B^T + beta * C as `parts` dot products over consecutive parts of K into a
+ * workspace (the A panels' buffer), all but the last in one launch (a part per product of the
+ * batch dimension), then their sum in ascending order: reproducible like the K blocks. */
+static cn_status own_gemm_split_k(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, cn_error *e) {
+    const size_t parts = ceil_div(g->k, CN_GEMM_SPLIT_PART), mn = g->m * g->n;
+    CN_TRY(panels_reserve(rt, &st->a_panels, parts * mn, e));
+    cn_gemm_args part = *g;
+    part.k = CN_GEMM_SPLIT_PART;
+    part.alpha = 1.0f;
+    part.beta = 0.0f;
+    part.a_stride = part.b_stride = CN_GEMM_SPLIT_PART;
+    part.c = &st->a_panels;
+    part.c_offset = 0;
+    part.ldc = g->n;
+    part.c_stride = mn;
+    CN_TRY(launch_region(rt, st, DOT_NT, &part, parts - 1, CN_GEMM_DOT_M, CN_GEMM_DOT_N, 0, g->m, 0, g->n, e));
+    const size_t last = (parts - 1) * CN_GEMM_SPLIT_PART;
+    part.k = g->k - last;
+    part.a_offset += last;
+    part.b_offset += last;
+    part.c_offset = (parts - 1) * mn;
+    CN_TRY(launch_region(rt, st, DOT_NT, &part, 1, CN_GEMM_DOT_M, CN_GEMM_DOT_N, 0, g->m, 0, g->n, e));
+    cl_kernel sum;
+    CN_TRY(gemm_kernel_handle(rt, st, SUM_PARTIALS, &sum, e));
+    const size_t wanted[2] = {16, 1};
+    size_t local[2];
+    CN_TRY(cn_local_size(rt, sum, 2, wanted, local, e));
+    const size_t global[2] = {cn_round_up(g->n, local[0]), cn_round_up(g->m, local[1])};
+    const cn_arg args[] = {CN_U64(g->m),    CN_U64(g->n),    CN_U64(parts),       CN_MEM(&st->a_panels), CN_F32(g->alpha),
+                           CN_F32(g->beta), CN_MEM(g->c),    CN_U64(g->c_offset), CN_U64(g->ldc)};
+    return cn_launch_counted(rt, sum, 2, global, local, args, sizeof args / sizeof *args, 0.0,
+                             sizeof(float) * (double)(parts + 2) * mn, e);
+}
+
 /* Long reductions run as successive products over blocks of K, each adding into C: a work-item
  * then streams panels that stay in cache (k = 8192 ran at a fifth of the speed of k = 512). The
  * blocks and their order depend only on k, so results are reproducible. A gathered operand's
  * block starts kb further along K in its stored matrix; a row-major one's offset moves. */
 static cn_status own_gemm(cn_runtime *rt, struct cn_gemm *st, const cn_gemm_args *g, size_t batch, cn_error *e) {
     own_variant(rt, st);
+    if (split_k(st, g, batch)) return own_gemm_split_k(rt, st, g, e);
     const size_t blocks = g->k > CN_GEMM_K_BLOCK ? (g->k + CN_GEMM_K_BLOCK - 1) / CN_GEMM_K_BLOCK : 1;
     const size_t step = (g->k + blocks - 1) / blocks;
     size_t kb = 0;
