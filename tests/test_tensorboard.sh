@@ -59,9 +59,12 @@ kill -9 $pid
 wait $pid 2>/dev/null
 pid=
 logged=$(grep -c '"iteration"' "$tmp/k/metrics.jsonl")
-ckpt=$(ls "$tmp/k/checkpoints" | grep -oE '[1-9][0-9]*' | sort -n | tail -1)
+# Only whole checkpoints: the kill may land inside a write and leave ckpt-N.cnck.tmp.PID behind.
+ckpt=$(ls "$tmp/k/checkpoints" | sed -nE 's/^ckpt-0*([1-9][0-9]*)\.cnck$/\1/p' | sort -n | tail -1)
 echo "killed after $logged log lines; newest checkpoint ${ckpt:-none}"
 expect 0 "resumed from .*ckpt-0*$ckpt\\.cnck" -- "$CLI" train --resume "$tmp/k" --iters $((logged + 4))
+check "no temporary file left in checkpoints/ after the resume" \
+  test "$(ls "$tmp/k/checkpoints" | grep -c '\.tmp\.')" = 0
 check "read back: every step once, config at 0 and at $ckpt" tb "$tmp/k" --config-steps "0,$ckpt"
 
 echo "--- a rollback (NaN at the 5th log point, checkpoints every 2: back to 4)"
