@@ -4,7 +4,10 @@
 # nets), each followed at once by the PyTorch peer on the CPU (benchmarks/peer_torch.py), and writes
 # benchmarks/results/RESULTS.md and chart.png (benchmarks/report.py).
 #
-#   bash benchmarks/run.sh [--note "what else ran on the machine"] [--isa avx2]
+#   bash benchmarks/run.sh [--note "what else ran on the machine"] [--isa avx2] [--out DIR]
+#
+# --out DIR: where the results go (default benchmarks/results, benchmarks/results/avx2 with
+# --isa avx2), so a second kind of machine keeps its own RESULTS.md beside the first's.
 #
 # --isa avx2: both sides generate AVX2 + FMA code on an AVX-512 machine (PoCL compiles for
 # POCL_LLVM_CPU_NAME=haswell with its avx2 kernel library, OpenBLAS runs its Haswell core), and the
@@ -24,14 +27,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-note="" isa=""
+note="" isa="" out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --note) note=${2:?--note needs a text}; shift 2 ;;
     --isa)
       [ "${2:-}" = avx2 ] || { echo "run.sh: --isa takes avx2" >&2; exit 2; }
       isa=avx2; shift 2 ;;
-    *) echo "usage: bash benchmarks/run.sh [--note TEXT] [--isa avx2]" >&2; exit 2 ;;
+    --out) out=${2:?--out needs a folder}; shift 2 ;;
+    *) echo "usage: bash benchmarks/run.sh [--note TEXT] [--isa avx2] [--out DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -42,6 +46,7 @@ if [ "$isa" = avx2 ]; then
   OUT=benchmarks/results/avx2
   note="${note:+$note; }AVX2 code on an AVX-512 machine (--isa avx2: PoCL compiles for haswell, kernels sized for 8 floats per vector, OpenBLAS runs its Haswell core)"
 fi
+OUT=${out:-$OUT}
 BUILD_DIR=${BUILD_DIR:-build}
 PY=/usr/bin/python3 # Debian's python3-torch belongs to the system Python, not to a pyenv or venv one
 export POCL_CACHE_DIR=${POCL_CACHE_DIR:-$HOME/.cache/pocl/kcache}

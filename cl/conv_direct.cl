@@ -22,19 +22,29 @@
 /* xp[b][c * s^2 + ry * s + rx][py][px] = x[b][c][s * py + ry - top][s * px + rx - left], 0 outside
  * x (x from x_offset), s = s2d: the images padded to hp x wp, and for s > 1 also split space to
  * depth, so that a stride-s conv of x is a stride-1 conv of xp (s^2 times the channels, a
- * ceil(k / s) kernel). One work-item per entry, no loops (PoCL vectorises it across work-items).
- * global = (>= wp, >= hp, images * channels * s^2). */
+ * ceil(k / s) kernel). A work-item per padded row: zeros, the row's copy, zeros. (A work-item per
+ * entry left most of PoCL's work-groups idle on small planes, and its per-group cost dominated.)
+ * global = (>= hp, images * channels * s^2). */
 __kernel void cn_conv_direct_pad(__global const float *x, const ulong x_offset, __global float *xp, const int h,
                                  const int w, const int hp, const int wp, const int top, const int left,
                                  const int s2d) {
-    const int px = (int)get_global_id(0), py = (int)get_global_id(1);
-    const size_t plane = get_global_id(2), source = plane / (size_t)(s2d * s2d);
+    const int py = (int)get_global_id(0);
+    if (py >= hp) return;
+    const size_t plane = get_global_id(1), source = plane / (size_t)(s2d * s2d);
     const int phase = (int)(plane - source * s2d * s2d), ry = phase / s2d, rx = phase - ry * s2d;
-    x += x_offset;
-    const int y = s2d * py + ry - top, xx = s2d * px + rx - left;
-    const bool inside = y >= 0 && y < h && xx >= 0 && xx < w;
-    const float v = x[inside ? (source * h + y) * w + xx : 0];
-    if (px < wp && py < hp) xp[(plane * hp + py) * wp + px] = inside ? v : 0.0f;
+    const int y = s2d * py + ry - top;
+    __global float *row = xp + (plane * hp + py) * wp;
+    if (y < 0 || y >= h) {
+        for (int px = 0; px < wp; px++) row[px] = 0.0f;
+        return;
+    }
+    /* Entries px in [first, last) read the row: s2d * px + rx - left in [0, w). */
+    const int first = min(wp, max(0, (left - rx + s2d - 1) / s2d)), span = w - 1 + left - rx;
+    const int last = span < 0 ? first : max(first, min(wp, span / s2d + 1));
+    __global const float *src = x + x_offset + (source * h + y) * w + rx - left;
+    for (int px = 0; px < first; px++) row[px] = 0.0f;
+    for (int px = first; px < last; px++) row[px] = src[s2d * px];
+    for (int px = last; px < wp; px++) row[px] = 0.0f;
 }
 
 /* dx[b][c][y][x] = the epilogue of dxp[b][c * s^2 + ry * s + rx][py][px] where s * py + ry = y + top

@@ -282,7 +282,7 @@ CN_GEMM_LOCAL_KERNEL(cn_gemm_local_tt, CN_A_T, CN_B_T)
  * WIDTH floats are unrolled, so the compiler turns them into vector moves. Global dims: 0 over the
  * runs along K, 1 over the panels. */
 #ifndef CN_GEMM_PACK_K
-#define CN_GEMM_PACK_K 16 /* the host passes its own */
+#define CN_GEMM_PACK_K 128 /* the host passes its own */
 #endif
 #define CN_GEMM_PACK_KERNEL(NAME, WIDTH, Y_AT)                                                              \
     __kernel void NAME(const ulong k, const ulong cols, __global const float *src, const ulong offset,     \

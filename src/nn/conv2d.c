@@ -35,6 +35,8 @@
  * along dimension 1, so that a launch is a few thousand groups rather than one per row. */
 #define CN_CONV2D_LOCAL_0 16
 #define CN_CONV2D_LOCAL_1 16
+/* cn_conv_direct_pad's work-groups: this many padded rows of one plane, a work-item per row. */
+#define CN_CONV2D_PAD_ROWS 16
 #define CN_CONV2D_TRANSPOSE_BLOCK 8 /* cn_transpose moves 8 x 8 blocks (CN_TRANSPOSE_BLOCK in cl/im2col.cl) */
 #define CN_CONV2D_COL2IM_CHANNELS 8 /* cn_col2im_channels' vector of channels (CN_COL2IM_CHANNELS) */
 
@@ -381,10 +383,10 @@ static cn_status pad_planes(cn_runtime *rt, const cn_buffer *in, size_t in_offse
     CN_TRY(direct_kernel(rt, "cn_conv_direct_pad", &k, e));
     const cn_arg args[] = {CN_MEM(in), CN_U64(in_offset), CN_MEM(ws), CN_I32(h), CN_I32(w),
                            CN_I32((int)hp), CN_I32((int)wp), CN_I32(top), CN_I32(left), CN_I32(s2d)};
-    CN_TRY(cn_local_size(rt, k, 3, (const size_t[]){CN_CONV2D_LOCAL_0, CN_CONV2D_LOCAL_1, 1}, local, e));
-    const size_t global[3] = {cn_round_up(wp, local[0]), cn_round_up(hp, local[1]), planes};
+    CN_TRY(cn_local_size(rt, k, 2, (const size_t[]){CN_CONV2D_PAD_ROWS, 1}, local, e));
+    const size_t global[2] = {cn_round_up(hp, local[0]), cn_round_up(planes, local[1])};
     const double moved = (double)planes * ((double)hp * wp + (double)h * w / (s2d * s2d));
-    return cn_launch_counted(rt, k, 3, global, local, args, sizeof args / sizeof *args, 0, moved * sizeof(float), e);
+    return cn_launch_counted(rt, k, 2, global, local, args, sizeof args / sizeof *args, 0, moved * sizeof(float), e);
 }
 
 /* The images `in` of the direct conv d, padded for tile t, at the start of ws. */

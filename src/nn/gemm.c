@@ -17,7 +17,7 @@
 /* The packed variant's blocks of rows and of columns: their panels hold at most this many floats. */
 #define CN_GEMM_PACK_FLOATS ((size_t)4 << 20)
 /* Steps of K one packing work-item copies (cl/gemm.cl's CN_GEMM_PACK_K, passed as a build option). */
-#define CN_GEMM_PACK_K 16
+#define CN_GEMM_PACK_K 128
 /* cl/gemm.cl's kernels; the state keeps their handles for its build options, made on first use. */
 typedef enum {
     DOT_NT,
