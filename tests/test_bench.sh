@@ -51,6 +51,33 @@ EOF
 }
 check "the peak and bandwidth are measured and the achieved rates are shares of them" peak_sane
 
+# --launches: the profiled iteration launch by launch; its rows add up to the JSON's families,
+# launch counts included, and every step of the iteration has launches.
+expect 0 'wrote .*launches\.csv' -- "$CLI" bench configs/tiny.json --iters 1 --warmup 0 \
+  --json "$tmp/one.json" --launches "$tmp/launches.csv"
+launches_sum() {
+  python3 - "$tmp/one.json" "$tmp/launches.csv" <<'EOF'
+import csv, json, sys
+r = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+bad = []
+if not rows or list(rows[0]) != ["device", "step", "kernel", "family", "seconds", "gflop", "megabytes",
+                                 "gflops_per_second", "gbytes_per_second"]:
+    bad.append(f"header or rows missing: {list(rows[0]) if rows else 'no rows'}")
+for family, total in r["kernels"].items():
+    mine = [x for x in rows if x["family"] == family]
+    seconds = sum(float(x["seconds"]) for x in mine)
+    if len(mine) != total["calls"] or abs(seconds - total["seconds"]) > 1e-6 + 1e-6 * total["seconds"]:
+        bad.append(f"{family}: {len(mine)} launches, {seconds} s; the JSON: {total['calls']}, {total['seconds']} s")
+for step in ("generate", "revise", "update_descriptor", "update_generator"):
+    if not any(x["step"] == step for x in rows):
+        bad.append(f"no launch in step {step}")
+print("\n".join(bad) or f"{len(rows)} launches")
+sys.exit(1 if bad else 0)
+EOF
+}
+check "--launches: the rows add up to the JSON's kernel families" launches_sum
+
 # Every device: one summary table, and the JSON is a list of the runs.
 expect 0 'cold start cache/none' -- "$CLI" --device all bench configs/tiny.json --iters 1 --warmup 0 \
   --json "$tmp/all.json"
@@ -69,5 +96,6 @@ expect 2 'mode\.json.*coop' -- "$CLI" bench "$tmp/mode.json"
 printf '{"data": {"kind": "synthetic", "limit": 10}}' > "$tmp/small.json"
 expect 2 'small\.json.*batch_size' -- "$CLI" bench "$tmp/small.json"
 expect 1 'cannot write .*nothere/b\.json' -- "$CLI" bench configs/tiny.json --json "$tmp/nothere/b.json"
+expect 1 'cannot write .*nothere/l\.csv' -- "$CLI" bench configs/tiny.json --launches "$tmp/nothere/l.csv"
 
 summary

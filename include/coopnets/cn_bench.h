@@ -48,6 +48,7 @@ typedef struct cn_bench {
     float *batch;   /* host room for one batch */
     long iters, warmup; /* K timed iterations (>= 1) after W warm-up ones */
     long sgemm;         /* > 0: SGEMM at sgemm^3 with each backend */
+    int keep_launches;  /* also keep the profiled iteration's launches one by one (cn_bench_result.launches) */
     void (*on_message)(void *user, const char *message); /* "[device 0] profiled iteration"; NULL: none */
     void *user;
 } cn_bench;
@@ -84,6 +85,8 @@ typedef struct cn_bench_result {
     cn_bench_totals families[CN_FAMILY_COUNT];
     cn_profile_total *kernels;          /* per kernel name and tag (malloc'd: cn_bench_result_free) */
     size_t kernel_count;
+    cn_profile_total *launches;         /* with keep_launches: every command in enqueue order (malloc'd) */
+    size_t launch_count;
     /* Measured on a profiling runtime of its own (cl/peak.cl, event times); NAN when it failed. */
     double peak_gflops;  /* the FMA micro-kernel's rate */
     double peak_gbps;    /* the copy kernel's bytes read + written per second */

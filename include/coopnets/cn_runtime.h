@@ -304,6 +304,13 @@ cn_status cn_profile_record(cn_runtime *rt, const char *name, cl_event start, cl
 /* Waits for the queue and sums the recorded events per (name, tag), in the order first enqueued:
  * *totals is malloc'd (free it). Empties the profile, which stays attached. */
 cn_status cn_profile_resolve(cn_runtime *rt, cn_profile *p, cn_profile_total **totals, size_t *count, cn_error *e);
+/* The same wait, one entry per command in enqueue order (calls = 1), for a launch-by-launch
+ * profile; cn_profile_sum then gives what cn_profile_resolve would have. */
+cn_status cn_profile_resolve_launches(cn_runtime *rt, cn_profile *p, cn_profile_total **launches, size_t *count,
+                                      cn_error *e);
+/* Sums launches per (name, tag), in the order first seen: *totals is malloc'd (free it). */
+cn_status cn_profile_sum(const cn_profile_total *launches, size_t count, cn_profile_total **totals, size_t *total_count,
+                         cn_error *e);
 
 static inline size_t cn_round_up(size_t n, size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 

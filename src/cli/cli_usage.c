@@ -143,7 +143,8 @@ const cn_cli_command cn_cli_commands[] = {
      "  --revised IDX       with --generated: a second set, scored as the revised samples\n"
      "  --out FILE.json     the scores as JSON (default evaluation.json)\n", 0},
     {"bench", cn_cmd_bench, "time training iterations, steps and kernels on one device or all",
-     "usage: coopnets_cl bench CONFIG [--device N|all] [--iters K] [--warmup W] [--sgemm N] [--json FILE]\n",
+     "usage: coopnets_cl bench CONFIG [--device N|all] [--iters K] [--warmup W] [--sgemm N] [--json FILE]\n"
+     "                         [--launches FILE]\n",
      "Times training iterations of CONFIG (mode \"coop\"): seconds per iteration, cold start with and\n"
      "without the program cache, and device time per step and kernel family.\n",
      "  CONFIG              a JSON config, e.g. benchmarks/mnist28.json\n"
@@ -151,7 +152,9 @@ const cn_cli_command cn_cli_commands[] = {
      "  --iters K           timed iterations, K >= 1 (default 5)\n"
      "  --warmup W          untimed iterations before them, W >= 0 (default 1)\n"
      "  --sgemm N           also time one NxNxN SGEMM with each backend, 0: no (default 0)\n"
-     "  --json FILE         also write every number as JSON (default: none)\n",
+     "  --json FILE         also write every number as JSON (default: none)\n"
+     "  --launches FILE     also write the profiled iteration launch by launch as CSV: device, step,\n"
+     "                      kernel, family, seconds, GFLOP, MB, GFLOP/s, GB/s (default: none)\n",
      .several_ranks = 1},
 };
 const size_t cn_cli_command_count = sizeof cn_cli_commands / sizeof *cn_cli_commands;

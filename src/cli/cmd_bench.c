@@ -1,4 +1,4 @@
-/* `coopnets_cl bench CONFIG [--device N|all] [--iters K] [--warmup W] [--sgemm N] [--json FILE]`:
+/* `coopnets_cl bench CONFIG [--device N|all] [--iters K] [--warmup W] [--sgemm N] [--json FILE] [--launches FILE]`:
  * times training iterations of CONFIG on one device or on each (cn_bench_device: cold starts with
  * and without the program cache, timed iterations, one profiled iteration), or over the ranks of
  * an MPI job (cn_bench_ranks), and prints and writes what it measured. */
@@ -228,6 +228,36 @@ static cJSON *result_json(const cn_bench *in, const cn_bench_result *r) {
     return o;
 }
 
+/* The profiled iteration launch by launch, as CSV: one row per command in enqueue order (the
+ * queue is in order, so this is also the order they ran in), for every device benched. */
+static int write_launches(const cn_cli *cli, const char *path, const cn_bench_result *results, size_t count) {
+    cn_atomic_file f;
+    cn_error e = {0};
+    if (cn_atomic_open(&f, path, "launch profile", &e) != CN_OK) {
+        fprintf(stderr, "%s bench: %s\n", cli->program, e.message);
+        return CN_EXIT_FAILURE;
+    }
+    static const char header[] = "device,step,kernel,family,seconds,gflop,megabytes,gflops_per_second,gbytes_per_second\n";
+    cn_atomic_write(&f, header, sizeof header - 1);
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = 0; j < results[i].launch_count; j++) {
+            const cn_profile_total *l = &results[i].launches[j];
+            const double s = l->seconds;
+            char row[256];
+            const int n = snprintf(row, sizeof row, "%d,%s,%s,%s,%.9f,%.6f,%.6f,%.3f,%.3f\n",
+                                   results[i].device.index, cn_bench_tag_name(l->tag), l->name,
+                                   cn_bench_families[cn_bench_family_of(l->name, l->tag)].key, s, l->flops * 1e-9,
+                                   l->bytes * 1e-6, s > 0 ? l->flops * 1e-9 / s : 0.0, s > 0 ? l->bytes * 1e-9 / s : 0.0);
+            cn_atomic_write(&f, row, (size_t)n < sizeof row ? (size_t)n : sizeof row - 1);
+        }
+    if (cn_atomic_commit(&f, &e) != CN_OK) {
+        fprintf(stderr, "%s bench: %s\n", cli->program, e.message);
+        return CN_EXIT_FAILURE;
+    }
+    if (!cli->quiet) printf("wrote %s\n", path);
+    return CN_EXIT_OK;
+}
+
 /* Before the runs, so that a long benchmark does not end in a file it cannot write. */
 static int check_writable(const cn_cli *cli, const char *path) {
     cn_atomic_file f;
@@ -291,13 +321,15 @@ static int bench_ranks(cn_cli *cli, cn_bench *in, int device, const char *json_p
 
 int cn_cmd_bench(cn_cli *cli, int argc, char **argv) {
     cn_bench in = {.iters = 5, .warmup = 1, .on_message = cli->quiet ? NULL : print_progress};
-    const char *config_path = NULL, *json_path = NULL;
+    const char *config_path = NULL, *json_path = NULL, *launches_path = NULL;
     const cn_cli_arg args[] = {{"CONFIG", .text = &config_path}, {"--iters", .count = &in.iters, .min = 1},
                                {"--warmup", .count = &in.warmup, .min = 0}, {"--sgemm", .count = &in.sgemm, .min = 0},
-                               {"--json", .text = &json_path}, {0}};
+                               {"--json", .text = &json_path}, {"--launches", .text = &launches_path}, {0}};
     if (cn_cli_parse("bench", argc, argv, args) != CN_EXIT_OK) return CN_EXIT_USAGE;
     if (!config_path) return cn_cli_usage_error("bench", "%s", "needs a CONFIG file");
     if (json_path && check_writable(cli, json_path) != CN_EXIT_OK) return CN_EXIT_FAILURE;
+    if (launches_path && check_writable(cli, launches_path) != CN_EXIT_OK) return CN_EXIT_FAILURE;
+    in.keep_launches = launches_path != NULL;
     const int all = cli->device == -2 && strcmp(cli->device_arg, "all") == 0;
     if (cli->device == -2 && !all) {
         fprintf(stderr, "%s: --device %s is neither a device index nor \"all\"; the devices are:\n", cli->program,
@@ -367,6 +399,10 @@ int cn_cmd_bench(cn_cli *cli, int argc, char **argv) {
         const int json_rc = cn_cli_write_json(cli, json_path, root);
         if (rc == CN_EXIT_OK) rc = json_rc;
         cJSON_Delete(root);
+    }
+    if (launches_path) {
+        const int launches_rc = write_launches(cli, launches_path, results, run_count);
+        if (rc == CN_EXIT_OK) rc = launches_rc;
     }
 end:
     for (size_t i = 0; results && i < run_count; i++) cn_bench_result_free(&results[i]);

@@ -100,8 +100,9 @@ void cn_bench_free(cn_bench *b) {
 
 void cn_bench_result_free(cn_bench_result *r) {
     free(r->kernels);
-    r->kernels = NULL;
-    r->kernel_count = 0;
+    free(r->launches);
+    r->kernels = r->launches = NULL;
+    r->kernel_count = r->launch_count = 0;
 }
 
 /* ---- one device ------------------------------------------------------------------------------- */
@@ -245,7 +246,12 @@ static cn_status profiled_iteration(cn_bench *b, int device, cn_bench_result *r,
         cn_profile_set_tag(p, step + 1);
         s = cn_coop_steps[step].run(rt, &coop, 1, 0, e);
     }
-    if (s == CN_OK) s = cn_profile_resolve(rt, p, &r->kernels, &r->kernel_count, e);
+    if (s == CN_OK && b->keep_launches) {
+        s = cn_profile_resolve_launches(rt, p, &r->launches, &r->launch_count, e);
+        if (s == CN_OK) s = cn_profile_sum(r->launches, r->launch_count, &r->kernels, &r->kernel_count, e);
+    } else if (s == CN_OK) {
+        s = cn_profile_resolve(rt, p, &r->kernels, &r->kernel_count, e);
+    }
     r->profiled_wall = cn_seconds_now() - t0;
     for (size_t i = 0; i < r->kernel_count; i++) {
         const cn_profile_total *k = &r->kernels[i];

@@ -93,36 +93,66 @@ static cn_status record_seconds(const profile_record *r, double *seconds, cn_err
     return CN_OK;
 }
 
-cn_status cn_profile_resolve(cn_runtime *rt, cn_profile *p, cn_profile_total **out, size_t *out_count, cn_error *e) {
+cn_status cn_profile_resolve_launches(cn_runtime *rt, cn_profile *p, cn_profile_total **out, size_t *out_count,
+                                      cn_error *e) {
     *out = NULL;
     *out_count = 0;
     CN_TRY(cn_finish(rt, e));
-    /* At most one total per record; first-seen order keeps the enqueue order readable. */
-    cn_profile_total *totals = calloc(p->count ? p->count : 1, sizeof *totals);
-    if (!totals) return cn_error_set(e, CN_ERR_NOMEM, "out of memory summing a profile of %zu commands", p->count);
-    size_t n = 0;
+    cn_profile_total *launches = calloc(p->count ? p->count : 1, sizeof *launches);
+    if (!launches) return cn_error_set(e, CN_ERR_NOMEM, "out of memory reading a profile of %zu commands", p->count);
+    const size_t n = p->count;
     cn_status s = CN_OK;
-    for (size_t i = 0; i < p->count && s == CN_OK; i++) {
+    for (size_t i = 0; i < n && s == CN_OK; i++) {
         const profile_record *r = &p->records[i];
-        double seconds;
-        if ((s = record_seconds(r, &seconds, e)) != CN_OK) break;
-        size_t t = 0;
-        while (t < n && !(totals[t].tag == r->tag && strcmp(totals[t].name, r->name) == 0)) t++;
-        if (t == n) {
-            memcpy(totals[n].name, r->name, sizeof totals[n].name);
-            totals[n++].tag = r->tag;
-        }
-        totals[t].calls++;
-        totals[t].seconds += seconds;
-        totals[t].flops += r->flops;
-        totals[t].bytes += r->bytes;
+        cn_profile_total *l = &launches[i];
+        s = record_seconds(r, &l->seconds, e);
+        memcpy(l->name, r->name, sizeof l->name);
+        l->tag = r->tag;
+        l->calls = 1;
+        l->flops = r->flops;
+        l->bytes = r->bytes;
     }
     release_records(p);
     if (s != CN_OK) {
-        free(totals);
+        free(launches);
         return s;
+    }
+    *out = launches;
+    *out_count = n;
+    return CN_OK;
+}
+
+cn_status cn_profile_sum(const cn_profile_total *launches, size_t count, cn_profile_total **out, size_t *out_count,
+                         cn_error *e) {
+    *out = NULL;
+    *out_count = 0;
+    /* At most one total per launch; first-seen order keeps the enqueue order readable. */
+    cn_profile_total *totals = calloc(count ? count : 1, sizeof *totals);
+    if (!totals) return cn_error_set(e, CN_ERR_NOMEM, "out of memory summing a profile of %zu commands", count);
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        const cn_profile_total *l = &launches[i];
+        size_t t = 0;
+        while (t < n && !(totals[t].tag == l->tag && strcmp(totals[t].name, l->name) == 0)) t++;
+        if (t == n) {
+            memcpy(totals[n].name, l->name, sizeof totals[n].name);
+            totals[n++].tag = l->tag;
+        }
+        totals[t].calls += l->calls;
+        totals[t].seconds += l->seconds;
+        totals[t].flops += l->flops;
+        totals[t].bytes += l->bytes;
     }
     *out = totals;
     *out_count = n;
     return CN_OK;
+}
+
+cn_status cn_profile_resolve(cn_runtime *rt, cn_profile *p, cn_profile_total **out, size_t *out_count, cn_error *e) {
+    cn_profile_total *launches;
+    size_t count;
+    CN_TRY(cn_profile_resolve_launches(rt, p, &launches, &count, e));
+    const cn_status s = cn_profile_sum(launches, count, out, out_count, e);
+    free(launches);
+    return s;
 }
