@@ -10,8 +10,10 @@
 #include "support/cn_test.h"
 #include "coopnets/cn_texture_stats.h"
 
-/* Smallest mean |tile − window| by brute force, averaged over the tiles (no early exit). */
-static double naive_patch_distance(const float *a, int ah, int aw, const float *b, int bh, int bw, int c, int patch) {
+/* Smallest mean |tile − window| by brute force, averaged over the tiles (no early exit); with
+ * `elsewhere` (b is a), the windows overlapping the tile are skipped. */
+static double naive_search(const float *a, int ah, int aw, const float *b, int bh, int bw, int c, int patch,
+                           int elsewhere) {
     double total = 0;
     int tiles = 0;
     for (int ty = 0; ty + patch <= ah; ty += patch)
@@ -19,6 +21,7 @@ static double naive_patch_distance(const float *a, int ah, int aw, const float *
             double best = INFINITY;
             for (int wy = 0; wy + patch <= bh; wy++)
                 for (int wx = 0; wx + patch <= bw; wx++) {
+                    if (elsewhere && wy > ty - patch && wy < ty + patch && wx > tx - patch && wx < tx + patch) continue;
                     double s = 0;
                     for (int k = 0; k < c; k++)
                         for (int y = 0; y < patch; y++)
@@ -29,6 +32,10 @@ static double naive_patch_distance(const float *a, int ah, int aw, const float *
             total += best / (c * patch * patch);
         }
     return total / tiles;
+}
+
+static double naive_patch_distance(const float *a, int ah, int aw, const float *b, int bh, int bw, int c, int patch) {
+    return naive_search(a, ah, aw, b, bh, bw, c, patch, 0);
 }
 
 static void test_patch_distance(void) {
@@ -67,6 +74,24 @@ static void test_patch_distance(void) {
           cn_status_name(s), cn_test_error.message);
     s = cn_texture_patch_distance(cn_texture_view_image(a, 1, 7, 8), vb, P, &d, TE);
     CHECK(s == CN_ERR_ARG, "channels 1 vs 2: %s", cn_status_name(s));
+
+    /* b's tiles elsewhere in b: the naive search without the overlapping windows; never 0 on noise,
+     * though b against itself is */
+    CHECK_OK(cn_texture_patch_distance_elsewhere(vb, P, &d, TE));
+    want = naive_search(b, H, W, b, H, W, C, P, 1);
+    CHECK(fabs(d - want) < 1e-12 && d > 0.1, "elsewhere: %.15f, naive %.15f", d, want);
+    CHECK_OK(cn_texture_patch_distance(vb, vb, P, &d, TE));
+    CHECK(d == 0, "b against itself, its own windows allowed: %g", d);
+    /* a periodic image (period 2 along x) has every tile elsewhere: 0 */
+    float periodic[1 * 4 * 10];
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 10; x++) periodic[y * 10 + x] = b[y * W + x % 2];
+    CHECK_OK(cn_texture_patch_distance_elsewhere(cn_texture_view_image(periodic, 1, 4, 10), P, &d, TE));
+    CHECK(d == 0, "periodic, elsewhere: %g", d);
+    /* 5x5 with tiles of 3: no side fits two tiles, so some tile has no window left */
+    s = cn_texture_patch_distance_elsewhere(cn_texture_view_crop(vb, 0, 0, 5, 5), P, &d, TE);
+    CHECK(s == CN_ERR_ARG && strstr(cn_test_error.message, "twice"), "5x5 elsewhere: %s (%s)", cn_status_name(s),
+          cn_test_error.message);
 }
 
 enum { K = CN_TEXTURE_KERNEL, F = CN_TEXTURE_FILTERS };
@@ -259,6 +284,8 @@ static void test_report(void) {
           rep.diversity_generated.max);
     CHECK(rep.stats_generated.max < 1e-6, "shifted periodic copies have its statistics: %g", rep.stats_generated.max);
     CHECK(rep.copy_real_crops.count == 2 && rep.copy_real_crops.max == 0, "a periodic photograph's halves hold the same tiles");
+    CHECK(rep.copy_real_elsewhere.count == 1 && rep.copy_real_elsewhere.max == 0, "and its tiles recur elsewhere: %g",
+          rep.copy_real_elsewhere.max);
     CHECK(rep.stats_real_crops.count == 4 && rep.stats_real_crops.max < 1e-6, "its halves share statistics: %g",
           rep.stats_real_crops.max);
     CHECK(rep.copy_revised.min > 20, "noise is no copy: %g grey levels", rep.copy_revised.min);

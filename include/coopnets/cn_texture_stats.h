@@ -3,7 +3,8 @@
  *
  * - not a copy: each synthesised image's tiles matched against the observed image at every
  *   position (a copy, shifted or not, scores 0), next to the same number for two disjoint crops
- *   of the photograph (its left and right halves);
+ *   of the photograph (its left and right halves) and for the photograph's tiles matched
+ *   elsewhere in itself (the samples' geometry: a whole image searched, not a half);
  * - same statistics: a distance between scale-free statistics (the normalised Gram matrix, power
  *   and kurtosis of the responses) of a fixed bank of random filters at several scales, for the
  *   samples, the real crops (the floor) and for phase-randomised crops and matched noise (the
@@ -41,6 +42,13 @@ cn_texture_view cn_texture_view_crop(cn_texture_view v, int top, int left, int h
  * scores 0. In image units. CN_ERR_ARG when patch < 1, a or b is smaller than a patch, or their
  * channel counts differ. */
 cn_status cn_texture_patch_distance(cn_texture_view a, cn_texture_view b, int patch, double *distance, cn_error *e);
+
+/* The same for v's tiles searched in v itself, leaving out every window that overlaps the tile:
+ * how far a real tile is from the rest of its photograph, searched over (almost) as many
+ * positions as a sample's tiles are in the whole observed image. A periodic image scores 0.
+ * CN_ERR_ARG when patch < 1 or v is smaller than a patch, or not twice a patch along one side
+ * (then some tile would have no window left). */
+cn_status cn_texture_patch_distance_elsewhere(cn_texture_view v, int patch, double *distance, cn_error *e);
 
 /* The filter bank: CN_TEXTURE_FILTERS filters of CN_TEXTURE_KERNEL² taps over all channels, drawn
  * once from Philox with a fixed key (so every model and run is measured by the same bank), each with
@@ -92,8 +100,8 @@ typedef struct cn_texture_summary {
 typedef struct cn_texture_report {
     int patch, scales; /* tile side (size/4) and statistics scales used */
     /* not a copy: the samples' tiles against the observed image; the photograph's left-half tiles
-     * against its right half and the other way round */
-    cn_texture_summary copy_generated, copy_revised, copy_real_crops;
+     * against its right half and the other way round; its tiles elsewhere in itself (one value) */
+    cn_texture_summary copy_generated, copy_revised, copy_real_crops, copy_real_elsewhere;
     /* statistics distance, each half of an image (left, right, top, bottom) against the observed
      * image's opposite half: samples (mean of the four per sample), the observed image's own halves
      * (the floor), phase-randomised halves and matched noise (CN_TEXTURE_CEILING_DRAWS per half) */

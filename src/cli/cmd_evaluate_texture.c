@@ -74,6 +74,8 @@ int cn_cli_evaluate_texture(cn_cli *cli, cn_runtime *rt, cn_coop *coop, const ch
     report_set(copy, "generated", &r.copy_generated, "");
     report_set(copy, "revised", &r.copy_revised, "");
     report_set(copy, "real_crops", &r.copy_real_crops, "  <- the photograph's halves: samples pass at or above it");
+    report_set(copy, "real_elsewhere", &r.copy_real_elsewhere,
+               "  <- its tiles elsewhere in itself: the samples' geometry (a whole image searched)");
     printf("same statistics: random-filter statistics distance (%d scales), each half against the observed image's "
            "opposite half\n", r.scales);
     report_set(stats, "generated", &r.stats_generated, "");

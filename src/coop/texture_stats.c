@@ -48,6 +48,25 @@ static double tile_sum(const cn_texture_view *a, int ty, int tx, const cn_textur
     return sum;
 }
 
+/* The mean over a's tiles of the best window of b; with `elsewhere` (b is a), windows that overlap
+ * the tile itself are left out. */
+static double mean_best_window(const cn_texture_view *a, const cn_texture_view *b, int patch, int elsewhere) {
+    double total = 0;
+    int tiles = 0;
+    for (int ty = 0; ty + patch <= a->height; ty += patch)
+        for (int tx = 0; tx + patch <= a->width; tx += patch, tiles++) {
+            double best = INFINITY;
+            for (int wy = 0; wy + patch <= b->height && best > 0; wy++)
+                for (int wx = 0; wx + patch <= b->width && best > 0; wx++) {
+                    if (elsewhere && abs(wy - ty) < patch && abs(wx - tx) < patch) continue;
+                    double s = tile_sum(a, ty, tx, b, wy, wx, patch, best);
+                    if (s < best) best = s;
+                }
+            total += best;
+        }
+    return total / ((double)tiles * (double)a->channels * (double)patch * (double)patch);
+}
+
 cn_status cn_texture_patch_distance(cn_texture_view a, cn_texture_view b, int patch, double *distance, cn_error *e) {
     if (patch < 1 || a.height < patch || a.width < patch || b.height < patch || b.width < patch ||
         a.channels != b.channels || a.channels < 1)
@@ -55,19 +74,18 @@ cn_status cn_texture_patch_distance(cn_texture_view a, cn_texture_view b, int pa
                             "texture tile distance: tiles of %d pixels need both images at least that large and "
                             "with the same channels (got %dx%dx%d and %dx%dx%d)",
                             patch, a.channels, a.height, a.width, b.channels, b.height, b.width);
-    double total = 0;
-    int tiles = 0;
-    for (int ty = 0; ty + patch <= a.height; ty += patch)
-        for (int tx = 0; tx + patch <= a.width; tx += patch, tiles++) {
-            double best = INFINITY;
-            for (int wy = 0; wy + patch <= b.height && best > 0; wy++)
-                for (int wx = 0; wx + patch <= b.width && best > 0; wx++) {
-                    double s = tile_sum(&a, ty, tx, &b, wy, wx, patch, best);
-                    if (s < best) best = s;
-                }
-            total += best;
-        }
-    *distance = total / ((double)tiles * (double)a.channels * (double)patch * (double)patch);
+    *distance = mean_best_window(&a, &b, patch, 0);
+    return CN_OK;
+}
+
+cn_status cn_texture_patch_distance_elsewhere(cn_texture_view v, int patch, double *distance, cn_error *e) {
+    if (patch < 1 || v.channels < 1 || v.height < patch || v.width < patch ||
+        (v.height < 2 * patch && v.width < 2 * patch))
+        return cn_error_set(e, CN_ERR_ARG,
+                            "texture tile distance elsewhere: tiles of %d pixels need an image at least twice that "
+                            "along one side (got %dx%dx%d)",
+                            patch, v.channels, v.height, v.width);
+    *distance = mean_best_window(&v, &v, patch, 1);
     return CN_OK;
 }
 
@@ -424,6 +442,11 @@ cn_status cn_texture_evaluate(const float *observed, const float *generated, con
         status = cn_texture_stats(half_view(t.observed, h), r.scales, t.half_stats[h], e);
     }
     if (status == CN_OK) status = eval_references(&t, seed, &r, e);
+    if (status == CN_OK) {
+        double d;
+        status = cn_texture_patch_distance_elsewhere(t.observed, r.patch, &d, e);
+        summary_add(&r.copy_real_elsewhere, d * GREY_LEVELS_PER_UNIT);
+    }
     if (status == CN_OK)
         status = eval_samples(&t, generated, n, &r.copy_generated, &r.stats_generated, &r.diversity_generated, e);
     if (status == CN_OK && revised)
