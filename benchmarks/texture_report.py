@@ -44,6 +44,15 @@ def stats_cell(doc, kind):
     return f"{row['mean']:.2f}" + (f" ({flat} of {row['count']} flat)" if flat else "")
 
 
+def lattice_cell(doc):
+    """The samples' lattice score at one latent cell's period (log10), the photograph's beside it;
+    n/a where evaluate could not measure it (a latent map under 3x3)."""
+    if "lattice" not in doc:
+        return "n/a"
+    return (f"{mean(doc, 'lattice', 'generated'):.2f} / {mean(doc, 'lattice', 'revised'):.2f} "
+            f"({mean(doc, 'lattice', 'observed'):.2f})")
+
+
 def verdicts(doc):
     """What the README asks of a synthesiser, per sample kind (generated, revised)."""
     out = []
@@ -56,8 +65,12 @@ def verdicts(doc):
         copy = ("not a copy" if halves else
                 "not a copy by the photograph's tiles elsewhere, closer than its halves" if elsewhere else
                 "closer than real crops")
+        lattice = ""
+        if "lattice" in doc:  # harmonics of one latent cell ten times the photograph's or more
+            grid = mean(doc, "lattice", kind) >= mean(doc, "lattice", "observed") + 1
+            lattice = ", a lattice of one latent cell" if grid else ", no lattice"
         out.append(f"{kind}: {copy}, "
-                   f"{'statistics near the floor' if stats else 'statistics off'}")
+                   f"{'statistics near the floor' if stats else 'statistics off'}{lattice}")
     return "; ".join(out)
 
 
@@ -84,8 +97,8 @@ def main():
         "in grey levels of 255, generated / revised samples. Written by `benchmarks/texture_runs.sh`.",
         "",
         "| texture | iteration | not a copy | real crops: halves / elsewhere | statistics | floor: real halves | "
-        "ceilings: phase-randomised / noise | diversity |",
-        "|---|---|---|---|---|---|---|---|",
+        "ceilings: phase-randomised / noise | diversity | lattice (photograph) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for t, d in docs.items():
         lines.append(
@@ -95,10 +108,12 @@ def main():
             f"| {stats_cell(d, 'generated')} / {stats_cell(d, 'revised')} "
             f"| {f2(mean(d, 'statistics', 'real_crops'))} "
             f"| {f2(mean(d, 'statistics', 'phase_randomised'))} / {f2(mean(d, 'statistics', 'noise'))} "
-            f"| {f1(mean(d, 'diversity', 'generated'))} / {f1(mean(d, 'diversity', 'revised'))} |")
+            f"| {f1(mean(d, 'diversity', 'generated'))} / {f1(mean(d, 'diversity', 'revised'))} "
+            f"| {lattice_cell(d)} |")
     lines += ["", "Against the marks (not a copy: at or above the real crops, the photograph's halves searched "
               "in each other, or else at least its tiles searched elsewhere in itself, the samples' geometry; "
-              "statistics: nearer the floor than the noise ceiling):", ""]
+              "statistics: nearer the floor than the noise ceiling; lattice: the harmonics of one latent cell at least "
+              "ten times (1 in log10) the photograph's):", ""]
     lines += [f"- **{t}** (iteration {d['iteration']}): {verdicts(d)}." for t, d in docs.items()]
     lines += ["", "Sample strips (observed, then the revised chains), as the runs wrote them:", ""]
     lines += [f"![{t}](texture_{t}.png)" for t in docs]

@@ -262,6 +262,33 @@ static void test_ceilings(void) {
     }
 }
 
+/* The lattice score: about 0 on noise, far above it once a pattern repeats with a period that
+ * divides the asked one, summed over channels; periods it cannot measure are errors. */
+static void test_lattice(void) {
+    enum { S = 32, C = 2, PLANE = S * S };
+    float img[C * PLANE], cell[8 * 8];
+    cn_test_rng r = {5};
+    cn_test_fill_uniform(&r, img, C * PLANE, -1, 1);
+    cn_test_fill_uniform(&r, cell, 8 * 8, -1, 1);
+    cn_texture_view noise = cn_texture_view_image(img, 1, S, S);
+    double d, periodic;
+    CHECK_OK(cn_texture_lattice(noise, 8, &d, TE));
+    CHECK(fabs(d) < 0.5, "noise has no lattice: %g", d);
+    /* channel 1: noise plus a period-8 pattern of the same spread */
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) img[PLANE + y * S + x] += cell[(y % 8) * 8 + x % 8];
+    CHECK_OK(cn_texture_lattice(cn_texture_view_image(img + PLANE, 1, S, S), 8, &periodic, TE));
+    CHECK(periodic > 1, "a period-8 pattern at period 8: %g", periodic);
+    CHECK_OK(cn_texture_lattice(cn_texture_view_image(img, C, S, S), 8, &d, TE));
+    CHECK(d > 0.5 && d < periodic, "with a channel of noise beside it: %g (alone %g)", d, periodic);
+    const int bad[] = {1, 3, 16};
+    for (int i = 0; i < 3; i++) {
+        cn_status s = cn_texture_lattice(noise, bad[i], &d, TE);
+        CHECK(s == CN_ERR_ARG && strstr(cn_test_error.message, "period"), "period %d: %s (%s)", bad[i],
+              cn_status_name(s), cn_test_error.message);
+    }
+}
+
 /* A tiny periodic texture: samples that are shifted copies score 0 as copies and as a pair;
  * noise samples are far in statistics and not copies. */
 static void test_report(void) {
@@ -277,7 +304,7 @@ static void test_report(void) {
             for (int x = 0; x < S; x++) copies[(i * S + y) * S + x] = cell[((y + i) % PERIOD) * PERIOD + (x + 2 * i) % PERIOD];
     cn_test_fill_uniform(&r, noise, N * S * S, -1, 1);
     cn_texture_report rep;
-    CHECK_OK(cn_texture_evaluate(observed, copies, noise, N, 1, S, 1, &rep, TE));
+    CHECK_OK(cn_texture_evaluate(observed, copies, noise, N, 1, S, PERIOD, 1, &rep, TE));
     CHECK(rep.patch == S / 4 && rep.scales == 1, "tile %d, scales %d", rep.patch, rep.scales);
     CHECK(rep.copy_generated.count == N && rep.copy_generated.max == 0, "copies are copies: %g", rep.copy_generated.max);
     CHECK(rep.diversity_generated.count == N / 2 && rep.diversity_generated.max == 0, "copies are alike: %g",
@@ -296,23 +323,32 @@ static void test_report(void) {
           "phase randomised: %g", rep.stats_phase_randomised.mean);
     CHECK(rep.stats_phase_randomised.min > rep.stats_real_crops.max, "phase randomised %g above the real halves %g",
           rep.stats_phase_randomised.min, rep.stats_real_crops.max);
+    CHECK(rep.lattice_period == PERIOD && rep.lattice_observed.count == 1 && rep.lattice_generated.count == N &&
+              rep.lattice_revised.count == N,
+          "lattice scores: period %d, %zu observed, %zu generated, %zu revised", rep.lattice_period,
+          rep.lattice_observed.count, rep.lattice_generated.count, rep.lattice_revised.count);
+    CHECK(rep.lattice_generated.min > rep.lattice_revised.max + 3, "periodic copies %g stand out of noise %g",
+          rep.lattice_generated.min, rep.lattice_revised.max);
     /* A flat sample (a saturated chain) is infinitely far in statistics; the summary counts it apart
      * and keeps the mean of the others finite. */
     for (int i = 0; i < S * S; i++) noise[i] = 1;
-    CHECK_OK(cn_texture_evaluate(observed, copies, noise, N, 1, S, 1, &rep, TE));
+    CHECK_OK(cn_texture_evaluate(observed, copies, noise, N, 1, S, PERIOD, 1, &rep, TE));
     CHECK(rep.stats_revised.count == N && rep.stats_revised.infinite == 1, "one flat sample of %zu: %zu infinite",
           rep.stats_revised.count, rep.stats_revised.infinite);
     CHECK(isfinite(rep.stats_revised.mean) && isfinite(rep.stats_revised.max) && rep.stats_revised.min > 0.2,
           "the other three: mean %g, min %g, max %g", rep.stats_revised.mean, rep.stats_revised.min,
           rep.stats_revised.max);
     CHECK(rep.stats_generated.infinite == 0, "no flat copy");
-    CHECK_OK(cn_texture_evaluate(observed, copies, NULL, N, 1, S, 1, &rep, TE));
+    CHECK_OK(cn_texture_evaluate(observed, copies, NULL, N, 1, S, 0, 1, &rep, TE));
     CHECK(rep.copy_revised.count == 0 && rep.diversity_revised.count == 0, "no revised samples, no revised numbers");
-    cn_status s = cn_texture_evaluate(observed, copies, NULL, 1, 1, S, 1, &rep, TE);
+    CHECK(rep.lattice_observed.count == 0 && rep.lattice_generated.count == 0, "period 0: no lattice scores");
+    cn_status s = cn_texture_evaluate(observed, copies, NULL, 1, 1, S, 0, 1, &rep, TE);
     CHECK(s == CN_ERR_ARG && strstr(cn_test_error.message, "at least 2 samples"), "one sample: %s", cn_test_error.message);
 }
 
 int main(void) {
+    printf("lattice:\n");
+    test_lattice();
     printf("tile distance:\n");
     test_patch_distance();
     printf("filter bank:\n");

@@ -9,7 +9,9 @@
  *   and kurtosis of the responses) of a fixed bank of random filters at several scales, for the
  *   samples, the real crops (the floor) and for phase-randomised crops and matched noise (the
  *   ceilings), each half of an image measured against the opposite half of the observed image;
- * - diversity: the tile distance between pairs of samples.
+ * - diversity: the tile distance between pairs of samples;
+ * - lattice: how strongly an image repeats with the period of one latent cell's footprint (a
+ *   generator that draws the same patch under every cell), next to the photograph's.
  *
  * Images are float [channels][height][width] as the data sets hold them ([-1, 1]); a
  * cn_texture_view names a rectangle of one. */
@@ -85,6 +87,15 @@ cn_status cn_texture_phase_randomise(cn_texture_view v, uint64_t seed, float *ou
  * channel (drawn from seed, then standardised). */
 cn_status cn_texture_matched_noise(cn_texture_view v, uint64_t seed, float *out, cn_error *e);
 
+/* How strongly v repeats with `period` pixels: over the spectrum's bins at multiples of
+ * (height / period, width / period) but (0, 0), the mean of log10 of the bin's power
+ * (summed over channels) over the median power of its 24 neighbours (5 x 5 around it, wrapped);
+ * About 0 for a photograph (slightly below: a median), 2 when the harmonics stand a hundred times
+ * above their surroundings: a lattice of this period lights them all, one of a period dividing it
+ * some of them. CN_ERR_ARG when period < 2 or it does not divide both
+ * sides with at least 3 frequencies between harmonics. */
+cn_status cn_texture_lattice(cn_texture_view v, int period, double *score, cn_error *e);
+
 /* Mean, smallest and largest of a set of measurements, over its finite ones; `infinite` counts the
  * others: a statistics distance is infinite when one image has a filter with no response at all
  * and the other has none such (a flat sample: see cn_texture_stats_distance). With no finite
@@ -108,13 +119,19 @@ typedef struct cn_texture_report {
     cn_texture_summary stats_generated, stats_revised, stats_real_crops, stats_phase_randomised, stats_noise;
     /* tile distance between samples 2i and 2i + 1 */
     cn_texture_summary diversity_generated, diversity_revised;
+    /* cn_texture_lattice of the samples and of the observed image (one value) at lattice_period;
+     * counts 0 when the period is 0 */
+    int lattice_period;
+    cn_texture_summary lattice_generated, lattice_revised, lattice_observed;
 } cn_texture_report;
 
-/* n >= 2 and size >= 8 (tiles of size/4); seed draws the phase-randomised and noise images
+/* n >= 2 and size >= 8 (tiles of size/4); period: the lattice period (0: no lattice scores; else
+ * as cn_texture_lattice requires); seed draws the phase-randomised and noise images
  * (CN_TEXTURE_CEILING_DRAWS of each). Leaves the revised summaries' count 0 when revised is NULL. */
 #define CN_TEXTURE_CEILING_DRAWS 4
 cn_status cn_texture_evaluate(const float *observed, const float *generated, const float *revised, size_t n,
-                              int channels, int size, uint64_t seed, cn_texture_report *report, cn_error *e);
+                              int channels, int size, int period, uint64_t seed, cn_texture_report *report,
+                              cn_error *e);
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,14 @@ static void report_set(cJSON *group, const char *name, const cn_texture_summary 
     printf("  %-17s %8.4g  (min %.4g, max %.4g, %zu%s)%s\n", name, s->mean, s->min, s->max, s->count, flat, note);
 }
 
+/* One latent cell's footprint in the image, where a generator that draws the same patch under every
+ * cell repeats; 0 where cn_texture_lattice cannot measure it (a 1x1 latent map has one cell). */
+static int lattice_period(const cn_config *c) {
+    const int size = c->data.image_size, cells = c->generator.latent_size;
+    if (cells < 3 || size % cells) return 0;
+    return size / cells;
+}
+
 int cn_cli_evaluate_texture(cn_cli *cli, cn_runtime *rt, cn_coop *coop, const char *ckpt, uint64_t iteration,
                             size_t count, uint64_t seed, const char *out) {
     const cn_config *c = &coop->config;
@@ -38,6 +46,7 @@ int cn_cli_evaluate_texture(cn_cli *cli, cn_runtime *rt, cn_coop *coop, const ch
     cn_dataset observed = {0};
     cn_texture_report r;
     int revise = coop->descriptor.layer_count > 0 && c->descriptor.langevin_steps > 0, rc = CN_EXIT_OK;
+    const int period = lattice_period(c);
     float *gen = malloc(count * coop->image_floats * sizeof *gen), *rev = malloc(count * coop->image_floats * sizeof *rev);
     cJSON *json = cJSON_CreateObject();
     if (!gen || !rev || !json) {
@@ -56,7 +65,7 @@ int cn_cli_evaluate_texture(cn_cli *cli, cn_runtime *rt, cn_coop *coop, const ch
     if (cn_dataset_load(&c->data, 0, &observed, &e) != CN_OK ||
         cn_coop_sample(rt, coop, seed, count, c->descriptor.langevin_steps, gen, revise ? rev : NULL, &e) != CN_OK ||
         cn_texture_evaluate(observed.images, gen, revise ? rev : NULL, count, c->data.channels, c->data.image_size,
-                            seed, &r, &e) != CN_OK) {
+                            period, seed, &r, &e) != CN_OK) {
         rc = cn_cli_report(cli, &e);
         goto end;
     }
@@ -86,6 +95,19 @@ int cn_cli_evaluate_texture(cn_cli *cli, cn_runtime *rt, cn_coop *coop, const ch
     printf("diversity: the same tile distance between samples 2i and 2i+1, grey levels of 255\n");
     report_set(diversity, "generated", &r.diversity_generated, "");
     report_set(diversity, "revised", &r.diversity_revised, "");
+    if (period) {
+        cJSON *lattice = cJSON_AddObjectToObject(json, "lattice");
+        cJSON_AddNumberToObject(lattice, "period", period);
+        printf("lattice: how far the spectrum's harmonics of %d pixels (one latent cell) stand above their "
+               "surroundings, log10\n", period);
+        report_set(lattice, "generated", &r.lattice_generated, "");
+        report_set(lattice, "revised", &r.lattice_revised, "");
+        report_set(lattice, "observed", &r.lattice_observed,
+                   "  <- the photograph's (1: harmonics ten times their surroundings)");
+    } else {
+        printf("lattice: not measured (a %dx%d latent map; it needs 3x3 cells or more that tile the %dx%d image)\n",
+               c->generator.latent_size, c->generator.latent_size, c->data.image_size, c->data.image_size);
+    }
     rc = cn_cli_write_json(cli, out, json);
 end:
     cJSON_Delete(json);

@@ -320,6 +320,65 @@ cn_status cn_texture_matched_noise(cn_texture_view v, uint64_t seed, float *out,
     return CN_OK;
 }
 
+/* ---- lattice -------------------------------------------------------------------------------- */
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+enum { LATTICE_REACH = 2, LATTICE_NEIGHBOURS = (2 * LATTICE_REACH + 1) * (2 * LATTICE_REACH + 1) - 1 };
+
+cn_status cn_texture_lattice(cn_texture_view v, int period, double *score, cn_error *e) {
+    int h = v.height, w = v.width;
+    /* the bins' neighbourhoods must not reach the next lattice bin */
+    if (period < 2 || v.channels < 1 || h % period || w % period || h / period <= LATTICE_REACH ||
+        w / period <= LATTICE_REACH)
+        return cn_error_set(e, CN_ERR_ARG,
+                            "texture lattice: period %d must be at least 2, divide the %dx%d image and leave at least "
+                            "%d frequencies between its harmonics",
+                            period, h, w, LATTICE_REACH + 1);
+    size_t plane = (size_t)h * (size_t)w;
+    int longest = h > w ? h : w;
+    double *buf = malloc((3 * plane + 2 * (size_t)h + 2 * (size_t)w + 2 * (size_t)longest) * sizeof *buf);
+    if (!buf) return cn_error_set(e, CN_ERR_NOMEM, "texture lattice of a %dx%d image: out of memory", h, w);
+    double *power = buf, *re = power + plane, *im = re + plane;
+    double *tw_h = im + plane, *tw_w = tw_h + 2 * h, *tmp = tw_w + 2 * w;
+    twiddles(h, tw_h);
+    twiddles(w, tw_w);
+    for (size_t i = 0; i < plane; i++) power[i] = 0;
+    double total = 0;
+    for (int c = 0; c < v.channels; c++) {
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) re[(size_t)y * w + x] = *at(&v, c, y, x), im[(size_t)y * w + x] = 0;
+        dft2(re, im, h, w, -1, tw_h, tw_w, tmp);
+        for (size_t i = 1; i < plane; i++) {
+            const double p = re[i] * re[i] + im[i] * im[i];
+            power[i] += p, total += p;
+        }
+    }
+    /* a floor far below any real bin, so that a flat spectrum or exact zeros stay finite */
+    const double floor = 1e-12 * (total > 0 ? total : 1) / (double)plane;
+    double sum = 0;
+    int bins = 0;
+    for (int ky = 0; ky < h; ky += h / period)
+        for (int kx = 0; kx < w; kx += w / period) {
+            if (ky == 0 && kx == 0) continue;
+            double around[LATTICE_NEIGHBOURS];
+            int n = 0;
+            for (int dy = -LATTICE_REACH; dy <= LATTICE_REACH; dy++)
+                for (int dx = -LATTICE_REACH; dx <= LATTICE_REACH; dx++)
+                    if (dy || dx) around[n++] = power[(size_t)((ky + dy + h) % h) * w + (size_t)((kx + dx + w) % w)];
+            qsort(around, n, sizeof *around, compare_doubles);
+            const double median = (around[n / 2 - 1] + around[n / 2]) / 2;
+            sum += log10((power[(size_t)ky * w + kx] + floor) / (median + floor));
+            bins++;
+        }
+    *score = sum / bins;
+    free(buf);
+    return CN_OK;
+}
+
 /* ---- the report ----------------------------------------------------------------------------- */
 
 static void summary_add(cn_texture_summary *s, double v) {
@@ -416,13 +475,27 @@ static cn_status eval_references(const texture_eval *t, uint64_t seed, cn_textur
     return CN_OK;
 }
 
+/* The lattice score of each of n images into summary. */
+static cn_status lattice_of(const texture_eval *t, const float *images, size_t n, int period, cn_texture_summary *summary,
+                            cn_error *e) {
+    size_t image = (size_t)t->channels * (size_t)t->size * (size_t)t->size;
+    for (size_t i = 0; i < n && images; i++) {
+        double score;
+        CN_TRY(cn_texture_lattice(cn_texture_view_image(images + i * image, t->channels, t->size, t->size), period,
+                                  &score, e));
+        summary_add(summary, score);
+    }
+    return CN_OK;
+}
+
 cn_status cn_texture_evaluate(const float *observed, const float *generated, const float *revised, size_t n,
-                              int channels, int size, uint64_t seed, cn_texture_report *report, cn_error *e) {
+                              int channels, int size, int period, uint64_t seed, cn_texture_report *report,
+                              cn_error *e) {
     if (n < 2 || size < 8 || channels < 1 || !observed || !generated)
         return cn_error_set(e, CN_ERR_ARG,
                             "texture evaluation needs at least 2 samples of at least 8x8 pixels (got %zu of %dx%dx%d)",
                             n, channels, size, size);
-    cn_texture_report r = {.patch = size / 4};
+    cn_texture_report r = {.patch = size / 4, .lattice_period = period};
     r.scales = cn_texture_max_scales(size - size / 2, size / 2); /* what a half still has */
     size_t stats = cn_texture_stats_size(r.scales);
     size_t image = (size_t)channels * (size_t)size * (size_t)size;
@@ -441,6 +514,10 @@ cn_status cn_texture_evaluate(const float *observed, const float *generated, con
         t.half_stats[h] = buf + (size_t)h * stats;
         status = cn_texture_stats(half_view(t.observed, h), r.scales, t.half_stats[h], e);
     }
+    /* the lattice first: it checks the period before the long searches */
+    if (status == CN_OK && period) status = lattice_of(&t, observed, 1, period, &r.lattice_observed, e);
+    if (status == CN_OK && period) status = lattice_of(&t, generated, n, period, &r.lattice_generated, e);
+    if (status == CN_OK && period) status = lattice_of(&t, revised, n, period, &r.lattice_revised, e);
     if (status == CN_OK) status = eval_references(&t, seed, &r, e);
     if (status == CN_OK) {
         double d;
