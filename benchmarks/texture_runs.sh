@@ -10,11 +10,16 @@
 # as they got without training further, e.g. while they still train in another process.
 #
 # usage: benchmarks/texture_runs.sh [--iters N] [--runs DIR] [--textures "brick grass gravel"]
-#                                   [--config FILE] [--count C] [--results DIR] [--score-only]
+#                                   [--config FILE] [--config-for NAME=FILE ...] [--count C]
+#                                   [--results DIR] [--score-only]
 #   --iters N        iterations per texture (default: the config's training.iterations)
 #   --runs DIR       the runs folder (default /work/runs/textures)
 #   --textures LIST  scikit-image texture names under DATA/skimage (default "brick grass gravel")
 #   --config FILE    (default configs/texture.json)
+#   --config-for NAME=FILE
+#                    texture NAME's own config instead (repeatable), e.g. the README's best run per
+#                    texture: --config configs/texture_latent8_k4.json
+#                    --config-for brick=configs/texture_latent16_k4.json
 #   --count C        samples scored per texture (default 8)
 #   --results DIR    where the table and strips go (default benchmarks/results)
 # Environment: CLI (default build/coopnets_cl), POCL_CACHE_DIR (default ~/.cache/pocl/kcache),
@@ -23,11 +28,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 iters= runs=/work/runs/textures textures="brick grass gravel" config=configs/texture.json count=8
 results=benchmarks/results score_only=0
+declare -A config_for=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --iters|--runs|--textures|--config|--count|--results)
       [ $# -ge 2 ] || { echo "texture_runs.sh: $1 needs a value" >&2; exit 2; }
       declare "${1#--}=$2"; shift 2 ;;
+    --config-for)
+      [ $# -ge 2 ] && [[ "$2" == ?*=?* ]] || { echo "texture_runs.sh: --config-for needs NAME=FILE" >&2; exit 2; }
+      config_for[${2%%=*}]=${2#*=}; shift 2 ;;
     --score-only) score_only=1; shift ;;
     *) echo "texture_runs.sh: unknown option $1 (see the comment atop $0)" >&2; exit 2 ;;
   esac
@@ -39,8 +48,12 @@ CLI=${CLI:-build/coopnets_cl}
 DATA=${DATA:-$HOME/.local/share/coopnets_cl/data}
 export POCL_CACHE_DIR=${POCL_CACHE_DIR:-$HOME/.cache/pocl/kcache}
 [ -x "$CLI" ] || { echo "texture_runs.sh: $CLI is missing: build first (cmake --build build)" >&2; exit 2; }
-[ -f "$config" ] || { echo "texture_runs.sh: no config $config" >&2; exit 2; }
+config_of() { echo "${config_for[$1]:-$config}"; }
+for t in "${!config_for[@]}"; do
+  [[ " $textures " == *" $t "* ]] || { echo "texture_runs.sh: --config-for $t: not among the textures ($textures)" >&2; exit 2; }
+done
 for t in $textures; do
+  [ -f "$(config_of "$t")" ] || { echo "texture_runs.sh: no config $(config_of "$t") (for $t)" >&2; exit 2; }
   [ -f "$DATA/skimage/$t.png" ] || { echo "texture_runs.sh: $DATA/skimage/$t.png is missing (tools/fetch_data.sh)" >&2; exit 2; }
 done
 mkdir -p "$runs/eval" "$results"
@@ -54,8 +67,8 @@ if [ $score_only = 0 ]; then
       say "texture-$t: resuming (log $run.log)"
       nice -n 10 "$CLI" train --resume "$run" ${iters:+--iters "$iters"} >> "$run.log" 2>&1
     else
-      say "texture-$t: training (log $run.log)"
-      nice -n 10 "$CLI" train "$config" --out "$run" ${iters:+--iters "$iters"} \
+      say "texture-$t: training $(config_of "$t") (log $run.log)"
+      nice -n 10 "$CLI" train "$(config_of "$t")" --out "$run" ${iters:+--iters "$iters"} \
         --set data.path="$DATA/skimage/$t.png" >> "$run.log" 2>&1
     fi
     tail -n 2 "$run.log" | sed 's/^/    /'
