@@ -1,7 +1,8 @@
 /* Texture measures (host, double): tile distances against a naive search and known answers (a
  * shifted copy scores 0, an offset copy its offset), the filter bank's properties, the Gram
  * statistics against a naive reference, phase randomisation keeping the autocorrelation, matched
- * noise, and a whole report on a tiny texture whose "samples" are copies. */
+ * noise, sharpness and lattice known answers, and a whole report on a tiny texture whose "samples"
+ * are copies. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,6 +290,31 @@ static void test_lattice(void) {
     }
 }
 
+/* Sharpness, known answers: 0 for flat and linear images, 8a for a checkerboard of ±a; channels
+ * averaged; a crop without interior pixels is an error. */
+static void test_sharpness(void) {
+    enum { S = 9, PLANE = S * S };
+    float img[2 * PLANE];
+    double d;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            img[y * S + x] = 0.25f * (float)x - 0.5f * (float)y;             /* a linear ramp */
+            img[PLANE + y * S + x] = (x + y) % 2 ? 0.375f : -0.375f;         /* a checkerboard of ±0.375 */
+        }
+    CHECK_OK(cn_texture_sharpness(cn_texture_view_image(img, 1, S, S), &d, TE));
+    CHECK(d == 0, "a ramp has no fine detail: %g", d);
+    CHECK_OK(cn_texture_sharpness(cn_texture_view_image(img + PLANE, 1, S, S), &d, TE));
+    CHECK(d == 8 * 0.375, "a checkerboard of +-0.375: %g (8 x 0.375 = 3)", d);
+    CHECK_OK(cn_texture_sharpness(cn_texture_view_image(img, 2, S, S), &d, TE));
+    CHECK(d == 4 * 0.375, "both channels: their mean, %g", d);
+    /* a crop reads only its own pixels: the checkerboard's interior 3 x 3, its centre alone counted */
+    CHECK_OK(cn_texture_sharpness(cn_texture_view_crop(cn_texture_view_image(img + PLANE, 1, S, S), 3, 3, 3, 3), &d, TE));
+    CHECK(d == 3, "a 3x3 crop: %g", d);
+    cn_status st = cn_texture_sharpness(cn_texture_view_crop(cn_texture_view_image(img, 1, S, S), 0, 0, 2, S), &d, TE);
+    CHECK(st == CN_ERR_ARG && strstr(cn_test_error.message, "interior"), "2 rows: %s (%s)", cn_status_name(st),
+          cn_test_error.message);
+}
+
 /* A tiny periodic texture: samples that are shifted copies score 0 as copies and as a pair;
  * noise samples are far in statistics and not copies. */
 static void test_report(void) {
@@ -329,6 +355,12 @@ static void test_report(void) {
           rep.lattice_observed.count, rep.lattice_generated.count, rep.lattice_revised.count);
     CHECK(rep.lattice_generated.min > rep.lattice_revised.max + 3, "periodic copies %g stand out of noise %g",
           rep.lattice_generated.min, rep.lattice_revised.max);
+    double sharp;
+    CHECK_OK(cn_texture_sharpness(cn_texture_view_image(observed, 1, S, S), &sharp, TE));
+    CHECK(rep.sharpness_observed.count == 1 && fabs(rep.sharpness_observed.mean - 127.5 * sharp) < 1e-9,
+          "the photograph's sharpness %g grey levels (%g units)", rep.sharpness_observed.mean, sharp);
+    CHECK(rep.sharpness_generated.count == N && rep.sharpness_revised.count == N, "sharpness of %zu and %zu samples",
+          rep.sharpness_generated.count, rep.sharpness_revised.count);
     /* A flat sample (a saturated chain) is infinitely far in statistics; the summary counts it apart
      * and keeps the mean of the others finite. */
     for (int i = 0; i < S * S; i++) noise[i] = 1;
@@ -340,7 +372,8 @@ static void test_report(void) {
           rep.stats_revised.max);
     CHECK(rep.stats_generated.infinite == 0, "no flat copy");
     CHECK_OK(cn_texture_evaluate(observed, copies, NULL, N, 1, S, 0, 1, &rep, TE));
-    CHECK(rep.copy_revised.count == 0 && rep.diversity_revised.count == 0, "no revised samples, no revised numbers");
+    CHECK(rep.copy_revised.count == 0 && rep.diversity_revised.count == 0 && rep.sharpness_revised.count == 0,
+          "no revised samples, no revised numbers");
     CHECK(rep.lattice_observed.count == 0 && rep.lattice_generated.count == 0, "period 0: no lattice scores");
     cn_status s = cn_texture_evaluate(observed, copies, NULL, 1, 1, S, 0, 1, &rep, TE);
     CHECK(s == CN_ERR_ARG && strstr(cn_test_error.message, "at least 2 samples"), "one sample: %s", cn_test_error.message);
@@ -357,6 +390,8 @@ int main(void) {
     test_stats();
     printf("ceilings:\n");
     test_ceilings();
+    printf("sharpness:\n");
+    test_sharpness();
     printf("report:\n");
     test_report();
     return cn_test_finish();

@@ -11,7 +11,9 @@
  *   ceilings), each half of an image measured against the opposite half of the observed image;
  * - diversity: the tile distance between pairs of samples;
  * - lattice: how strongly an image repeats with the period of one latent cell's footprint (a
- *   generator that draws the same patch under every cell), next to the photograph's.
+ *   generator that draws the same patch under every cell), next to the photograph's;
+ * - sharpness: the fine detail's strength, next to the photograph's: harsher samples than the
+ *   texture also lie further from it tile by tile, which "not a copy" alone would count as novelty.
  *
  * Images are float [channels][height][width] as the data sets hold them ([-1, 1]); a
  * cn_texture_view names a rectangle of one. */
@@ -96,6 +98,11 @@ cn_status cn_texture_matched_noise(cn_texture_view v, uint64_t seed, float *out,
  * sides with at least 3 frequencies between harmonics. */
 cn_status cn_texture_lattice(cn_texture_view v, int period, double *score, cn_error *e);
 
+/* The mean absolute 4-neighbour Laplacian, |4 v(y, x) - v(y-1, x) - v(y+1, x) - v(y, x-1) - v(y, x+1)|,
+ * over v's interior pixels and channels, in image units: 0 for a flat or linear image, 8a for a
+ * checkerboard of ±a. CN_ERR_ARG when v has no interior pixel (a side under 3). */
+cn_status cn_texture_sharpness(cn_texture_view v, double *sharpness, cn_error *e);
+
 /* Mean, smallest and largest of a set of measurements, over its finite ones; `infinite` counts the
  * others: a statistics distance is infinite when one image has a filter with no response at all
  * and the other has none such (a flat sample: see cn_texture_stats_distance). With no finite
@@ -123,6 +130,8 @@ typedef struct cn_texture_report {
      * counts 0 when the period is 0 */
     int lattice_period;
     cn_texture_summary lattice_generated, lattice_revised, lattice_observed;
+    /* cn_texture_sharpness in grey levels of 255, of the samples and of the observed image */
+    cn_texture_summary sharpness_generated, sharpness_revised, sharpness_observed;
 } cn_texture_report;
 
 /* n >= 2 and size >= 8 (tiles of size/4); period: the lattice period (0: no lattice scores; else

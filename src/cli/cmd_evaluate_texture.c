@@ -1,5 +1,6 @@
-/* `coopnets_cl evaluate CKPT` for a texture model: no classifier, but the three numbers of
- * cn_texture_stats (not a copy, same statistics, diversity), each next to the photograph's own. */
+/* `coopnets_cl evaluate CKPT` for a texture model: no classifier, but the numbers of
+ * cn_texture_stats (not a copy, same statistics, diversity, sharpness, lattice), each next to the
+ * photograph's own. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -95,6 +96,12 @@ int cn_cli_evaluate_texture(cn_cli *cli, cn_runtime *rt, cn_coop *coop, const ch
     printf("diversity: the same tile distance between samples 2i and 2i+1, grey levels of 255\n");
     report_set(diversity, "generated", &r.diversity_generated, "");
     report_set(diversity, "revised", &r.diversity_revised, "");
+    cJSON *sharpness = cJSON_AddObjectToObject(json, "sharpness");
+    printf("sharpness: mean |Laplacian| (4 neighbours), grey levels of 255\n");
+    report_set(sharpness, "generated", &r.sharpness_generated, "");
+    report_set(sharpness, "revised", &r.sharpness_revised, "");
+    report_set(sharpness, "observed", &r.sharpness_observed,
+               "  <- the photograph's: samples well above it are harsher, and lie further from it tile by tile");
     if (period) {
         cJSON *lattice = cJSON_AddObjectToObject(json, "lattice");
         cJSON_AddNumberToObject(lattice, "period", period);

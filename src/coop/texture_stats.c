@@ -320,6 +320,22 @@ cn_status cn_texture_matched_noise(cn_texture_view v, uint64_t seed, float *out,
     return CN_OK;
 }
 
+/* ---- sharpness ------------------------------------------------------------------------------ */
+
+cn_status cn_texture_sharpness(cn_texture_view v, double *sharpness, cn_error *e) {
+    if (v.channels < 1 || v.height < 3 || v.width < 3)
+        return cn_error_set(e, CN_ERR_ARG, "texture sharpness: a %dx%d image has no interior pixel", v.height,
+                            v.width);
+    double sum = 0;
+    for (int c = 0; c < v.channels; c++)
+        for (int y = 1; y < v.height - 1; y++)
+            for (int x = 1; x < v.width - 1; x++)
+                sum += fabs(4.0 * *at(&v, c, y, x) - *at(&v, c, y - 1, x) - *at(&v, c, y + 1, x) -
+                            *at(&v, c, y, x - 1) - *at(&v, c, y, x + 1));
+    *sharpness = sum / ((double)v.channels * (v.height - 2) * (v.width - 2));
+    return CN_OK;
+}
+
 /* ---- lattice -------------------------------------------------------------------------------- */
 
 static int compare_doubles(const void *a, const void *b) {
@@ -475,6 +491,18 @@ static cn_status eval_references(const texture_eval *t, uint64_t seed, cn_textur
     return CN_OK;
 }
 
+/* The sharpness of each of n images into summary, in grey levels. */
+static cn_status sharpness_of(const texture_eval *t, const float *images, size_t n, cn_texture_summary *summary,
+                              cn_error *e) {
+    size_t image = (size_t)t->channels * (size_t)t->size * (size_t)t->size;
+    for (size_t i = 0; i < n && images; i++) {
+        double d;
+        CN_TRY(cn_texture_sharpness(cn_texture_view_image(images + i * image, t->channels, t->size, t->size), &d, e));
+        summary_add(summary, d * GREY_LEVELS_PER_UNIT);
+    }
+    return CN_OK;
+}
+
 /* The lattice score of each of n images into summary. */
 static cn_status lattice_of(const texture_eval *t, const float *images, size_t n, int period, cn_texture_summary *summary,
                             cn_error *e) {
@@ -518,6 +546,9 @@ cn_status cn_texture_evaluate(const float *observed, const float *generated, con
     if (status == CN_OK && period) status = lattice_of(&t, observed, 1, period, &r.lattice_observed, e);
     if (status == CN_OK && period) status = lattice_of(&t, generated, n, period, &r.lattice_generated, e);
     if (status == CN_OK && period) status = lattice_of(&t, revised, n, period, &r.lattice_revised, e);
+    if (status == CN_OK) status = sharpness_of(&t, observed, 1, &r.sharpness_observed, e);
+    if (status == CN_OK) status = sharpness_of(&t, generated, n, &r.sharpness_generated, e);
+    if (status == CN_OK) status = sharpness_of(&t, revised, n, &r.sharpness_revised, e);
     if (status == CN_OK) status = eval_references(&t, seed, &r, e);
     if (status == CN_OK) {
         double d;
