@@ -17,12 +17,12 @@ expect 0 'iter +4/4' -- "$CLI" train configs/tiny.json --iters 4 --out "$tmp/tex
 expect 0 'wrote .*t\.json' -- "$CLI" evaluate "$tmp/tex" --count 6 --out "$tmp/t.json"
 "$CLI" evaluate "$tmp/tex" --count 6 --out "$tmp/again.json" > "$tmp/out.txt" 2>&1
 for line in '^not a copy' '^  real_crops .*the photograph.s halves' '^  real_elsewhere .*elsewhere in itself' '^same statistics' '^  phase_randomised .*ceiling' \
-  '^  noise .*ceiling' '^diversity' '^  revised ' '^sharpness: mean \|Laplacian\|' '^  observed .*the photograph.s' \
+  '^  noise .*ceiling' '^diversity' '^  revised ' '^revised by [0-9]+ Langevin steps of ' '^sharpness: mean \|Laplacian\|' '^  observed .*the photograph.s' \
   '^lattice: not measured \(a 1x1 latent map'; do
   check "evaluate prints /$line/" grep -qE -- "$line" "$tmp/out.txt"
 done
 check "the same seed, the same numbers" cmp -s <(grep -v '"checkpoint"' "$tmp/t.json") <(grep -v '"checkpoint"' "$tmp/again.json")
-for key in '"not_a_copy"' '"statistics"' '"diversity"' '"sharpness"' '"observed"' '"real_crops"' '"real_elsewhere"' '"phase_randomised"' '"noise"' '"revised"'; do
+for key in '"not_a_copy"' '"statistics"' '"diversity"' '"sharpness"' '"observed"' '"revision_steps"' '"revision_step_size"' '"real_crops"' '"real_elsewhere"' '"phase_randomised"' '"noise"' '"revised"'; do
   check "texture evaluation JSON has $key" grep -q "$key" "$tmp/t.json"
 done
 check "6 samples: 3 pairs for diversity" grep -q '"count":[[:space:]]*3' "$tmp/t.json"

@@ -75,6 +75,12 @@ int cn_cli_evaluate_texture(cn_cli *cli, cn_runtime *rt, cn_coop *coop, const ch
     cJSON_AddStringToObject(json, "observed", c->data.path);
     cJSON_AddNumberToObject(json, "count", (double)count);
     cJSON_AddNumberToObject(json, "seed", (double)seed);
+    if (revise) { /* the checkpoint's step: a rollback in training halves it (train.c) */
+        cJSON_AddNumberToObject(json, "revision_steps", c->descriptor.langevin_steps);
+        cJSON_AddNumberToObject(json, "revision_step_size", c->descriptor.langevin_step_size);
+        printf("revised by %d Langevin steps of %g (the checkpoint's descriptor.langevin.step_size; each rollback in "
+               "training halved it)\n", c->descriptor.langevin_steps, c->descriptor.langevin_step_size);
+    }
     cJSON_AddNumberToObject(json, "tile", r.patch);
     cJSON_AddNumberToObject(json, "scales", r.scales);
     cJSON *copy = cJSON_AddObjectToObject(json, "not_a_copy"), *stats = cJSON_AddObjectToObject(json, "statistics");
