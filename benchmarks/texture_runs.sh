@@ -17,9 +17,9 @@
 #   --textures LIST  scikit-image texture names under DATA/skimage (default "brick grass gravel")
 #   --config FILE    (default configs/texture.json)
 #   --config-for NAME=FILE
-#                    texture NAME's own config instead (repeatable), e.g. the README's best run per
+#                    texture NAME's own config instead (repeatable), e.g. the README's choice per
 #                    texture: --config configs/texture_latent8_k4.json
-#                    --config-for brick=configs/texture_latent16_k4.json
+#                    --config-for brick=configs/texture_latent8.json
 #   --count C        samples scored per texture (default 8)
 #   --results DIR    where the table and strips go (default benchmarks/results)
 # Environment: CLI (default build/coopnets_cl), POCL_CACHE_DIR (default ~/.cache/pocl/kcache),
@@ -58,7 +58,7 @@ for t in $textures; do
 done
 mkdir -p "$runs/eval" "$results"
 say() { echo "=== $(date -u +%H:%M:%S) $*"; }
-newest_checkpoint() { ls "$1"/checkpoints/ckpt-*.cnck 2>/dev/null | sort | tail -1; }
+newest_checkpoint() { ls "$1"/checkpoints/ckpt-*.cnck 2>/dev/null | sort | tail -1 || true; } # none: empty (pipefail)
 
 if [ $score_only = 0 ]; then
   for t in $textures; do
